@@ -1,0 +1,463 @@
+// The N-API glue: JavaScript values in, platform.h calls, plain numbers out.
+//
+// It decides nothing. An OS outcome is always returned as a number (the call's
+// result, or the negated error code); the only exceptions thrown here are
+// TypeError / RangeError for malformed arguments, checked again here even though
+// the TypeScript layer checked them first, because `sys` is public.
+#include <napi.h>
+
+#include <cmath>
+#include <string>
+
+#include "platform.h"
+
+namespace rawrecv {
+namespace {
+
+// POSIX descriptors are ints; a Win64 SOCKET is pointer-sized but JavaScript
+// numbers are exact to 2^53, which is all any socket handle uses.
+#ifdef _WIN32
+constexpr double kSockMin = -1;
+constexpr double kSockMax = 9007199254740991.0;
+#else
+constexpr double kSockMin = -2147483648.0;
+constexpr double kSockMax = 2147483647.0;
+#endif
+constexpr double kIntMax = 2147483647.0;
+
+void ThrowWithCode(Napi::Env env, bool range, const char* code, const std::string& message) {
+  Napi::Error error = range ? Napi::Error(Napi::RangeError::New(env, message))
+                            : Napi::Error(Napi::TypeError::New(env, message));
+  error.Set("code", Napi::String::New(env, code));
+  error.ThrowAsJavaScriptException();
+}
+
+// Reads argument `index` as an integer in [min, max]; throws and returns false otherwise.
+bool ReadInteger(const Napi::CallbackInfo& info, size_t index, const char* name, double min,
+                 double max, int64_t* out) {
+  double value;
+  if (napi_get_value_double(info.Env(), info[index], &value) != napi_ok) {
+    ThrowWithCode(info.Env(), false, "ERR_INVALID_ARG_TYPE",
+                  std::string("The \"") + name + "\" argument must be of type number");
+    return false;
+  }
+  if (!std::isfinite(value) || std::trunc(value) != value || value < min || value > max) {
+    ThrowWithCode(info.Env(), true, "ERR_OUT_OF_RANGE",
+                  std::string("The value of \"") + name +
+                      "\" is out of range. It must be an integer >= " +
+                      std::to_string(static_cast<int64_t>(min)) +
+                      " and <= " + std::to_string(static_cast<int64_t>(max)));
+    return false;
+  }
+  *out = static_cast<int64_t>(value);
+  return true;
+}
+
+bool ReadSock(const Napi::CallbackInfo& info, size_t index, sock* out) {
+  int64_t value;
+  if (!ReadInteger(info, index, "fd", kSockMin, kSockMax, &value)) return false;
+  *out = value;
+  return true;
+}
+
+bool ReadInt(const Napi::CallbackInfo& info, size_t index, const char* name, int* out) {
+  int64_t value;
+  if (!ReadInteger(info, index, name, -kIntMax - 1, kIntMax, &value)) return false;
+  *out = static_cast<int>(value);
+  return true;
+}
+
+// Reads (buffer, offset, length) at `index`..`index + 2` and checks the range
+// lies inside the view, so the kernel is never handed memory past its end.
+bool ReadRange(const Napi::CallbackInfo& info, size_t index, char** data, size_t* length) {
+  napi_env env = info.Env();
+  napi_value value = info[index];
+  bool is_typedarray = false;
+  bool is_dataview = false;
+  void* base = nullptr;
+  size_t byte_length = 0;
+  napi_is_typedarray(env, value, &is_typedarray);
+  if (is_typedarray) {
+    napi_typedarray_type type;
+    size_t element_count;
+    if (napi_get_typedarray_info(env, value, &type, &element_count, &base, nullptr, nullptr) !=
+        napi_ok) {
+      return false;
+    }
+    size_t element_size = 1;
+    switch (type) {
+      case napi_int16_array:
+      case napi_uint16_array:
+        element_size = 2;
+        break;
+      case napi_int32_array:
+      case napi_uint32_array:
+      case napi_float32_array:
+        element_size = 4;
+        break;
+      case napi_float64_array:
+      case napi_bigint64_array:
+      case napi_biguint64_array:
+        element_size = 8;
+        break;
+      default:
+        break;
+    }
+    byte_length = element_count * element_size;
+  } else {
+    napi_is_dataview(env, value, &is_dataview);
+    if (!is_dataview ||
+        napi_get_dataview_info(env, value, &byte_length, &base, nullptr, nullptr) != napi_ok) {
+      ThrowWithCode(
+          env, false, "ERR_INVALID_ARG_TYPE",
+          "The \"buffer\" argument must be an instance of Buffer, TypedArray, or DataView");
+      return false;
+    }
+  }
+  int64_t offset;
+  int64_t count;
+  if (!ReadInteger(info, index + 1, "offset", 0, kIntMax, &offset)) return false;
+  if (!ReadInteger(info, index + 2, "length", 0, kIntMax, &count)) return false;
+  // A detached ArrayBuffer reports a byte length of 0, so it fails here too.
+  if (static_cast<uint64_t>(offset) + static_cast<uint64_t>(count) > byte_length) {
+    ThrowWithCode(env, true, "ERR_OUT_OF_RANGE",
+                  "offset + length (" + std::to_string(offset + count) +
+                      ") exceeds the buffer's byte length (" + std::to_string(byte_length) + ")");
+    return false;
+  }
+  *data = static_cast<char*>(base) + offset;
+  *length = static_cast<size_t>(count);
+  return true;
+}
+
+// Reads (family, host, port) at `index`..`index + 2` into a sockaddr.
+bool ReadAddress(const Napi::CallbackInfo& info, size_t index, SockAddr* out) {
+  int family;
+  int64_t port;
+  if (!ReadInt(info, index, "family", &family)) return false;
+  if (!info[index + 1].IsString()) {
+    ThrowWithCode(info.Env(), false, "ERR_INVALID_ARG_TYPE",
+                  "The \"host\" argument must be of type string");
+    return false;
+  }
+  std::string host = info[index + 1].As<Napi::String>().Utf8Value();
+  if (!ReadInteger(info, index + 2, "port", 0, 65535, &port)) return false;
+  if (host.find('\0') != std::string::npos ||
+      address_parse(family, host.c_str(), static_cast<int>(port), out) != 0) {
+    ThrowWithCode(
+        info.Env(), false, "ERR_INVALID_ADDRESS",
+        "The address \"" + host + "\" is not valid for address family " + std::to_string(family));
+    return false;
+  }
+  return true;
+}
+
+Napi::Value Num(Napi::Env env, int64_t value) {
+  return Napi::Number::New(env, static_cast<double>(value));
+}
+
+Napi::Object AddressObject(Napi::Env env, const SockAddr& raw, Napi::Object target) {
+  Address address;
+  address_format(raw, &address);
+  target.Set("family", Napi::Number::New(env, address.family));
+  target.Set("address", Napi::String::New(env, address.host));
+  target.Set("port", Napi::Number::New(env, address.port));
+  return target;
+}
+
+#define RAWRECV_ARG_SOCK(index, name) \
+  sock name;                          \
+  if (!ReadSock(info, index, &name)) return env.Undefined()
+#define RAWRECV_ARG_INT(index, name) \
+  int name;                          \
+  if (!ReadInt(info, index, #name, &name)) return env.Undefined()
+
+Napi::Value Socket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_INT(0, domain);
+  RAWRECV_ARG_INT(1, type);
+  RAWRECV_ARG_INT(2, protocol);
+  return Num(env, sys::socket(domain, type, protocol));
+}
+
+Napi::Value SocketPair(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_INT(0, domain);
+  RAWRECV_ARG_INT(1, type);
+  RAWRECV_ARG_INT(2, protocol);
+  sock fds[2];
+  int64_t ret = sys::socketpair(domain, type, protocol, fds);
+  if (ret < 0) return Num(env, ret);
+  Napi::Array pair = Napi::Array::New(env, 2);
+  pair.Set(uint32_t{0}, Num(env, fds[0]));
+  pair.Set(uint32_t{1}, Num(env, fds[1]));
+  return pair;
+}
+
+Napi::Value Bind(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  SockAddr address;
+  if (!ReadAddress(info, 1, &address)) return env.Undefined();
+  return Num(env, sys::bind(fd, address));
+}
+
+Napi::Value Connect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  SockAddr address;
+  if (!ReadAddress(info, 1, &address)) return env.Undefined();
+  return Num(env, sys::connect(fd, address));
+}
+
+Napi::Value Listen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  RAWRECV_ARG_INT(1, backlog);
+  return Num(env, sys::listen(fd, backlog));
+}
+
+Napi::Value Accept(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  return Num(env, sys::accept(fd, nullptr));
+}
+
+template <int64_t (*Call)(sock, SockAddr*)>
+Napi::Value SocketAddress(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  SockAddr address;
+  int64_t ret = Call(fd, &address);
+  if (ret < 0) return Num(env, ret);
+  return AddressObject(env, address, Napi::Object::New(env));
+}
+
+Napi::Value GetNonBlocking(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  return Num(env, sys::get_nonblocking(fd));
+}
+
+Napi::Value SetNonBlocking(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  if (!info[1].IsBoolean()) {
+    ThrowWithCode(env, false, "ERR_INVALID_ARG_TYPE",
+                  "The \"nonblocking\" argument must be of type boolean");
+    return env.Undefined();
+  }
+  return Num(env, sys::set_nonblocking(fd, info[1].As<Napi::Boolean>().Value()));
+}
+
+Napi::Value Recv(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  char* data;
+  size_t length;
+  if (!ReadRange(info, 1, &data, &length)) return env.Undefined();
+  RAWRECV_ARG_INT(4, flags);
+  return Num(env, sys::recv(fd, data, length, flags));
+}
+
+bool ReadOutObject(const Napi::CallbackInfo& info, size_t index) {
+  if (info[index].IsObject()) return true;
+  ThrowWithCode(info.Env(), false, "ERR_INVALID_ARG_TYPE",
+                "The \"out\" argument must be of type object");
+  return false;
+}
+
+Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  char* data;
+  size_t length;
+  if (!ReadRange(info, 1, &data, &length)) return env.Undefined();
+  RAWRECV_ARG_INT(4, flags);
+  if (!ReadOutObject(info, 5)) return env.Undefined();
+  SockAddr from;
+  int64_t ret = sys::recvfrom(fd, data, length, flags, &from);
+  if (ret >= 0) AddressObject(env, from, info[5].As<Napi::Object>());
+  return Num(env, ret);
+}
+
+Napi::Value RecvMsg(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  char* data;
+  size_t length;
+  if (!ReadRange(info, 1, &data, &length)) return env.Undefined();
+  RAWRECV_ARG_INT(4, flags);
+  if (!ReadOutObject(info, 5)) return env.Undefined();
+  SockAddr from;
+  int msg_flags = 0;
+  int64_t ret = sys::recvmsg(fd, data, length, flags, &from, &msg_flags);
+  if (ret >= 0) {
+    Napi::Object out = info[5].As<Napi::Object>();
+    AddressObject(env, from, out);
+    out.Set("msgFlags", Napi::Number::New(env, msg_flags));
+  }
+  return Num(env, ret);
+}
+
+Napi::Value Send(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  char* data;
+  size_t length;
+  if (!ReadRange(info, 1, &data, &length)) return env.Undefined();
+  RAWRECV_ARG_INT(4, flags);
+  return Num(env, sys::send(fd, data, length, flags));
+}
+
+Napi::Value SendTo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  char* data;
+  size_t length;
+  if (!ReadRange(info, 1, &data, &length)) return env.Undefined();
+  RAWRECV_ARG_INT(4, flags);
+  SockAddr to;
+  if (!ReadAddress(info, 5, &to)) return env.Undefined();
+  return Num(env, sys::sendto(fd, data, length, flags, to));
+}
+
+Napi::Value Shutdown(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  RAWRECV_ARG_INT(1, how);
+  return Num(env, sys::shutdown(fd, how));
+}
+
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  return Num(env, sys::close(fd));
+}
+
+Napi::Value GetSockOpt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  RAWRECV_ARG_INT(1, level);
+  RAWRECV_ARG_INT(2, name);
+  return Num(env, sys::getsockopt_int(fd, level, name));
+}
+
+Napi::Value SetSockOpt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  RAWRECV_ARG_INT(1, level);
+  RAWRECV_ARG_INT(2, name);
+  RAWRECV_ARG_INT(3, value);
+  return Num(env, sys::setsockopt_int(fd, level, name, value));
+}
+
+Napi::Value GetTimeout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  RAWRECV_ARG_INT(1, name);
+  return Num(env, sys::get_timeout_ms(fd, name));
+}
+
+Napi::Value SetTimeout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  RAWRECV_ARG_INT(1, name);
+  int64_t milliseconds;
+  if (!ReadInteger(info, 2, "milliseconds", 0, 4294967295.0, &milliseconds)) return env.Undefined();
+  return Num(env, sys::set_timeout_ms(fd, name, static_cast<uint32_t>(milliseconds)));
+}
+
+Napi::Value GetLinger(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  int on = 0;
+  int seconds = 0;
+  int64_t ret = sys::get_linger(fd, &on, &seconds);
+  if (ret < 0) return Num(env, ret);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("on", Napi::Boolean::New(env, on != 0));
+  result.Set("seconds", Napi::Number::New(env, seconds));
+  return result;
+}
+
+Napi::Value SetLinger(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  if (!info[1].IsBoolean()) {
+    ThrowWithCode(env, false, "ERR_INVALID_ARG_TYPE",
+                  "The \"on\" argument must be of type boolean");
+    return env.Undefined();
+  }
+  int64_t seconds;
+  if (!ReadInteger(info, 2, "seconds", 0, 65535, &seconds)) return env.Undefined();
+  return Num(env, sys::set_linger(fd, info[1].As<Napi::Boolean>().Value() ? 1 : 0,
+                                  static_cast<int>(seconds)));
+}
+
+Napi::Value Fionread(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  return Num(env, sys::bytes_available(fd));
+}
+
+Napi::Object Constants(Napi::Env env) {
+  Napi::Object groups = Napi::Object::New(env);
+  size_t count = 0;
+  const ConstantGroup* list = constant_groups(&count);
+  for (size_t g = 0; g < count; ++g) {
+    Napi::Object group = Napi::Object::New(env);
+    for (size_t i = 0; i < list[g].count; ++i) {
+      group.Set(list[g].entries[i].name, Napi::Number::New(env, list[g].entries[i].value));
+    }
+    groups.Set(list[g].name, group);
+  }
+  return groups;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("platform", Napi::String::New(env, platform_name()));
+  exports.Set("constants", Constants(env));
+  const struct {
+    const char* name;
+    Napi::Function::Callback callback;
+  } functions[] = {
+      {"socket", Socket},
+      {"socketpair", SocketPair},
+      {"bind", Bind},
+      {"connect", Connect},
+      {"listen", Listen},
+      {"accept", Accept},
+      {"getsockname", SocketAddress<sys::getsockname>},
+      {"getpeername", SocketAddress<sys::getpeername>},
+      {"getNonBlocking", GetNonBlocking},
+      {"setNonBlocking", SetNonBlocking},
+      {"recv", Recv},
+      {"recvfrom", RecvFrom},
+      {"recvmsg", RecvMsg},
+      {"send", Send},
+      {"sendto", SendTo},
+      {"shutdown", Shutdown},
+      {"close", Close},
+      {"getsockopt", GetSockOpt},
+      {"setsockopt", SetSockOpt},
+      {"getTimeout", GetTimeout},
+      {"setTimeout", SetTimeout},
+      {"getLinger", GetLinger},
+      {"setLinger", SetLinger},
+      {"fionread", Fionread},
+  };
+  for (const auto& function : functions) {
+    exports.Set(function.name, Napi::Function::New(env, function.callback, function.name));
+  }
+  return exports;
+}
+
+}  // namespace
+}  // namespace rawrecv
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  return rawrecv::Init(env, exports);
+}
+
+NODE_API_MODULE(rawrecv, InitModule)

@@ -1,0 +1,96 @@
+// The platform layer: one C++ function per system call, no N-API, no decisions.
+//
+// Every function returns the call's own non-negative result, or the negated
+// platform error code: -errno on POSIX, -WSAGetLastError() on Windows. The error
+// is read on the line after the call, before anything else can overwrite it
+// (recv-semantics.md, trap 4). Nothing here retries on EINTR or loops on EAGAIN.
+//
+// posix.cc implements this header for Linux, macOS and the BSDs; a Winsock file
+// implements the same header for Windows, so the glue and TypeScript never change.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace rawrecv {
+
+// A socket descriptor as it crosses into JavaScript: an int on POSIX, a SOCKET
+// (64-bit on Win64) on Windows. JavaScript numbers hold both exactly.
+using sock = int64_t;
+
+// Opaque room for any sockaddr (sizeof(sockaddr_storage) is 128 everywhere).
+struct SockAddr {
+  alignas(8) unsigned char bytes[128];
+  uint32_t length;
+};
+
+// A decoded address. For AF_UNIX `host` is the path ("" for an unnamed socket).
+struct Address {
+  int family;  // AF_INET, AF_INET6, AF_UNIX, or the raw family value
+  char host[112];
+  int port;
+};
+
+// A compile-time constant of this platform's headers, by name.
+struct Constant {
+  const char* name;
+  int value;
+};
+
+struct ConstantGroup {
+  const char* name;  // "errno", "AF", "SOCK", "MSG", ...
+  const Constant* entries;
+  size_t count;
+};
+
+namespace sys {
+
+// socket(2), with close-on-exec set where the OS can do it atomically.
+int64_t socket(int domain, int type, int protocol);
+// socketpair(2); the two descriptors are written to fds.
+int64_t socketpair(int domain, int type, int protocol, sock fds[2]);
+int64_t bind(sock fd, const SockAddr& address);
+int64_t connect(sock fd, const SockAddr& address);
+int64_t listen(sock fd, int backlog);
+// accept(2) (accept4 with SOCK_CLOEXEC on Linux). peer may be null.
+int64_t accept(sock fd, SockAddr* peer);
+int64_t getsockname(sock fd, SockAddr* out);
+int64_t getpeername(sock fd, SockAddr* out);
+// fcntl(F_GETFL): 1 if O_NONBLOCK is set, else 0.
+int64_t get_nonblocking(sock fd);
+// fcntl(F_GETFL) then fcntl(F_SETFL) with only O_NONBLOCK changed.
+int64_t set_nonblocking(sock fd, bool nonblocking);
+int64_t recv(sock fd, void* buffer, size_t length, int flags);
+int64_t recvfrom(sock fd, void* buffer, size_t length, int flags, SockAddr* from);
+// recvmsg(2) with one iovec; msg_flags (MSG_TRUNC, ...) is written to msg_flags.
+int64_t recvmsg(sock fd, void* buffer, size_t length, int flags, SockAddr* from, int* msg_flags);
+int64_t send(sock fd, const void* buffer, size_t length, int flags);
+int64_t sendto(sock fd, const void* buffer, size_t length, int flags, const SockAddr& to);
+int64_t shutdown(sock fd, int how);
+int64_t close(sock fd);
+// getsockopt/setsockopt for options whose value is an int.
+int64_t getsockopt_int(sock fd, int level, int name);
+int64_t setsockopt_int(sock fd, int level, int name, int value);
+// SO_RCVTIMEO / SO_SNDTIMEO in whole milliseconds (rounded up), 0 = none.
+int64_t get_timeout_ms(sock fd, int name);
+int64_t set_timeout_ms(sock fd, int name, uint32_t milliseconds);
+// SO_LINGER.
+int64_t get_linger(sock fd, int* on, int* seconds);
+int64_t set_linger(sock fd, int on, int seconds);
+// ioctl(FIONREAD): bytes queued for reading.
+int64_t bytes_available(sock fd);
+
+}  // namespace sys
+
+// Address conversion (no system call). Returns 0, or a negated error code
+// (EINVAL for an unparsable host, ENAMETOOLONG for a long AF_UNIX path,
+// EAFNOSUPPORT for an unknown family).
+int64_t address_parse(int family, const char* host, int port, SockAddr* out);
+void address_format(const SockAddr& address, Address* out);
+
+// This platform's constants, from its headers.
+const ConstantGroup* constant_groups(size_t* count);
+// "linux", "darwin", "freebsd", "win32", ... as Node's process.platform says.
+const char* platform_name();
+
+}  // namespace rawrecv

@@ -1,0 +1,641 @@
+// POSIX implementation of platform.h: Linux, macOS, FreeBSD.
+// One system call per function; the error is read on the next line.
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "platform.h"
+
+static_assert(sizeof(sockaddr_storage) <= sizeof(rawrecv::SockAddr::bytes),
+              "SockAddr must hold any sockaddr");
+
+namespace rawrecv {
+namespace {
+
+inline int64_t result(ssize_t ret) { return ret == -1 ? -static_cast<int64_t>(errno) : ret; }
+
+inline int fd_of(sock fd) { return static_cast<int>(fd); }
+
+inline sockaddr* as_sockaddr(SockAddr* address) {
+  return reinterpret_cast<sockaddr*>(address->bytes);
+}
+inline const sockaddr* as_sockaddr(const SockAddr& address) {
+  return reinterpret_cast<const sockaddr*>(address.bytes);
+}
+
+const Constant k_errno[] = {
+#ifdef E2BIG
+    {"E2BIG", E2BIG},
+#endif
+#ifdef EACCES
+    {"EACCES", EACCES},
+#endif
+#ifdef EADDRINUSE
+    {"EADDRINUSE", EADDRINUSE},
+#endif
+#ifdef EADDRNOTAVAIL
+    {"EADDRNOTAVAIL", EADDRNOTAVAIL},
+#endif
+#ifdef EAFNOSUPPORT
+    {"EAFNOSUPPORT", EAFNOSUPPORT},
+#endif
+#ifdef EAGAIN
+    {"EAGAIN", EAGAIN},
+#endif
+#ifdef EALREADY
+    {"EALREADY", EALREADY},
+#endif
+#ifdef EBADF
+    {"EBADF", EBADF},
+#endif
+#ifdef EBUSY
+    {"EBUSY", EBUSY},
+#endif
+#ifdef ECANCELED
+    {"ECANCELED", ECANCELED},
+#endif
+#ifdef ECONNABORTED
+    {"ECONNABORTED", ECONNABORTED},
+#endif
+#ifdef ECONNREFUSED
+    {"ECONNREFUSED", ECONNREFUSED},
+#endif
+#ifdef ECONNRESET
+    {"ECONNRESET", ECONNRESET},
+#endif
+#ifdef EDESTADDRREQ
+    {"EDESTADDRREQ", EDESTADDRREQ},
+#endif
+#ifdef EEXIST
+    {"EEXIST", EEXIST},
+#endif
+#ifdef EFAULT
+    {"EFAULT", EFAULT},
+#endif
+#ifdef EHOSTDOWN
+    {"EHOSTDOWN", EHOSTDOWN},
+#endif
+#ifdef EHOSTUNREACH
+    {"EHOSTUNREACH", EHOSTUNREACH},
+#endif
+#ifdef EINPROGRESS
+    {"EINPROGRESS", EINPROGRESS},
+#endif
+#ifdef EINTR
+    {"EINTR", EINTR},
+#endif
+#ifdef EINVAL
+    {"EINVAL", EINVAL},
+#endif
+#ifdef EIO
+    {"EIO", EIO},
+#endif
+#ifdef EISCONN
+    {"EISCONN", EISCONN},
+#endif
+#ifdef EMFILE
+    {"EMFILE", EMFILE},
+#endif
+#ifdef EMSGSIZE
+    {"EMSGSIZE", EMSGSIZE},
+#endif
+#ifdef ENAMETOOLONG
+    {"ENAMETOOLONG", ENAMETOOLONG},
+#endif
+#ifdef ENETDOWN
+    {"ENETDOWN", ENETDOWN},
+#endif
+#ifdef ENETRESET
+    {"ENETRESET", ENETRESET},
+#endif
+#ifdef ENETUNREACH
+    {"ENETUNREACH", ENETUNREACH},
+#endif
+#ifdef ENFILE
+    {"ENFILE", ENFILE},
+#endif
+#ifdef ENOBUFS
+    {"ENOBUFS", ENOBUFS},
+#endif
+#ifdef ENOENT
+    {"ENOENT", ENOENT},
+#endif
+#ifdef ENOMEM
+    {"ENOMEM", ENOMEM},
+#endif
+#ifdef ENOPROTOOPT
+    {"ENOPROTOOPT", ENOPROTOOPT},
+#endif
+#ifdef ENOSYS
+    {"ENOSYS", ENOSYS},
+#endif
+#ifdef ENOTCONN
+    {"ENOTCONN", ENOTCONN},
+#endif
+#ifdef ENOTSOCK
+    {"ENOTSOCK", ENOTSOCK},
+#endif
+#ifdef ENOTSUP
+    {"ENOTSUP", ENOTSUP},
+#endif
+#ifdef EOPNOTSUPP
+    {"EOPNOTSUPP", EOPNOTSUPP},
+#endif
+#ifdef EPERM
+    {"EPERM", EPERM},
+#endif
+#ifdef EPFNOSUPPORT
+    {"EPFNOSUPPORT", EPFNOSUPPORT},
+#endif
+#ifdef EPIPE
+    {"EPIPE", EPIPE},
+#endif
+#ifdef EPROTO
+    {"EPROTO", EPROTO},
+#endif
+#ifdef EPROTONOSUPPORT
+    {"EPROTONOSUPPORT", EPROTONOSUPPORT},
+#endif
+#ifdef EPROTOTYPE
+    {"EPROTOTYPE", EPROTOTYPE},
+#endif
+#ifdef ERANGE
+    {"ERANGE", ERANGE},
+#endif
+#ifdef ESHUTDOWN
+    {"ESHUTDOWN", ESHUTDOWN},
+#endif
+#ifdef ESOCKTNOSUPPORT
+    {"ESOCKTNOSUPPORT", ESOCKTNOSUPPORT},
+#endif
+#ifdef ETIMEDOUT
+    {"ETIMEDOUT", ETIMEDOUT},
+#endif
+#ifdef ETOOMANYREFS
+    {"ETOOMANYREFS", ETOOMANYREFS},
+#endif
+#ifdef EWOULDBLOCK
+    {"EWOULDBLOCK", EWOULDBLOCK},
+#endif
+};
+const Constant k_MSG[] = {
+#ifdef MSG_PEEK
+    {"MSG_PEEK", MSG_PEEK},
+#endif
+#ifdef MSG_DONTWAIT
+    {"MSG_DONTWAIT", MSG_DONTWAIT},
+#endif
+#ifdef MSG_WAITALL
+    {"MSG_WAITALL", MSG_WAITALL},
+#endif
+#ifdef MSG_TRUNC
+    {"MSG_TRUNC", MSG_TRUNC},
+#endif
+#ifdef MSG_OOB
+    {"MSG_OOB", MSG_OOB},
+#endif
+#ifdef MSG_NOSIGNAL
+    {"MSG_NOSIGNAL", MSG_NOSIGNAL},
+#endif
+#ifdef MSG_CTRUNC
+    {"MSG_CTRUNC", MSG_CTRUNC},
+#endif
+#ifdef MSG_DONTROUTE
+    {"MSG_DONTROUTE", MSG_DONTROUTE},
+#endif
+#ifdef MSG_EOR
+    {"MSG_EOR", MSG_EOR},
+#endif
+#ifdef MSG_ERRQUEUE
+    {"MSG_ERRQUEUE", MSG_ERRQUEUE},
+#endif
+#ifdef MSG_CMSG_CLOEXEC
+    {"MSG_CMSG_CLOEXEC", MSG_CMSG_CLOEXEC},
+#endif
+};
+const Constant k_AF[] = {
+#ifdef AF_UNSPEC
+    {"AF_UNSPEC", AF_UNSPEC},
+#endif
+#ifdef AF_INET
+    {"AF_INET", AF_INET},
+#endif
+#ifdef AF_INET6
+    {"AF_INET6", AF_INET6},
+#endif
+#ifdef AF_UNIX
+    {"AF_UNIX", AF_UNIX},
+#endif
+};
+const Constant k_SOCK[] = {
+#ifdef SOCK_STREAM
+    {"SOCK_STREAM", SOCK_STREAM},
+#endif
+#ifdef SOCK_DGRAM
+    {"SOCK_DGRAM", SOCK_DGRAM},
+#endif
+#ifdef SOCK_SEQPACKET
+    {"SOCK_SEQPACKET", SOCK_SEQPACKET},
+#endif
+#ifdef SOCK_RAW
+    {"SOCK_RAW", SOCK_RAW},
+#endif
+#ifdef SOCK_NONBLOCK
+    {"SOCK_NONBLOCK", SOCK_NONBLOCK},
+#endif
+#ifdef SOCK_CLOEXEC
+    {"SOCK_CLOEXEC", SOCK_CLOEXEC},
+#endif
+};
+const Constant k_SOL[] = {
+#ifdef SOL_SOCKET
+    {"SOL_SOCKET", SOL_SOCKET},
+#endif
+};
+const Constant k_IPPROTO[] = {
+#ifdef IPPROTO_IP
+    {"IPPROTO_IP", IPPROTO_IP},
+#endif
+#ifdef IPPROTO_IPV6
+    {"IPPROTO_IPV6", IPPROTO_IPV6},
+#endif
+#ifdef IPPROTO_TCP
+    {"IPPROTO_TCP", IPPROTO_TCP},
+#endif
+#ifdef IPPROTO_UDP
+    {"IPPROTO_UDP", IPPROTO_UDP},
+#endif
+};
+const Constant k_SO[] = {
+#ifdef SO_RCVTIMEO
+    {"SO_RCVTIMEO", SO_RCVTIMEO},
+#endif
+#ifdef SO_SNDTIMEO
+    {"SO_SNDTIMEO", SO_SNDTIMEO},
+#endif
+#ifdef SO_LINGER
+    {"SO_LINGER", SO_LINGER},
+#endif
+#ifdef SO_ERROR
+    {"SO_ERROR", SO_ERROR},
+#endif
+#ifdef SO_RCVBUF
+    {"SO_RCVBUF", SO_RCVBUF},
+#endif
+#ifdef SO_SNDBUF
+    {"SO_SNDBUF", SO_SNDBUF},
+#endif
+#ifdef SO_REUSEADDR
+    {"SO_REUSEADDR", SO_REUSEADDR},
+#endif
+#ifdef SO_REUSEPORT
+    {"SO_REUSEPORT", SO_REUSEPORT},
+#endif
+#ifdef SO_KEEPALIVE
+    {"SO_KEEPALIVE", SO_KEEPALIVE},
+#endif
+#ifdef SO_TYPE
+    {"SO_TYPE", SO_TYPE},
+#endif
+#ifdef SO_DOMAIN
+    {"SO_DOMAIN", SO_DOMAIN},
+#endif
+#ifdef SO_PROTOCOL
+    {"SO_PROTOCOL", SO_PROTOCOL},
+#endif
+#ifdef SO_ACCEPTCONN
+    {"SO_ACCEPTCONN", SO_ACCEPTCONN},
+#endif
+#ifdef SO_BROADCAST
+    {"SO_BROADCAST", SO_BROADCAST},
+#endif
+#ifdef SO_NOSIGPIPE
+    {"SO_NOSIGPIPE", SO_NOSIGPIPE},
+#endif
+#ifdef SO_RCVLOWAT
+    {"SO_RCVLOWAT", SO_RCVLOWAT},
+#endif
+};
+const Constant k_TCP[] = {
+#ifdef TCP_NODELAY
+    {"TCP_NODELAY", TCP_NODELAY},
+#endif
+#ifdef TCP_KEEPIDLE
+    {"TCP_KEEPIDLE", TCP_KEEPIDLE},
+#endif
+#ifdef TCP_KEEPINTVL
+    {"TCP_KEEPINTVL", TCP_KEEPINTVL},
+#endif
+#ifdef TCP_KEEPCNT
+    {"TCP_KEEPCNT", TCP_KEEPCNT},
+#endif
+#ifdef TCP_USER_TIMEOUT
+    {"TCP_USER_TIMEOUT", TCP_USER_TIMEOUT},
+#endif
+};
+const Constant k_IP[] = {
+#ifdef IPV6_V6ONLY
+    {"IPV6_V6ONLY", IPV6_V6ONLY},
+#endif
+#ifdef IP_RECVERR
+    {"IP_RECVERR", IP_RECVERR},
+#endif
+};
+const Constant k_SHUT[] = {
+#ifdef SHUT_RD
+    {"SHUT_RD", SHUT_RD},
+#endif
+#ifdef SHUT_WR
+    {"SHUT_WR", SHUT_WR},
+#endif
+#ifdef SHUT_RDWR
+    {"SHUT_RDWR", SHUT_RDWR},
+#endif
+};
+
+#define RAWRECV_GROUP(group)                                    \
+  {                                                             \
+#group, k_##group, sizeof(k_##group) / sizeof(k_##group[0]) \
+  }
+const ConstantGroup kGroups[] = {
+    RAWRECV_GROUP(errno), RAWRECV_GROUP(MSG),     RAWRECV_GROUP(AF), RAWRECV_GROUP(SOCK),
+    RAWRECV_GROUP(SOL),   RAWRECV_GROUP(IPPROTO), RAWRECV_GROUP(SO), RAWRECV_GROUP(TCP),
+    RAWRECV_GROUP(IP),    RAWRECV_GROUP(SHUT),
+};
+#undef RAWRECV_GROUP
+
+}  // namespace
+
+namespace sys {
+
+int64_t socket(int domain, int type, int protocol) {
+#ifdef SOCK_CLOEXEC
+  // Atomic close-on-exec, so a child process Node spawns never inherits it.
+  return result(::socket(domain, type | SOCK_CLOEXEC, protocol));
+#else
+  // macOS has no SOCK_CLOEXEC: fall back to the same two calls libuv makes.
+  int fd = ::socket(domain, type, protocol);
+  if (fd == -1) return -static_cast<int64_t>(errno);
+  ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return fd;
+#endif
+}
+
+int64_t socketpair(int domain, int type, int protocol, sock fds[2]) {
+  int pair[2];
+#ifdef SOCK_CLOEXEC
+  int ret = ::socketpair(domain, type | SOCK_CLOEXEC, protocol, pair);
+  if (ret == -1) return -static_cast<int64_t>(errno);
+#else
+  int ret = ::socketpair(domain, type, protocol, pair);
+  if (ret == -1) return -static_cast<int64_t>(errno);
+  ::fcntl(pair[0], F_SETFD, FD_CLOEXEC);
+  ::fcntl(pair[1], F_SETFD, FD_CLOEXEC);
+#endif
+  fds[0] = pair[0];
+  fds[1] = pair[1];
+  return 0;
+}
+
+int64_t bind(sock fd, const SockAddr& address) {
+  return result(::bind(fd_of(fd), as_sockaddr(address), address.length));
+}
+
+int64_t connect(sock fd, const SockAddr& address) {
+  return result(::connect(fd_of(fd), as_sockaddr(address), address.length));
+}
+
+int64_t listen(sock fd, int backlog) { return result(::listen(fd_of(fd), backlog)); }
+
+int64_t accept(sock fd, SockAddr* peer) {
+  socklen_t length = sizeof(peer->bytes);
+  sockaddr* address = peer ? as_sockaddr(peer) : nullptr;
+  socklen_t* length_pointer = peer ? &length : nullptr;
+#if defined(__linux__) || defined(__FreeBSD__)
+  int ret = ::accept4(fd_of(fd), address, length_pointer, SOCK_CLOEXEC);
+  if (ret == -1) return -static_cast<int64_t>(errno);
+#else
+  int ret = ::accept(fd_of(fd), address, length_pointer);
+  if (ret == -1) return -static_cast<int64_t>(errno);
+  ::fcntl(ret, F_SETFD, FD_CLOEXEC);
+#endif
+  if (peer) peer->length = length;
+  return ret;
+}
+
+int64_t getsockname(sock fd, SockAddr* out) {
+  socklen_t length = sizeof(out->bytes);
+  int ret = ::getsockname(fd_of(fd), as_sockaddr(out), &length);
+  if (ret == -1) return -static_cast<int64_t>(errno);
+  out->length = length;
+  return 0;
+}
+
+int64_t getpeername(sock fd, SockAddr* out) {
+  socklen_t length = sizeof(out->bytes);
+  int ret = ::getpeername(fd_of(fd), as_sockaddr(out), &length);
+  if (ret == -1) return -static_cast<int64_t>(errno);
+  out->length = length;
+  return 0;
+}
+
+int64_t get_nonblocking(sock fd) {
+  int flags = ::fcntl(fd_of(fd), F_GETFL);
+  if (flags == -1) return -static_cast<int64_t>(errno);
+  return (flags & O_NONBLOCK) ? 1 : 0;
+}
+
+int64_t set_nonblocking(sock fd, bool nonblocking) {
+  // Read-modify-write: O_NONBLOCK is one of several status flags of the open
+  // file description (trap 5), and the others must survive.
+  int flags = ::fcntl(fd_of(fd), F_GETFL);
+  if (flags == -1) return -static_cast<int64_t>(errno);
+  int wanted = nonblocking ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+  if (wanted == flags) return 0;
+  return result(::fcntl(fd_of(fd), F_SETFL, wanted));
+}
+
+int64_t recv(sock fd, void* buffer, size_t length, int flags) {
+  return result(::recv(fd_of(fd), buffer, length, flags));
+}
+
+int64_t recvfrom(sock fd, void* buffer, size_t length, int flags, SockAddr* from) {
+  socklen_t address_length = sizeof(from->bytes);
+  ssize_t ret = ::recvfrom(fd_of(fd), buffer, length, flags, as_sockaddr(from), &address_length);
+  if (ret == -1) return -static_cast<int64_t>(errno);
+  from->length = address_length;
+  return ret;
+}
+
+int64_t recvmsg(sock fd, void* buffer, size_t length, int flags, SockAddr* from, int* msg_flags) {
+  iovec vector{buffer, length};
+  msghdr message{};
+  message.msg_name = from->bytes;
+  message.msg_namelen = sizeof(from->bytes);
+  message.msg_iov = &vector;
+  message.msg_iovlen = 1;
+  ssize_t ret = ::recvmsg(fd_of(fd), &message, flags);
+  if (ret == -1) return -static_cast<int64_t>(errno);
+  from->length = message.msg_namelen;
+  *msg_flags = message.msg_flags;
+  return ret;
+}
+
+int64_t send(sock fd, const void* buffer, size_t length, int flags) {
+  return result(::send(fd_of(fd), buffer, length, flags));
+}
+
+int64_t sendto(sock fd, const void* buffer, size_t length, int flags, const SockAddr& to) {
+  return result(::sendto(fd_of(fd), buffer, length, flags, as_sockaddr(to), to.length));
+}
+
+int64_t shutdown(sock fd, int how) { return result(::shutdown(fd_of(fd), how)); }
+
+int64_t close(sock fd) { return result(::close(fd_of(fd))); }
+
+int64_t getsockopt_int(sock fd, int level, int name) {
+  int value = 0;
+  socklen_t length = sizeof(value);
+  int ret = ::getsockopt(fd_of(fd), level, name, &value, &length);
+  if (ret == -1) return -static_cast<int64_t>(errno);
+  return value;
+}
+
+int64_t setsockopt_int(sock fd, int level, int name, int value) {
+  return result(::setsockopt(fd_of(fd), level, name, &value, sizeof(value)));
+}
+
+int64_t get_timeout_ms(sock fd, int name) {
+  timeval value{};
+  socklen_t length = sizeof(value);
+  int ret = ::getsockopt(fd_of(fd), SOL_SOCKET, name, &value, &length);
+  if (ret == -1) return -static_cast<int64_t>(errno);
+  // Round up: the kernel keeps its own granularity, and a timeout that is set
+  // must never read back as 0 ("none").
+  return static_cast<int64_t>(value.tv_sec) * 1000 + (value.tv_usec + 999) / 1000;
+}
+
+int64_t set_timeout_ms(sock fd, int name, uint32_t milliseconds) {
+  timeval value{};
+  value.tv_sec = static_cast<time_t>(milliseconds / 1000);
+  value.tv_usec = static_cast<suseconds_t>((milliseconds % 1000) * 1000);
+  return result(::setsockopt(fd_of(fd), SOL_SOCKET, name, &value, sizeof(value)));
+}
+
+int64_t get_linger(sock fd, int* on, int* seconds) {
+  linger value{};
+  socklen_t length = sizeof(value);
+  int ret = ::getsockopt(fd_of(fd), SOL_SOCKET, SO_LINGER, &value, &length);
+  if (ret == -1) return -static_cast<int64_t>(errno);
+  *on = value.l_onoff;
+  *seconds = value.l_linger;
+  return 0;
+}
+
+int64_t set_linger(sock fd, int on, int seconds) {
+  linger value{};
+  value.l_onoff = on;
+  value.l_linger = seconds;
+  return result(::setsockopt(fd_of(fd), SOL_SOCKET, SO_LINGER, &value, sizeof(value)));
+}
+
+int64_t bytes_available(sock fd) {
+  int value = 0;
+  int ret = ::ioctl(fd_of(fd), FIONREAD, &value);
+  if (ret == -1) return -static_cast<int64_t>(errno);
+  return value;
+}
+
+}  // namespace sys
+
+int64_t address_parse(int family, const char* host, int port, SockAddr* out) {
+  std::memset(out->bytes, 0, sizeof(out->bytes));
+  if (family == AF_INET) {
+    auto* address = reinterpret_cast<sockaddr_in*>(out->bytes);
+    address->sin_family = AF_INET;
+    address->sin_port = htons(static_cast<uint16_t>(port));
+    if (::inet_pton(AF_INET, host, &address->sin_addr) != 1) return -EINVAL;
+#ifdef __APPLE__
+    address->sin_len = sizeof(sockaddr_in);
+#endif
+    out->length = sizeof(sockaddr_in);
+    return 0;
+  }
+  if (family == AF_INET6) {
+    auto* address = reinterpret_cast<sockaddr_in6*>(out->bytes);
+    address->sin6_family = AF_INET6;
+    address->sin6_port = htons(static_cast<uint16_t>(port));
+    if (::inet_pton(AF_INET6, host, &address->sin6_addr) != 1) return -EINVAL;
+#ifdef __APPLE__
+    address->sin6_len = sizeof(sockaddr_in6);
+#endif
+    out->length = sizeof(sockaddr_in6);
+    return 0;
+  }
+  if (family == AF_UNIX) {
+    auto* address = reinterpret_cast<sockaddr_un*>(out->bytes);
+    size_t length = std::strlen(host);
+    if (length >= sizeof(address->sun_path)) return -ENAMETOOLONG;
+    address->sun_family = AF_UNIX;
+    std::memcpy(address->sun_path, host, length + 1);
+    out->length = static_cast<uint32_t>(offsetof(sockaddr_un, sun_path) + length + 1);
+    return 0;
+  }
+  return -EAFNOSUPPORT;
+}
+
+void address_format(const SockAddr& address, Address* out) {
+  const auto* base = as_sockaddr(address);
+  out->host[0] = '\0';
+  out->port = 0;
+  // An unnamed peer (a connected TCP socket's recvfrom, a socketpair) has no
+  // address at all: report the family as unspecified.
+  out->family = address.length < sizeof(sa_family_t) ? AF_UNSPEC : base->sa_family;
+  if (out->family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(address.bytes);
+    ::inet_ntop(AF_INET, &in->sin_addr, out->host, sizeof(out->host));
+    out->port = ntohs(in->sin_port);
+  } else if (out->family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(address.bytes);
+    ::inet_ntop(AF_INET6, &in6->sin6_addr, out->host, sizeof(out->host));
+    out->port = ntohs(in6->sin6_port);
+  } else if (out->family == AF_UNIX) {
+    const auto* un = reinterpret_cast<const sockaddr_un*>(address.bytes);
+    size_t offset = offsetof(sockaddr_un, sun_path);
+    size_t length = address.length > offset ? address.length - offset : 0;
+    if (length > sizeof(un->sun_path)) length = sizeof(un->sun_path);
+    // Linux abstract names start with a NUL byte; they are not reported as paths.
+    size_t n = length > 0 && un->sun_path[0] != '\0' ? strnlen(un->sun_path, length) : 0;
+    if (n >= sizeof(out->host)) n = sizeof(out->host) - 1;
+    std::memcpy(out->host, un->sun_path, n);
+    out->host[n] = '\0';
+  }
+}
+
+const ConstantGroup* constant_groups(size_t* count) {
+  *count = sizeof(kGroups) / sizeof(kGroups[0]);
+  return kGroups;
+}
+
+const char* platform_name() {
+#if defined(__linux__)
+  return "linux";
+#elif defined(__APPLE__)
+  return "darwin";
+#elif defined(__FreeBSD__)
+  return "freebsd";
+#else
+  return "unknown";
+#endif
+}
+
+}  // namespace rawrecv

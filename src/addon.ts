@@ -1,0 +1,106 @@
+/**
+ * The native addon's interface, declared once (house style: no `any` across the boundary).
+ *
+ * Every function is one system call (a few are two, said so below). Numbers go in,
+ * and the call's own non-negative result or the negated platform error code comes out:
+ * `-errno` on POSIX, `-WSAGetLastError()` on Windows. The addon throws only a
+ * TypeError / RangeError for a malformed argument, never for an OS outcome.
+ * @module
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** An address as the addon reports it; `family` is the raw `AF_*` number. */
+export interface RawAddress {
+  family: number;
+  address: string;
+  port: number;
+}
+
+/** Filled in by {@link Addon.recvfrom} / {@link Addon.recvmsg} when they succeed. */
+export interface RecvFromOut {
+  family?: number;
+  address?: string;
+  port?: number;
+  /** recvmsg only: the kernel's `msg_flags` (MSG_TRUNC, ...). */
+  msgFlags?: number;
+}
+
+export type ConstantTable = Readonly<Record<string, number>>;
+
+export interface Addon {
+  /** `process.platform` as the addon was compiled for it. */
+  readonly platform: string;
+  /** This platform's constants from its C headers, grouped: errno, MSG, AF, SOCK, SOL, IPPROTO, SO, TCP, IP, SHUT. */
+  readonly constants: Readonly<Record<string, ConstantTable>>;
+  /** socket(2), close-on-exec. Returns the descriptor or -errno. */
+  socket(domain: number, type: number, protocol: number): number;
+  /** socketpair(2), close-on-exec. Returns both descriptors, or -errno. */
+  socketpair(domain: number, type: number, protocol: number): [number, number] | number;
+  /** bind(2). The address is parsed first; an unparsable one throws ERR_INVALID_ADDRESS. */
+  bind(fd: number, family: number, host: string, port: number): number;
+  /** connect(2); same address rules as bind. */
+  connect(fd: number, family: number, host: string, port: number): number;
+  /** listen(2). */
+  listen(fd: number, backlog: number): number;
+  /** accept(2) (accept4 with SOCK_CLOEXEC where it exists). Returns the new descriptor or -errno. */
+  accept(fd: number): number;
+  /** getsockname(2). */
+  getsockname(fd: number): RawAddress | number;
+  /** getpeername(2). */
+  getpeername(fd: number): RawAddress | number;
+  /** fcntl(F_GETFL): 1 when O_NONBLOCK is set, 0 when not, or -errno. */
+  getNonBlocking(fd: number): number;
+  /** fcntl(F_GETFL) then, if it changes, fcntl(F_SETFL): only O_NONBLOCK is touched. */
+  setNonBlocking(fd: number, nonblocking: boolean): number;
+  /** recv(2) into `buffer[offset, offset + length)`. */
+  recv(fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number): number;
+  /** recvfrom(2); on success the sender is written to `out`. */
+  recvfrom(
+    fd: number,
+    buffer: ArrayBufferView,
+    offset: number,
+    length: number,
+    flags: number,
+    out: RecvFromOut,
+  ): number;
+  /** recvmsg(2) with one iovec; on success the sender and `msg_flags` are written to `out`. */
+  recvmsg(fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number, out: RecvFromOut): number;
+  /** send(2) from `buffer[offset, offset + length)`. */
+  send(fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number): number;
+  /** sendto(2). */
+  sendto(
+    fd: number,
+    buffer: ArrayBufferView,
+    offset: number,
+    length: number,
+    flags: number,
+    family: number,
+    host: string,
+    port: number,
+  ): number;
+  /** shutdown(2). */
+  shutdown(fd: number, how: number): number;
+  /** close(2) (closesocket on Windows). */
+  close(fd: number): number;
+  /** getsockopt(2) for an int-valued option: the value, or -errno. */
+  getsockopt(fd: number, level: number, name: number): number;
+  /** setsockopt(2) for an int-valued option. */
+  setsockopt(fd: number, level: number, name: number, value: number): number;
+  /** getsockopt(SO_RCVTIMEO / SO_SNDTIMEO) in milliseconds, rounded up; 0 = none. */
+  getTimeout(fd: number, name: number): number;
+  /** setsockopt(SO_RCVTIMEO / SO_SNDTIMEO) in milliseconds; 0 = none. */
+  setTimeout(fd: number, name: number, milliseconds: number): number;
+  /** getsockopt(SO_LINGER). */
+  getLinger(fd: number): { on: boolean; seconds: number } | number;
+  /** setsockopt(SO_LINGER). */
+  setLinger(fd: number, on: boolean, seconds: number): number;
+  /** ioctl(FIONREAD): bytes queued for reading, or -errno. */
+  fionread(fd: number): number;
+}
+
+const require = createRequire(import.meta.url);
+const load = require('node-gyp-build') as (root: string) => unknown;
+
+/** The loaded addon: a prebuild that fits this platform, else build/Release. */
+export const addon = load(fileURLToPath(new URL('..', import.meta.url))) as Addon;

@@ -1,0 +1,227 @@
+/**
+ * The one place where a recv(2) outcome becomes a typed result. Pure: it knows all four
+ * platforms' numbers, so it is tested for each of them on any OS.
+ * @module
+ */
+import { errnoName, errnoNumber, PLATFORMS, type Platform } from './errno.js';
+import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
+import { getSystemErrorMap } from 'node:util';
+
+/** `SOCK_STREAM`, `SOCK_DGRAM` or `SOCK_SEQPACKET`. */
+export type SocketType = 'stream' | 'dgram' | 'seqpacket';
+
+/** A system call's own outcome: `ret` as returned, `errno` positive (0 on success). */
+export interface RawOutcome {
+  ret: number;
+  errno: number;
+  /** recvmsg's `msg_flags`, when the call was recvmsg (MSG_TRUNC tells a truncated datagram). */
+  msgFlags?: number;
+}
+
+/** What classification needs to know besides the numbers. */
+export interface ClassifyContext {
+  platform: Platform;
+  socketType: SocketType;
+  /** The length asked for. */
+  requested: number;
+  /** Whether the socket was in blocking mode (O_NONBLOCK clear / FIONBIO 0). */
+  blocking: boolean;
+  /** SO_RCVTIMEO in milliseconds, 0 for none. */
+  receiveTimeout: number;
+  /** The MSG_* flags the call was made with. */
+  flags: number;
+}
+
+/** The failure kinds every call shares (recv, send, accept). */
+export type FailureResult =
+  | { kind: 'would-block'; ret: -1; errno: number; code: string }
+  | { kind: 'timeout'; ret: -1; errno: number; code: string }
+  | { kind: 'interrupted'; ret: -1; errno: number; code: string }
+  | { kind: 'error'; ret: -1; errno: number; code: string; message: string };
+
+/** The result of a typed recv on a connected socket. */
+export type RecvResult =
+  | { kind: 'data'; ret: number; errno: 0; bytesRead: number; data: Buffer }
+  | { kind: 'eof'; ret: 0; errno: 0 }
+  | FailureResult;
+
+/** Where a datagram came from: `family` 'unix' for AF_UNIX, `address` '' for an unnamed sender. */
+export interface Origin {
+  address: string;
+  port: number;
+  family: 'IPv4' | 'IPv6' | 'unix';
+}
+
+/**
+ * The result of `recvFrom`: a data result says who sent it and whether it was cut short.
+ * `errno` is 0 except on Windows, where a truncated datagram is ret -1, WSAEMSGSIZE (10040).
+ */
+export type RecvFromResult =
+  | ({ kind: 'data'; ret: number; errno: number; bytesRead: number; data: Buffer; truncated: boolean } & Origin)
+  | { kind: 'eof'; ret: 0; errno: 0 }
+  | FailureResult;
+
+/** {@link classify}'s answer: a result without the payload, which only the caller has. */
+export type Classification =
+  | { kind: 'data'; ret: number; errno: number; bytesRead: number; truncated: boolean }
+  | { kind: 'eof'; ret: 0; errno: 0 }
+  | FailureResult;
+
+/** The numbers classification needs, per platform, from each one's headers. */
+interface PlatformFacts {
+  /** EAGAIN and EWOULDBLOCK (equal on all three POSIX ones), WSAEWOULDBLOCK on Windows. */
+  readonly wouldBlock: number;
+  readonly interrupted: number;
+  /** ETIMEDOUT / WSAETIMEDOUT. */
+  readonly timedOut: number;
+  /** EMSGSIZE / WSAEMSGSIZE. */
+  readonly messageSize: number;
+  /** MSG_DONTWAIT (0: Windows has none). */
+  readonly dontWait: number;
+  /** MSG_TRUNC as it appears in recvmsg's msg_flags. */
+  readonly truncated: number;
+}
+
+/** MSG_DONTWAIT and MSG_TRUNC per platform (Windows has no MSG_DONTWAIT). */
+const MESSAGE_FLAGS: Readonly<Record<Platform, { dontWait: number; truncated: number }>> = {
+  linux: { dontWait: 0x40, truncated: 0x20 },
+  darwin: { dontWait: 0x80, truncated: 0x10 },
+  freebsd: { dontWait: 0x80, truncated: 0x10 },
+  win32: { dontWait: 0, truncated: 0x100 },
+};
+
+function factsOf(platform: Platform): PlatformFacts {
+  // The error numbers come from the one errno table; Winsock spells them with WSA.
+  const number = (name: string): number => {
+    const value = errnoNumber(platform === 'win32' ? `WSA${name}` : name, platform);
+    if (value === undefined) throw new Error(`errno table for ${platform} lacks ${name}`);
+    return value;
+  };
+  return Object.freeze({
+    wouldBlock: number(platform === 'win32' ? 'EWOULDBLOCK' : 'EAGAIN'),
+    interrupted: number('EINTR'),
+    timedOut: number('ETIMEDOUT'),
+    messageSize: number('EMSGSIZE'),
+    ...MESSAGE_FLAGS[platform],
+  });
+}
+
+const FACTS: Readonly<Record<Platform, PlatformFacts>> = Object.freeze({
+  linux: factsOf('linux'),
+  darwin: factsOf('darwin'),
+  freebsd: factsOf('freebsd'),
+  win32: factsOf('win32'),
+});
+
+/** The MSG_* flag values of a platform that classification depends on. */
+export function messageFlags(platform: Platform): { readonly dontWait: number; readonly truncated: number } {
+  return MESSAGE_FLAGS[platform];
+}
+
+let messages: Map<string, string> | undefined;
+
+/** A human sentence for an error code, from libuv's table for this OS (`WSA` prefixes dropped). */
+export function errorMessage(code: string): string {
+  if (!messages) {
+    messages = new Map();
+    for (const [name, message] of getSystemErrorMap().values()) messages.set(name, message);
+  }
+  const plain = code.startsWith('WSA') ? code.slice(3) : code;
+  return messages.get(plain) ?? `system error ${code}`;
+}
+
+/**
+ * Classifies a failed call (`ret` -1) shared by recv, send and accept. `timeout` is the
+ * SO_RCVTIMEO / SO_SNDTIMEO that applies, in milliseconds.
+ */
+export function classifyFailure(
+  errno: number,
+  platform: Platform,
+  blocking: boolean,
+  timeout: number,
+  flags: number,
+): FailureResult {
+  const facts = FACTS[platform];
+  const code = errnoName(errno, platform) ?? 'UNKNOWN';
+  if (errno === facts.wouldBlock) {
+    // Unix reports an expired SO_RCVTIMEO as EAGAIN (trap 3): only the mode tells them apart.
+    const timedOut = blocking && timeout > 0 && (flags & facts.dontWait) === 0;
+    return { kind: timedOut ? 'timeout' : 'would-block', ret: -1, errno, code };
+  }
+  if (errno === facts.interrupted) return { kind: 'interrupted', ret: -1, errno, code };
+  // Windows reports an expired SO_RCVTIMEO as WSAETIMEDOUT; on POSIX ETIMEDOUT always means
+  // the connection died (keepalive, user timeout), never a receive timeout.
+  if (platform === 'win32' && errno === facts.timedOut && blocking && timeout > 0) {
+    return { kind: 'timeout', ret: -1, errno, code };
+  }
+  return { kind: 'error', ret: -1, errno, code, message: errorMessage(code) };
+}
+
+/**
+ * The classification every typed recv uses, without validation (the Socket has validated).
+ * `msgFlags` is recvmsg's msg_flags, or 0.
+ */
+export function classifyOutcome(
+  ret: number,
+  errno: number,
+  msgFlags: number,
+  context: ClassifyContext,
+): Classification {
+  const { platform, socketType, requested } = context;
+  if (ret >= 0) {
+    // 0 is end-of-stream only on a stream socket asked for at least one byte (trap 1);
+    // on a datagram or seqpacket socket it is a zero-length message.
+    if (ret === 0 && socketType === 'stream' && requested >= 1) return { kind: 'eof', ret: 0, errno: 0 };
+    // Linux's MSG_TRUNC input flag makes recv return the datagram's real length.
+    const truncated = ret > requested || (msgFlags & FACTS[platform].truncated) !== 0;
+    return { kind: 'data', ret, errno: 0, bytesRead: Math.min(ret, requested), truncated };
+  }
+  if (platform === 'win32' && errno === FACTS.win32.messageSize && socketType !== 'stream') {
+    // Winsock fills the buffer, drops the rest of the datagram, and fails with WSAEMSGSIZE.
+    return { kind: 'data', ret, errno, bytesRead: requested, truncated: true };
+  }
+  return classifyFailure(errno, platform, context.blocking, context.receiveTimeout, context.flags);
+}
+
+const SOCKET_TYPES: readonly SocketType[] = ['stream', 'dgram', 'seqpacket'];
+
+function checkInteger(value: unknown, name: string, min: number, max: number): void {
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw outOfRange(name, `an integer >= ${min} and <= ${max}`, value);
+  }
+}
+
+/**
+ * Maps a recv outcome to its kind, the rules in one place:
+ * - `ret > 0`: data. `ret == 0`: eof on a stream socket asked for >= 1 byte, else a zero-length message.
+ * - EAGAIN / EWOULDBLOCK / WSAEWOULDBLOCK: `timeout` on a blocking socket with a receive timeout
+ *   and without MSG_DONTWAIT, else `would-block`. WSAETIMEDOUT with a receive timeout: `timeout`.
+ * - EINTR / WSAEINTR: `interrupted` (never retried). Windows WSAEMSGSIZE on a datagram: truncated data.
+ * - Anything else (ECONNRESET, ETIMEDOUT, ...): `error`, with libuv's message.
+ *
+ * @param raw - the call's `ret` and positive `errno` (and recvmsg's `msgFlags`, if any).
+ * @param context - the platform whose numbers these are, and the socket's state at the call.
+ * @returns the result without `data` (and without the sender, for datagrams).
+ * @see recv(2), recvmsg(2), socket(7) SO_RCVTIMEO, Winsock `recv`
+ */
+export function classify(raw: RawOutcome, context: ClassifyContext): Classification {
+  if (typeof raw !== 'object' || raw === null) throw invalidArgType('raw', 'of type object', raw);
+  if (typeof context !== 'object' || context === null) throw invalidArgType('context', 'of type object', context);
+  checkInteger(raw.ret, 'raw.ret', -1, 2 ** 31 - 1);
+  checkInteger(raw.errno, 'raw.errno', 0, 2 ** 31 - 1);
+  if (raw.ret === -1 && raw.errno === 0) throw invalidArgValue('raw.errno', raw.errno, 'must be set when ret is -1');
+  if (raw.msgFlags !== undefined) checkInteger(raw.msgFlags, 'raw.msgFlags', 0, 2 ** 31 - 1);
+  if (!PLATFORMS.includes(context.platform)) {
+    throw invalidArgValue('context.platform', context.platform, `must be one of ${PLATFORMS.join(', ')}`);
+  }
+  if (!SOCKET_TYPES.includes(context.socketType)) {
+    throw invalidArgValue('context.socketType', context.socketType, `must be one of ${SOCKET_TYPES.join(', ')}`);
+  }
+  checkInteger(context.requested, 'context.requested', 0, 2 ** 31 - 1);
+  if (typeof context.blocking !== 'boolean')
+    throw invalidArgType('context.blocking', 'of type boolean', context.blocking);
+  checkInteger(context.receiveTimeout, 'context.receiveTimeout', 0, 2 ** 32 - 1);
+  checkInteger(context.flags, 'context.flags', 0, 2 ** 31 - 1);
+  return classifyOutcome(raw.ret, raw.errno, raw.msgFlags ?? 0, context);
+}

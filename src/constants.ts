@@ -1,0 +1,65 @@
+/**
+ * This platform's socket constants, taken from the C headers the addon was compiled
+ * against (never hard-coded here). Groups keep the C names without their prefix:
+ * `constants.MSG.PEEK` is MSG_PEEK; `constants.errno` keeps whole names (EAGAIN).
+ * @module
+ */
+import { addon, type ConstantTable } from './addon.js';
+
+/** A group of constants; a name the platform lacks is absent (e.g. MSG.NOSIGNAL on macOS). */
+export type ConstantGroup<Required extends string> = Readonly<Record<Required, number>> &
+  Readonly<Partial<Record<string, number>>>;
+
+export interface Constants {
+  /** 'linux', 'darwin', 'freebsd', 'win32': the platform the addon was built for. */
+  readonly platform: string;
+  /** Error numbers by name, as the addon's headers define them (EWOULDBLOCK too, where it exists). */
+  readonly errno: ConstantGroup<'EAGAIN' | 'ECONNRESET' | 'EINTR' | 'EBADF' | 'ENOTCONN' | 'ETIMEDOUT'>;
+  /** MSG_* flags: PEEK, WAITALL, OOB everywhere; DONTWAIT, TRUNC, NOSIGNAL where they exist. */
+  readonly MSG: ConstantGroup<'PEEK' | 'WAITALL' | 'OOB'>;
+  /** AF_* address families. */
+  readonly AF: ConstantGroup<'UNSPEC' | 'INET' | 'INET6' | 'UNIX'>;
+  /** SOCK_* types. */
+  readonly SOCK: ConstantGroup<'STREAM' | 'DGRAM'>;
+  /** SOL_SOCKET. */
+  readonly SOL: ConstantGroup<'SOCKET'>;
+  /** IPPROTO_* levels and protocols. */
+  readonly IPPROTO: ConstantGroup<'TCP' | 'UDP' | 'IP' | 'IPV6'>;
+  /** SO_* socket options. */
+  readonly SO: ConstantGroup<
+    'RCVTIMEO' | 'SNDTIMEO' | 'LINGER' | 'ERROR' | 'RCVBUF' | 'SNDBUF' | 'REUSEADDR' | 'TYPE' | 'KEEPALIVE'
+  >;
+  /** TCP_* options. */
+  readonly TCP: ConstantGroup<'NODELAY'>;
+  /** IP-level options, full names (IPV6_V6ONLY, IP_RECVERR). */
+  readonly IP: ConstantGroup<'IPV6_V6ONLY'>;
+  /** shutdown(2)'s `how`. */
+  readonly SHUT: ConstantGroup<'RD' | 'WR' | 'RDWR'>;
+}
+
+function group(name: string, prefix: string): Readonly<Record<string, number>> {
+  const table: ConstantTable = addon.constants[name] ?? {};
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(table)) {
+    out[key.startsWith(prefix) ? key.slice(prefix.length) : key] = value;
+  }
+  return Object.freeze(out);
+}
+
+/** The platform's constants, frozen. */
+export const constants = Object.freeze({
+  platform: addon.platform,
+  errno: group('errno', ''),
+  MSG: group('MSG', 'MSG_'),
+  AF: group('AF', 'AF_'),
+  SOCK: group('SOCK', 'SOCK_'),
+  SOL: group('SOL', 'SOL_'),
+  IPPROTO: group('IPPROTO', 'IPPROTO_'),
+  SO: group('SO', 'SO_'),
+  TCP: group('TCP', 'TCP_'),
+  IP: group('IP', ''),
+  SHUT: group('SHUT', 'SHUT_'),
+}) as Constants;
+
+/** Every MSG_* bit this platform knows: a flags argument with any other bit is refused. */
+export const KNOWN_MSG_FLAGS = Object.values(constants.MSG).reduce<number>((mask, bit) => mask | (bit ?? 0), 0);

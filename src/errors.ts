@@ -1,0 +1,99 @@
+/**
+ * Errors rawrecv throws. Expected socket outcomes (would-block, EOF, timeout, reset) are
+ * results, never exceptions; these are for misuse and for calls that cannot return a result.
+ * @module
+ */
+import { inspect } from 'node:util';
+
+import { errnoName, type Platform } from './errno.js';
+
+/** A Node-style error (`code` like Node's own `ERR_*`), with a stack that starts at the caller. */
+function withCode<E extends Error>(error: E, code: string): E & { code: string } {
+  Object.defineProperty(error, 'code', { value: code, enumerable: true, writable: true, configurable: true });
+  return error as E & { code: string };
+}
+
+function received(value: unknown): string {
+  if (value === null || value === undefined) return `Received ${String(value)}`;
+  if (typeof value === 'function') return `Received function ${value.name || '<anonymous>'}`;
+  if (typeof value === 'object') {
+    const name = (value as object).constructor?.name;
+    return name ? `Received an instance of ${name}` : `Received ${inspect(value, { depth: -1 })}`;
+  }
+  return `Received type ${typeof value} (${inspect(value, { maxStringLength: 28 })})`;
+}
+
+/** TypeError `ERR_INVALID_ARG_TYPE`: the argument is not of the expected type. */
+export function invalidArgType(name: string, expected: string, value: unknown): TypeError & { code: string } {
+  return withCode(
+    new TypeError(`The "${name}" argument must be ${expected}. ${received(value)}`),
+    'ERR_INVALID_ARG_TYPE',
+  );
+}
+
+/** TypeError `ERR_INVALID_ARG_VALUE`: the right type, but a value that means nothing here. */
+export function invalidArgValue(name: string, value: unknown, reason: string): TypeError & { code: string } {
+  return withCode(
+    new TypeError(`The argument '${name}' ${reason}. Received ${inspect(value, { maxStringLength: 28 })}`),
+    'ERR_INVALID_ARG_VALUE',
+  );
+}
+
+/** RangeError `ERR_OUT_OF_RANGE`: a number outside what the call accepts. */
+export function outOfRange(name: string, range: string, value: unknown): RangeError & { code: string } {
+  return withCode(
+    new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${inspect(value)}`),
+    'ERR_OUT_OF_RANGE',
+  );
+}
+
+/** Error `ERR_SOCKET_CLOSED`: the socket was closed; no system call was made. */
+export function socketClosed(): Error & { code: string } {
+  return withCode(new Error('Socket is closed'), 'ERR_SOCKET_CLOSED');
+}
+
+/** Error `ERR_NOT_SUPPORTED`: this platform has no such thing (e.g. SOCK_SEQPACKET on macOS). */
+export function notSupported(what: string): Error & { code: string } {
+  return withCode(new Error(`${what} is not supported on this platform`), 'ERR_NOT_SUPPORTED');
+}
+
+/** Where a failed call was aimed, for the message (`connect ECONNREFUSED 127.0.0.1:9`). */
+export interface SocketErrorDetails {
+  address?: string;
+  port?: number;
+  platform?: Platform;
+}
+
+/**
+ * A system call failed where a result could not carry it: `connectSync`, `Server.listen`,
+ * `setBlocking`, `shutdown`, ... Shaped like Node's SystemError (`code`, `errno`, `syscall`,
+ * `address`, `port`), except that `errno` is positive, the same number a {@link RecvResult} carries
+ * (Node's own errors carry libuv's negated one).
+ */
+export class SocketError extends Error {
+  /** The platform's symbolic name: 'ECONNREFUSED', 'WSAECONNREFUSED', ... ('UNKNOWN' if it has none). */
+  readonly code: string;
+  /** The positive error number, exactly as the OS reported it. */
+  readonly errno: number;
+  /** The system call that failed: 'connect', 'listen', 'fcntl', ... */
+  readonly syscall: string;
+  readonly address?: string;
+  readonly port?: number;
+
+  constructor(syscall: string, errno: number, details: SocketErrorDetails = {}) {
+    const code = errnoName(errno, details.platform) ?? 'UNKNOWN';
+    const where =
+      details.address === undefined
+        ? ''
+        : details.port === undefined
+          ? ` ${details.address}`
+          : ` ${details.address}:${details.port}`;
+    super(`${syscall} ${code}${where}`);
+    this.name = 'SocketError';
+    this.code = code;
+    this.errno = errno;
+    this.syscall = syscall;
+    if (details.address !== undefined) this.address = details.address;
+    if (details.port !== undefined) this.port = details.port;
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * rawrecv: recv(2) from Node.js with the exact errno, as typed results.
+ * @packageDocumentation
+ */
+export { Socket, type SendResult, type ReadState } from './socket.js';
+export { Server, type AcceptResult } from './server.js';
+export { sys, type Sys } from './sys.js';
+export { constants, type Constants, type ConstantGroup } from './constants.js';
+export {
+  classify,
+  type Classification,
+  type ClassifyContext,
+  type FailureResult,
+  type Origin,
+  type RawOutcome,
+  type RecvFromResult,
+  type RecvResult,
+  type SocketType,
+} from './classify.js';
+export { errnoName, errnoNumber, errnoTables, PLATFORMS, type Platform } from './errno.js';
+export { SocketError } from './errors.js';
+export type { Family } from './address.js';
+export type { RawAddress, RecvFromOut } from './addon.js';

@@ -1,0 +1,108 @@
+/**
+ * `Server`: a listening TCP socket whose accept(2) outcomes are typed results.
+ * @module
+ */
+import { addon } from './addon.js';
+import { checkHost, checkPort, familyNumber } from './address.js';
+import { classifyFailure, type FailureResult, type Origin } from './classify.js';
+import { constants } from './constants.js';
+import { socketClosed, SocketError } from './errors.js';
+import { checkInteger, checkOptions, PLATFORM, Socket } from './socket.js';
+
+/** The result of `accept`: a connected Socket, or why there is none. */
+export type AcceptResult = { kind: 'socket'; ret: number; errno: 0; socket: Socket } | FailureResult;
+
+/**
+ * A listening TCP socket. Made by {@link Server.listen}; blocking like any new socket, so
+ * `accept()` waits for a connection unless `setBlocking(false)` was called.
+ */
+export class Server {
+  readonly #socket: Socket;
+
+  private constructor(socket: Socket) {
+    this.#socket = socket;
+  }
+
+  /**
+   * socket(2), SO_REUSEADDR, bind(2), listen(2). `host` is an IP literal or 'localhost'
+   * (default '127.0.0.1': loopback, never all interfaces by accident), `port` 0 picks a free
+   * one (read it from `server.port`), `backlog` defaults to 511 as in Node.
+   * Throws a SocketError (EADDRINUSE, EACCES, ...) if any step fails; nothing is left open.
+   * @see listen(2)
+   */
+  static listen(options: { host?: string; port?: number; backlog?: number } = {}): Server {
+    const { host: rawHost = '127.0.0.1', port: rawPort = 0, backlog = 511 } = checkOptions(options, 'options');
+    const { host, family } = checkHost(rawHost, 'options.host');
+    const port = checkPort(rawPort, 'options.port', 0);
+    checkInteger(backlog, 'options.backlog', 0, 2 ** 31 - 1);
+    const af = familyNumber(family);
+    const fd = addon.socket(af, constants.SOCK.STREAM, 0);
+    if (fd < 0) throw new SocketError('socket', -fd, { platform: PLATFORM });
+    const steps: [string, () => number][] = [
+      // As Node does: a restarted server can bind while old connections sit in TIME_WAIT.
+      ['setsockopt', () => addon.setsockopt(fd, constants.SOL.SOCKET, constants.SO.REUSEADDR, 1)],
+      ['bind', () => addon.bind(fd, af, host, port)],
+      ['listen', () => addon.listen(fd, backlog)],
+    ];
+    for (const [syscall, step] of steps) {
+      const ret = step();
+      if (ret < 0) {
+        addon.close(fd);
+        throw new SocketError(syscall, -ret, { address: host, port, platform: PLATFORM });
+      }
+    }
+    return new Server(Socket.adopt(fd, true));
+  }
+
+  /** The listening descriptor, or -1 once closed. */
+  get fd(): number {
+    return this.#socket.fd;
+  }
+
+  get closed(): boolean {
+    return this.#socket.closed;
+  }
+
+  /** The port it listens on (the one the OS picked, for port 0). */
+  get port(): number {
+    return this.#socket.localAddress().port;
+  }
+
+  get blocking(): boolean {
+    return this.#socket.blocking;
+  }
+
+  /** O_NONBLOCK on the listening socket: a non-blocking accept() gives would-block. */
+  setBlocking(blocking: boolean): void {
+    this.#socket.setBlocking(blocking);
+  }
+
+  /** getsockname(2), like Node's `server.address()`. */
+  address(): Origin {
+    return this.#socket.localAddress();
+  }
+
+  /**
+   * One accept(2). The new Socket's mode and timeouts are read from the kernel (BSDs let an
+   * accepted socket inherit O_NONBLOCK; Linux does not), so it is right on every OS.
+   * @returns socket | would-block (EAGAIN) | interrupted (EINTR) | error (ECONNABORTED, EMFILE, ...)
+   * @see accept(2)
+   */
+  accept(): AcceptResult {
+    const fd = this.#socket.fd;
+    if (fd < 0) throw socketClosed();
+    const ret = addon.accept(fd);
+    if (ret < 0) return classifyFailure(-ret, PLATFORM, this.#socket.blocking, 0, 0);
+    try {
+      return { kind: 'socket', ret, errno: 0, socket: Socket.adopt(ret, true) };
+    } catch (error) {
+      addon.close(ret);
+      throw error;
+    }
+  }
+
+  /** Stops listening and closes the descriptor. Idempotent. */
+  close(): void {
+    this.#socket.close();
+  }
+}

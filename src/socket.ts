@@ -1,0 +1,649 @@
+/**
+ * `Socket`: one descriptor, its blocking mode and receive timeout tracked in JavaScript so
+ * that every typed call is exactly one system call, and every outcome a typed result.
+ * @module
+ */
+import { addon, type RecvFromOut } from './addon.js';
+import { checkEndpoint, familyName, familyNumber, toOrigin, type Family } from './address.js';
+import {
+  classifyFailure,
+  classifyOutcome,
+  type ClassifyContext,
+  type FailureResult,
+  type Origin,
+  type RecvFromResult,
+  type RecvResult,
+  type SocketType,
+} from './classify.js';
+import { constants, KNOWN_MSG_FLAGS } from './constants.js';
+import { currentPlatform, type Platform } from './errno.js';
+import { invalidArgType, invalidArgValue, notSupported, outOfRange, socketClosed, SocketError } from './errors.js';
+
+/** The result of `send` / `sendTo`. */
+export type SendResult = { kind: 'sent'; ret: number; errno: 0; bytesSent: number } | FailureResult;
+
+/**
+ * What a stream socket's receive side has seen, kept because the kernel tells some things
+ * once (trap 2: ECONNRESET is reported once, then recv returns a plain 0).
+ * 'open' until the first eof / reset / error; 'eof' can still become 'reset' or 'error'
+ * (a RST after the FIN), but 'reset' and 'error' never change again.
+ */
+export type ReadState = 'open' | 'eof' | 'reset' | 'error';
+
+function platformOrThrow(): Platform {
+  const platform = currentPlatform();
+  if (platform === undefined) throw notSupported(`rawrecv on ${process.platform}`);
+  return platform;
+}
+
+/** The platform whose numbers every result carries. */
+export const PLATFORM: Platform = platformOrThrow();
+
+const MAX_LENGTH = 2 ** 31 - 1;
+const NOSIGNAL = constants.MSG.NOSIGNAL ?? 0;
+const SOCKET_TYPES: Readonly<Record<string, SocketType>> = { stream: 'stream', dgram: 'dgram', seqpacket: 'seqpacket' };
+// Errors after which a connection cannot deliver more data ('error' state); ECONNRESET is 'reset'.
+const FATAL_CODES = new Set([
+  'ETIMEDOUT',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ENETRESET',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETDOWN',
+]);
+
+/** Descriptors owned by a live Socket of this thread: adopting one twice would close it twice. */
+const ownedFds = new Set<number>();
+/** A Socket dropped without close() closes its descriptor here, exactly once. */
+const finalizer = new FinalizationRegistry<number>((fd) => {
+  ownedFds.delete(fd);
+  addon.close(fd);
+});
+
+/**
+ * recv(length) receives into this shared scratch buffer and copies out only what arrived,
+ * so a would-block call allocates nothing but its result. Sync calls cannot interleave.
+ */
+const SCRATCH_LIMIT = 64 * 1024;
+const scratch = Buffer.allocUnsafeSlow(SCRATCH_LIMIT);
+/** recvmsg writes the sender here; reused so the shape stays stable. */
+const fromOut: RecvFromOut = { family: 0, address: '', port: 0, msgFlags: 0 };
+
+const CONSTRUCT = Symbol('rawrecv.Socket');
+
+/** @internal Throws unless `value` is an integer in [min, max]. */
+export function checkInteger(value: unknown, name: string, min: number, max: number): number {
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw outOfRange(name, `an integer >= ${min} and <= ${max}`, value);
+  }
+  return value;
+}
+
+/** @internal */
+export function checkBoolean(value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean') throw invalidArgType(name, 'of type boolean', value);
+  return value;
+}
+
+/** @internal An options argument: undefined, or a plain object. */
+export function checkOptions<T extends object>(value: T | undefined, name: string): Partial<T> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null) throw invalidArgType(name, 'of type object', value);
+  return value;
+}
+
+function checkLength(length: unknown, name = 'length'): number {
+  if (typeof length !== 'number') throw invalidArgType(name, 'of type number', length);
+  // A zero-length recv is platform-dependent and says nothing (trap 1): sys.recv allows it.
+  if (!Number.isInteger(length) || length < 1 || length > MAX_LENGTH) {
+    throw outOfRange(name, `an integer >= 1 and <= ${MAX_LENGTH}`, length);
+  }
+  return length;
+}
+
+function checkFlags(flags: unknown): number {
+  if (typeof flags !== 'number') throw invalidArgType('flags', 'of type number', flags);
+  if (!Number.isInteger(flags) || flags < 0 || flags > MAX_LENGTH) {
+    throw outOfRange('flags', `an integer >= 0 and <= ${MAX_LENGTH}`, flags);
+  }
+  if ((flags & ~KNOWN_MSG_FLAGS) !== 0) {
+    throw invalidArgValue('flags', flags, 'has bits that are not MSG_* flags of this platform (see constants.MSG)');
+  }
+  return flags;
+}
+
+function checkView(buffer: unknown, name: string): ArrayBufferView {
+  if (!ArrayBuffer.isView(buffer)) {
+    throw invalidArgType(name, 'an instance of Buffer, TypedArray, or DataView', buffer);
+  }
+  return buffer;
+}
+
+/** Bytes to send: a string is sent as UTF-8. */
+function checkPayload(data: unknown): ArrayBufferView {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  return checkView(data, 'data');
+}
+
+function throwIfFailed(ret: number, syscall: string): number {
+  if (ret < 0) throw new SocketError(syscall, -ret, { platform: PLATFORM });
+  return ret;
+}
+
+function typeOf(number: number): SocketType | undefined {
+  if (number === constants.SOCK.STREAM) return 'stream';
+  if (number === constants.SOCK.DGRAM) return 'dgram';
+  if (number === constants.SOCK.SEQPACKET) return 'seqpacket';
+  return undefined;
+}
+
+function typeNumber(type: SocketType): number {
+  const number =
+    type === 'stream' ? constants.SOCK.STREAM : type === 'dgram' ? constants.SOCK.DGRAM : constants.SOCK.SEQPACKET;
+  if (number === undefined) throw notSupported(`SOCK_${type.toUpperCase()}`);
+  return number;
+}
+
+interface SocketState {
+  fd: number;
+  type: SocketType;
+  family: Family;
+  blocking: boolean;
+  receiveTimeout: number;
+  sendTimeout: number;
+  owned: boolean;
+}
+
+/**
+ * A socket descriptor with recv(2) outcomes as typed results.
+ *
+ * Made by {@link Socket.connectSync}, {@link Socket.udp}, {@link Socket.pair},
+ * {@link Socket.fromFd} or `Server#accept`; never with `new`. New sockets start in
+ * blocking mode, the OS default, as in C and Python. After {@link Socket.close} `fd` is -1
+ * and every method throws `ERR_SOCKET_CLOSED` without making a system call.
+ */
+export class Socket {
+  #fd: number;
+  readonly #type: SocketType;
+  readonly #family: Family;
+  readonly #owned: boolean;
+  #blocking: boolean;
+  #sendTimeout: number;
+  #readState: ReadState = 'open';
+  /** Reused for every call (only `requested` and `flags` change), so a recv allocates no context. */
+  readonly #context: ClassifyContext;
+
+  /** @internal Use the static constructors. */
+  constructor(token: symbol, state: SocketState) {
+    if (token !== CONSTRUCT) {
+      throw Object.assign(new TypeError('Illegal constructor: use Socket.connectSync, udp, pair or fromFd'), {
+        code: 'ERR_ILLEGAL_CONSTRUCTOR',
+      });
+    }
+    this.#fd = state.fd;
+    this.#type = state.type;
+    this.#family = state.family;
+    this.#owned = state.owned;
+    this.#blocking = state.blocking;
+    this.#sendTimeout = state.sendTimeout;
+    this.#context = {
+      platform: PLATFORM,
+      socketType: state.type,
+      requested: 0,
+      blocking: state.blocking,
+      receiveTimeout: state.receiveTimeout,
+      flags: 0,
+    };
+    if (state.owned) {
+      ownedFds.add(state.fd);
+      finalizer.register(this, state.fd, this);
+    }
+  }
+
+  /**
+   * Wraps a new descriptor that this module just created: blocking, no timeouts, owned.
+   * On a failure before this point the caller closes the descriptor itself.
+   */
+  static #fresh(fd: number, type: SocketType, family: Family): Socket {
+    return new Socket(CONSTRUCT, { fd, type, family, blocking: true, receiveTimeout: 0, sendTimeout: 0, owned: true });
+  }
+
+  /**
+   * @internal Adopts a descriptor: its type, family, mode and timeouts are read once, here,
+   * and tracked from then on (a recv never re-reads them).
+   */
+  static adopt(fd: number, owned: boolean): Socket {
+    const typeRet = addon.getsockopt(fd, constants.SOL.SOCKET, constants.SO.TYPE);
+    if (typeRet < 0) throw new SocketError('getsockopt', -typeRet, { platform: PLATFORM });
+    const type = typeOf(typeRet);
+    if (type === undefined)
+      throw invalidArgValue('fd', fd, `is a socket of type ${typeRet}, not stream, dgram or seqpacket`);
+    const local = addon.getsockname(fd);
+    if (typeof local === 'number') throw new SocketError('getsockname', -local, { platform: PLATFORM });
+    const family = familyName(local.family, 'unix');
+    const nonblocking = throwIfFailed(addon.getNonBlocking(fd), 'fcntl');
+    const receiveTimeout = throwIfFailed(addon.getTimeout(fd, constants.SO.RCVTIMEO), 'getsockopt');
+    const sendTimeout = throwIfFailed(addon.getTimeout(fd, constants.SO.SNDTIMEO), 'getsockopt');
+    return new Socket(CONSTRUCT, { fd, type, family, blocking: nonblocking === 0, receiveTimeout, sendTimeout, owned });
+  }
+
+  /**
+   * A TCP connection made with a blocking connect(2), like C's or Python's `s.connect()`.
+   * `host` is an IP literal or 'localhost' (127.0.0.1). Throws a {@link SocketError}
+   * (ECONNREFUSED, ETIMEDOUT, ...) if the connection fails; the descriptor is closed then.
+   * @see connect(2)
+   */
+  static connectSync(options: { host: string; port: number }): Socket {
+    const { host, port, family } = checkEndpoint(options, 'options', 1);
+    const fd = throwIfFailed(addon.socket(familyNumber(family), constants.SOCK.STREAM, 0), 'socket');
+    const ret = addon.connect(fd, familyNumber(family), host, port);
+    if (ret < 0) {
+      addon.close(fd);
+      throw new SocketError('connect', -ret, { address: host, port, platform: PLATFORM });
+    }
+    return Socket.#fresh(fd, 'stream', family);
+  }
+
+  /**
+   * A UDP socket, optionally bound (`bind`, port 0 = any) and connected (`connect`: recv then
+   * only takes that peer's datagrams, and ICMP errors are reported, scenario udp.icmp).
+   * @see udp(7)
+   */
+  static udp(
+    options: {
+      family?: 'IPv4' | 'IPv6';
+      bind?: { host: string; port: number };
+      connect?: { host: string; port: number };
+    } = {},
+  ): Socket {
+    const { family = 'IPv4', bind, connect } = checkOptions(options, 'options');
+    if (family !== 'IPv4' && family !== 'IPv6')
+      throw invalidArgValue('options.family', family, "must be 'IPv4' or 'IPv6'");
+    const bindTo = bind === undefined ? undefined : checkEndpoint(bind, 'options.bind', 0);
+    const connectTo = connect === undefined ? undefined : checkEndpoint(connect, 'options.connect', 1);
+    for (const [name, endpoint] of [
+      ['options.bind.host', bindTo],
+      ['options.connect.host', connectTo],
+    ] as const) {
+      if (endpoint && endpoint.family !== family)
+        throw invalidArgValue(name, endpoint.host, `is not an ${family} address`);
+    }
+    const fd = throwIfFailed(addon.socket(familyNumber(family), constants.SOCK.DGRAM, 0), 'socket');
+    const socket = Socket.#fresh(fd, 'dgram', family);
+    try {
+      if (bindTo) socket.#call(addon.bind(fd, familyNumber(family), bindTo.host, bindTo.port), 'bind', bindTo);
+      if (connectTo)
+        socket.#call(addon.connect(fd, familyNumber(family), connectTo.host, connectTo.port), 'connect', connectTo);
+    } catch (error) {
+      socket.close();
+      throw error;
+    }
+    return socket;
+  }
+
+  /**
+   * Two connected AF_UNIX sockets. `type` 'dgram' and 'seqpacket' keep message boundaries
+   * (and a zero-length message is not EOF). 'seqpacket' does not exist on macOS.
+   * @see socketpair(2), unix(7)
+   */
+  static pair(options: { type?: SocketType } = {}): [Socket, Socket] {
+    const { type = 'stream' } = checkOptions(options, 'options');
+    if (typeof type !== 'string' || SOCKET_TYPES[type] === undefined) {
+      throw invalidArgValue('options.type', type, "must be 'stream', 'dgram' or 'seqpacket'");
+    }
+    const ret = addon.socketpair(constants.AF.UNIX, typeNumber(type), 0);
+    if (typeof ret === 'number') throw new SocketError('socketpair', -ret, { platform: PLATFORM });
+    return [Socket.#fresh(ret[0], type, 'unix'), Socket.#fresh(ret[1], type, 'unix')];
+  }
+
+  /**
+   * Adopts an existing socket descriptor (from a parent process, another library, `sys`).
+   * Its type, family, blocking mode and SO_RCVTIMEO are read once, now. `owned` (default true):
+   * close() and garbage collection close the descriptor; with false they only let go of it.
+   * Throws a SocketError ENOTSOCK / EBADF if `fd` is not an open socket.
+   */
+  static fromFd(fd: number, options: { owned?: boolean } = {}): Socket {
+    checkInteger(fd, 'fd', 0, MAX_LENGTH);
+    const { owned = true } = checkOptions(options, 'options');
+    checkBoolean(owned, 'options.owned');
+    if (owned && ownedFds.has(fd)) {
+      throw invalidArgValue('fd', fd, 'is already owned by another rawrecv Socket (pass { owned: false } to share it)');
+    }
+    return Socket.adopt(fd, owned);
+  }
+
+  /** The descriptor, or -1 once closed. */
+  get fd(): number {
+    return this.#fd;
+  }
+
+  /** 'stream', 'dgram' or 'seqpacket'. */
+  get type(): SocketType {
+    return this.#type;
+  }
+
+  /** 'IPv4', 'IPv6' or 'unix'. */
+  get family(): Family {
+    return this.#family;
+  }
+
+  get closed(): boolean {
+    return this.#fd < 0;
+  }
+
+  /** Whether the socket is in blocking mode, as this Socket last set or read it. */
+  get blocking(): boolean {
+    return this.#blocking;
+  }
+
+  /** SO_RCVTIMEO in milliseconds, 0 for none. */
+  get receiveTimeout(): number {
+    return this.#context.receiveTimeout;
+  }
+
+  /** SO_SNDTIMEO in milliseconds, 0 for none. */
+  get sendTimeout(): number {
+    return this.#sendTimeout;
+  }
+
+  /** What the receive side has seen so far; see {@link ReadState}. */
+  get readState(): ReadState {
+    return this.#readState;
+  }
+
+  #open(): number {
+    const fd = this.#fd;
+    if (fd < 0) throw socketClosed();
+    return fd;
+  }
+
+  /** Throws a SocketError for a failed call whose failure is not a result. */
+  #call(ret: number, syscall: string, where?: { host: string; port: number }): number {
+    if (ret < 0) {
+      throw new SocketError(syscall, -ret, {
+        platform: PLATFORM,
+        ...(where ? { address: where.host, port: where.port } : {}),
+      });
+    }
+    return ret;
+  }
+
+  /**
+   * Sets or clears O_NONBLOCK (fcntl F_GETFL then F_SETFL; other flags are kept).
+   * O_NONBLOCK belongs to the open file description: dups and other processes share it (trap 5).
+   * @see fcntl(2)
+   */
+  setBlocking(blocking: boolean): void {
+    const fd = this.#open();
+    checkBoolean(blocking, 'blocking');
+    this.#call(addon.setNonBlocking(fd, !blocking), 'fcntl');
+    this.#blocking = blocking;
+    this.#context.blocking = blocking;
+  }
+
+  /**
+   * Sets SO_RCVTIMEO: a blocking recv gives up after `milliseconds` (0 = wait forever) and
+   * the result is `timeout` (EAGAIN on Unix, WSAETIMEDOUT on Windows).
+   * @see socket(7) SO_RCVTIMEO
+   */
+  setReceiveTimeout(milliseconds: number): void {
+    const fd = this.#open();
+    checkInteger(milliseconds, 'milliseconds', 0, 2 ** 32 - 1);
+    this.#call(addon.setTimeout(fd, constants.SO.RCVTIMEO, milliseconds), 'setsockopt');
+    this.#context.receiveTimeout = milliseconds;
+  }
+
+  /** Sets SO_SNDTIMEO (0 = none): a blocking send that cannot proceed in time gives `timeout`. */
+  setSendTimeout(milliseconds: number): void {
+    const fd = this.#open();
+    checkInteger(milliseconds, 'milliseconds', 0, 2 ** 32 - 1);
+    this.#call(addon.setTimeout(fd, constants.SO.SNDTIMEO, milliseconds), 'setsockopt');
+    this.#sendTimeout = milliseconds;
+  }
+
+  /** Notes what the kernel said once, so `readState` can say it later (trap 2). */
+  #remember(kind: string, code: string | undefined): void {
+    const state = this.#readState;
+    if (state === 'reset' || state === 'error' || this.#type === 'dgram') return;
+    if (kind === 'eof') {
+      if (state === 'open') this.#readState = 'eof';
+    } else if (code === 'ECONNRESET' || code === 'WSAECONNRESET') {
+      this.#readState = 'reset';
+    } else if (code !== undefined && FATAL_CODES.has(code.startsWith('WSA') ? code.slice(3) : code)) {
+      this.#readState = 'error';
+    }
+  }
+
+  /** Classifies recv's number; `view` holds the bytes at `start` when it is data. */
+  #finish(
+    ret: number,
+    length: number,
+    flags: number,
+    view: Buffer | undefined,
+    start: number,
+    source?: ArrayBufferView,
+  ): RecvResult {
+    const context = this.#context;
+    context.requested = length;
+    context.flags = flags;
+    const outcome = ret >= 0 ? classifyOutcome(ret, 0, 0, context) : classifyOutcome(-1, -ret, 0, context);
+    if (outcome.kind === 'data') {
+      const n = outcome.bytesRead;
+      let data: Buffer;
+      if (source !== undefined) data = Buffer.from(source.buffer, source.byteOffset + start, n);
+      else if (view === scratch) data = Buffer.from(scratch.subarray(0, n));
+      else data = (view as Buffer).subarray(0, n);
+      return { kind: 'data', ret: outcome.ret, errno: 0, bytesRead: n, data };
+    }
+    this.#remember(outcome.kind, outcome.kind === 'eof' ? undefined : outcome.code);
+    return outcome;
+  }
+
+  /**
+   * One recv(2) of up to `length` bytes (>= 1) into a new Buffer.
+   * @returns data | eof | would-block (EAGAIN, EWOULDBLOCK, WSAEWOULDBLOCK) | timeout |
+   *   interrupted (EINTR) | error (ECONNRESET, ETIMEDOUT, ECONNREFUSED, ENOTCONN, ...)
+   * @see recv(2)
+   */
+  recv(length: number, flags = 0): RecvResult {
+    const fd = this.#open();
+    checkLength(length);
+    checkFlags(flags);
+    const target = length <= SCRATCH_LIMIT ? scratch : Buffer.allocUnsafe(length);
+    return this.#finish(addon.recv(fd, target, 0, length, flags), length, flags, target, 0);
+  }
+
+  /**
+   * One recv(2) into the caller's buffer at `offset` (default 0) for `length` bytes (default:
+   * the rest, >= 1). A data result's `data` is a view of that buffer: nothing is copied.
+   * @see recv(2)
+   */
+  recvInto(buffer: ArrayBufferView, options?: { offset?: number; length?: number; flags?: number }): RecvResult {
+    const fd = this.#open();
+    checkView(buffer, 'buffer');
+    const byteLength = buffer.byteLength;
+    let offset = 0;
+    let flags = 0;
+    let length = byteLength;
+    if (options !== undefined) {
+      if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options);
+      if (options.offset !== undefined) offset = checkInteger(options.offset, 'options.offset', 0, byteLength);
+      length = options.length === undefined ? byteLength - offset : checkLength(options.length, 'options.length');
+      if (options.flags !== undefined) flags = checkFlags(options.flags);
+    }
+    if (length < 1) {
+      // Also where the view is empty or its ArrayBuffer was detached (byteLength 0).
+      throw outOfRange(
+        'options.length',
+        `>= 1 (the buffer has ${byteLength - offset} bytes after offset ${offset})`,
+        length,
+      );
+    }
+    if (offset + length > byteLength) {
+      throw outOfRange(
+        'options.length',
+        `<= ${byteLength - offset} (the buffer's byte length minus the offset)`,
+        length,
+      );
+    }
+    return this.#finish(addon.recv(fd, buffer, offset, length, flags), length, flags, undefined, offset, buffer);
+  }
+
+  /** recv(2) with MSG_PEEK: the data stays queued. @see recv(2) MSG_PEEK */
+  peek(length: number): RecvResult {
+    return this.recv(length, constants.MSG.PEEK);
+  }
+
+  /**
+   * One recvmsg(2): a datagram and its sender. A data result has `truncated` true when the
+   * datagram was longer than `length` (MSG_TRUNC in msg_flags; WSAEMSGSIZE on Windows) and
+   * the rest was discarded. A zero-length datagram is data with bytesRead 0, not EOF.
+   * @see recvmsg(2), recvfrom(2)
+   */
+  recvFrom(length: number, flags = 0): RecvFromResult {
+    const fd = this.#open();
+    checkLength(length);
+    checkFlags(flags);
+    const target = length <= SCRATCH_LIMIT ? scratch : Buffer.allocUnsafe(length);
+    const ret = addon.recvmsg(fd, target, 0, length, flags, fromOut);
+    const context = this.#context;
+    context.requested = length;
+    context.flags = flags;
+    const outcome =
+      ret >= 0 ? classifyOutcome(ret, 0, fromOut.msgFlags ?? 0, context) : classifyOutcome(-1, -ret, 0, context);
+    if (outcome.kind !== 'data') {
+      this.#remember(outcome.kind, outcome.kind === 'eof' ? undefined : outcome.code);
+      return outcome;
+    }
+    const n = outcome.bytesRead;
+    const data = target === scratch ? Buffer.from(scratch.subarray(0, n)) : target.subarray(0, n);
+    const origin: Origin =
+      ret >= 0
+        ? toOrigin(
+            { family: fromOut.family ?? 0, address: fromOut.address ?? '', port: fromOut.port ?? 0 },
+            this.#family,
+          )
+        : { address: '', port: 0, family: this.#family };
+    return {
+      kind: 'data',
+      ret: outcome.ret,
+      errno: outcome.errno,
+      bytesRead: n,
+      data,
+      truncated: outcome.truncated,
+      ...origin,
+    };
+  }
+
+  #sent(ret: number, flags: number): SendResult {
+    if (ret >= 0) return { kind: 'sent', ret, errno: 0, bytesSent: ret };
+    return classifyFailure(-ret, PLATFORM, this.#blocking, this.#sendTimeout, flags);
+  }
+
+  /**
+   * One send(2) (with MSG_NOSIGNAL where the OS has it, so a closed peer gives EPIPE, not
+   * SIGPIPE). A string is sent as UTF-8. `bytesSent` may be less than the length.
+   * @returns sent | would-block | timeout (SO_SNDTIMEO) | interrupted | error (EPIPE, ECONNRESET, ...)
+   * @see send(2)
+   */
+  send(data: ArrayBufferView | string, flags = 0): SendResult {
+    const fd = this.#open();
+    const bytes = checkPayload(data);
+    checkFlags(flags);
+    return this.#sent(addon.send(fd, bytes, 0, bytes.byteLength, flags | NOSIGNAL), flags);
+  }
+
+  /** One sendto(2) to an IP literal (or 'localhost'). @see sendto(2) */
+  sendTo(data: ArrayBufferView | string, to: { host: string; port: number }, flags = 0): SendResult {
+    const fd = this.#open();
+    const bytes = checkPayload(data);
+    const { host, port, family } = checkEndpoint(to, 'to', 0);
+    checkFlags(flags);
+    const ret = addon.sendto(fd, bytes, 0, bytes.byteLength, flags | NOSIGNAL, familyNumber(family), host, port);
+    return this.#sent(ret, flags);
+  }
+
+  /**
+   * shutdown(2): 'read' (SHUT_RD; what it does differs per OS, scenario tcp.shut-rd), 'write'
+   * (SHUT_WR: the peer reads EOF), or 'both'. Throws a SocketError (ENOTCONN, ...) on failure.
+   */
+  shutdown(how: 'read' | 'write' | 'both'): void {
+    const fd = this.#open();
+    const number =
+      how === 'read'
+        ? constants.SHUT.RD
+        : how === 'write'
+          ? constants.SHUT.WR
+          : how === 'both'
+            ? constants.SHUT.RDWR
+            : undefined;
+    if (number === undefined) throw invalidArgValue('how', how, "must be 'read', 'write' or 'both'");
+    this.#call(addon.shutdown(fd, number), 'shutdown');
+  }
+
+  /**
+   * Abortive close: SO_LINGER {on, 0 s} then close(2), so the peer sees a RST (ECONNRESET)
+   * instead of a FIN. Stream sockets only.
+   * @see socket(7) SO_LINGER
+   */
+  reset(): void {
+    const fd = this.#open();
+    if (this.#type !== 'stream') {
+      throw Object.assign(new Error(`reset() needs a stream socket, not ${this.#type}`), { code: 'ERR_INVALID_STATE' });
+    }
+    this.#call(addon.setLinger(fd, true, 0), 'setsockopt');
+    this.close();
+  }
+
+  /**
+   * getsockopt(SO_ERROR): the pending error, which reading clears (scenario tcp.rst.consumed:
+   * a later recv then returns 0). Returns null when none is pending. An ECONNRESET taken
+   * here is remembered in `readState`.
+   */
+  takeError(): { errno: number; code: string } | null {
+    const fd = this.#open();
+    const errno = this.#call(addon.getsockopt(fd, constants.SOL.SOCKET, constants.SO.ERROR), 'getsockopt');
+    if (errno === 0) return null;
+    const { code } = classifyFailure(errno, PLATFORM, false, 0, 0);
+    this.#remember('error', code);
+    return { errno, code };
+  }
+
+  /** ioctl(FIONREAD): bytes that a recv could take now without waiting. */
+  available(): number {
+    const fd = this.#open();
+    return this.#call(addon.fionread(fd), 'ioctl');
+  }
+
+  /** getsockname(2), shaped like Node's `server.address()`. */
+  localAddress(): Origin {
+    const ret = addon.getsockname(this.#open());
+    if (typeof ret === 'number') throw new SocketError('getsockname', -ret, { platform: PLATFORM });
+    return toOrigin(ret, this.#family);
+  }
+
+  /** getpeername(2); a SocketError ENOTCONN on an unconnected socket. */
+  remoteAddress(): Origin {
+    const ret = addon.getpeername(this.#open());
+    if (typeof ret === 'number') throw new SocketError('getpeername', -ret, { platform: PLATFORM });
+    return toOrigin(ret, this.#family);
+  }
+
+  /**
+   * Closes the descriptor (if owned) and sets `fd` to -1. Idempotent. The descriptor number
+   * is given up before close(2) is made, so no later call can reach a reused number (trap 7).
+   * A failing close(2) still frees the descriptor on Linux; it is reported as a SocketError.
+   */
+  close(): void {
+    const fd = this.#fd;
+    if (fd < 0) return;
+    this.#fd = -1;
+    if (!this.#owned) return;
+    finalizer.unregister(this);
+    ownedFds.delete(fd);
+    this.#call(addon.close(fd), 'close');
+  }
+}
