@@ -5,8 +5,10 @@
 // TypeError / RangeError for malformed arguments, checked again here even though
 // the TypeScript layer checked them first, because `sys` is public.
 #include <napi.h>
+#include <uv.h>
 
 #include <cmath>
+#include <memory>
 #include <string>
 
 #include "platform.h"
@@ -415,9 +417,158 @@ Napi::Object Constants(Napi::Env env) {
   return groups;
 }
 
+// One uv_poll_t per socket on this environment's own loop (napi_get_uv_event_loop, never
+// uv_default_loop, so worker threads each poll on theirs). libuv's rules are kept here:
+// - the handle is stopped and uv_close()d before the socket is closed: uv_close removes the
+//   descriptor from epoll/kqueue at once, so a later reuse of the number is never touched;
+// - its memory is freed only in the close callback;
+// - a started poller holds a strong reference to its JavaScript object, so it cannot be
+//   collected while it can still call back; a stopped one holds none.
+// Readiness can be spurious (uv_poll docs): the JavaScript side always follows it with a
+// real non-blocking recv.
+class Poller : public Napi::ObjectWrap<Poller> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(
+        env, "Poller",
+        {InstanceMethod("open", &Poller::Open), InstanceMethod("start", &Poller::Start),
+         InstanceMethod("stop", &Poller::Stop), InstanceMethod("close", &Poller::Close),
+         StaticValue("READABLE", Napi::Number::New(env, UV_READABLE)),
+         StaticValue("WRITABLE", Napi::Number::New(env, UV_WRITABLE)),
+         StaticValue("DISCONNECT", Napi::Number::New(env, UV_DISCONNECT))});
+  }
+
+  // new Poller(callback): callback(status, events) is called with `this` = the poller.
+  explicit Poller(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Poller>(info) {
+    if (!info[0].IsFunction()) {
+      ThrowWithCode(info.Env(), false, "ERR_INVALID_ARG_TYPE",
+                    "The \"callback\" argument must be of type function");
+      return;
+    }
+    callback_ = Napi::Persistent(info[0].As<Napi::Function>());
+    context_ = std::make_unique<Napi::AsyncContext>(info.Env(), "rawrecv.Poller");
+  }
+
+  ~Poller() override {
+    if (handle_ != nullptr) {
+      handle_->owner = nullptr;
+      CloseHandle(handle_);
+    }
+  }
+
+ private:
+  struct Handle {
+    uv_poll_t poll;
+    Poller* owner;
+    napi_async_cleanup_hook_handle cleanup;
+    bool closing;
+  };
+
+  // uv_close now (the descriptor leaves the backend at once); free in OnClose.
+  static void CloseHandle(Handle* handle) {
+    if (handle->closing) return;
+    handle->closing = true;
+    uv_close(reinterpret_cast<uv_handle_t*>(&handle->poll), OnClose);
+  }
+
+  static void OnClose(uv_handle_t* raw) {
+    Handle* handle = static_cast<Handle*>(raw->data);
+    if (handle->owner != nullptr) handle->owner->handle_ = nullptr;
+    napi_remove_async_cleanup_hook(handle->cleanup);
+    delete handle;
+  }
+
+  // The environment is going away (a worker exiting) with the handle still open.
+  static void OnEnvironmentCleanup(napi_async_cleanup_hook_handle, void* data) {
+    CloseHandle(static_cast<Handle*>(data));
+  }
+
+  static void OnPoll(uv_poll_t* raw, int status, int events) {
+    Handle* handle = static_cast<Handle*>(raw->data);
+    Poller* self = handle->owner;
+    if (self == nullptr || handle->closing) return;
+    Napi::Env env = self->Env();
+    Napi::HandleScope scope(env);
+    self->callback_.MakeCallback(self->Value(),
+                                 {Napi::Number::New(env, status), Napi::Number::New(env, events)},
+                                 *self->context_);
+    if (env.IsExceptionPending()) {
+      // No JavaScript frame is below us: report it as Node reports any uncaught exception.
+      napi_fatal_exception(env, env.GetAndClearPendingException().Value());
+    }
+  }
+
+  // open(fd): uv_poll_init_socket. Returns 0 or a negative libuv error code (UV_EEXIST when
+  // another handle on this loop already polls the descriptor).
+  Napi::Value Open(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    sock fd;
+    if (!ReadSock(info, 0, &fd)) return env.Undefined();
+    if (handle_ != nullptr) return Num(env, UV_EALREADY);
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok) return Num(env, UV_EINVAL);
+    auto* handle = new Handle{};
+    handle->owner = this;
+#ifdef _WIN32
+    int ret = uv_poll_init_socket(loop, &handle->poll, static_cast<uv_os_sock_t>(fd));
+#else
+    int ret = uv_poll_init_socket(loop, &handle->poll, static_cast<int>(fd));
+#endif
+    if (ret != 0) {
+      delete handle;
+      return Num(env, ret);
+    }
+    handle->poll.data = handle;
+    napi_add_async_cleanup_hook(env, OnEnvironmentCleanup, handle, &handle->cleanup);
+    handle_ = handle;
+    return Num(env, 0);
+  }
+
+  // start(events): uv_poll_start with UV_READABLE / UV_WRITABLE / UV_DISCONNECT bits.
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    RAWRECV_ARG_INT(0, events);
+    if (handle_ == nullptr || handle_->closing) return Num(env, UV_EBADF);
+    int ret = uv_poll_start(&handle_->poll, events, OnPoll);
+    if (ret == 0 && !active_) {
+      Ref();
+      active_ = true;
+    }
+    return Num(env, ret);
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (handle_ != nullptr && !handle_->closing) uv_poll_stop(&handle_->poll);
+    Release();
+    return Num(env, 0);
+  }
+
+  // close(): stop and uv_close. Idempotent. Must come before the socket's own close.
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (handle_ != nullptr) CloseHandle(handle_);
+    Release();
+    return Num(env, 0);
+  }
+
+  void Release() {
+    if (active_) {
+      active_ = false;
+      Unref();
+    }
+  }
+
+  Handle* handle_ = nullptr;
+  bool active_ = false;
+  Napi::FunctionReference callback_;
+  std::unique_ptr<Napi::AsyncContext> context_;
+};
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("platform", Napi::String::New(env, platform_name()));
   exports.Set("constants", Constants(env));
+  exports.Set("Poller", Poller::Define(env));
   const struct {
     const char* name;
     Napi::Function::Callback callback;

@@ -26,6 +26,26 @@ export interface RecvFromOut {
   msgFlags?: number;
 }
 
+/** One libuv poll handle (uv_poll_t) on this environment's loop. */
+export interface PollerHandle {
+  /** uv_poll_init_socket: 0, or a negative libuv error (UV_EEXIST if another handle polls the descriptor). */
+  open(fd: number): number;
+  /** uv_poll_start with READABLE / WRITABLE / DISCONNECT bits: 0 or a negative libuv error. */
+  start(events: number): number;
+  /** uv_poll_stop. */
+  stop(): number;
+  /** Stops and uv_close()s the handle (memory is freed in libuv's close callback). Idempotent. */
+  close(): number;
+}
+
+export interface PollerClass {
+  /** `callback(status, events)` runs on the event loop with `this` = the poller. */
+  new (callback: (this: PollerHandle, status: number, events: number) => void): PollerHandle;
+  readonly READABLE: number;
+  readonly WRITABLE: number;
+  readonly DISCONNECT: number;
+}
+
 export type ConstantTable = Readonly<Record<string, number>>;
 
 export interface Addon {
@@ -33,6 +53,8 @@ export interface Addon {
   readonly platform: string;
   /** This platform's constants from its C headers, grouped: errno, MSG, AF, SOCK, SOL, IPPROTO, SO, TCP, IP, SHUT. */
   readonly constants: Readonly<Record<string, ConstantTable>>;
+  /** A libuv readiness watcher, one per socket. */
+  readonly Poller: PollerClass;
   /** socket(2), close-on-exec. Returns the descriptor or -errno. */
   socket(domain: number, type: number, protocol: number): number;
   /** socketpair(2), close-on-exec. Returns both descriptors, or -errno. */

@@ -3,8 +3,10 @@
  * that every typed call is exactly one system call, and every outcome a typed result.
  * @module
  */
+import { lookup } from 'node:dns/promises';
+
 import { addon, type RecvFromOut } from './addon.js';
-import { checkEndpoint, familyName, familyNumber, toOrigin, type Family } from './address.js';
+import { checkEndpoint, checkPort, familyName, familyNumber, toOrigin, type Family } from './address.js';
 import {
   classifyFailure,
   classifyOutcome,
@@ -18,9 +20,20 @@ import {
 import { constants, KNOWN_MSG_FLAGS } from './constants.js';
 import { currentPlatform, type Platform } from './errno.js';
 import { invalidArgType, invalidArgValue, notSupported, outOfRange, socketClosed, SocketError } from './errors.js';
+import { READABLE, Readiness, WRITABLE, type WaitOptions, type WaitOutcome } from './readiness.js';
 
 /** The result of `send` / `sendTo`. */
 export type SendResult = { kind: 'sent'; ret: number; errno: 0; bytesSent: number } | FailureResult;
+
+/** The result of `sendAsync`: every byte sent, or the first failure and how much went before it. */
+export type SendAsyncResult =
+  { kind: 'sent'; ret: number; errno: 0; bytesSent: number } | (FailureResult & { bytesSent: number });
+
+/** Options of the async receive and send calls. */
+export interface RecvAsyncOptions extends WaitOptions {
+  /** MSG_* flags for each call (MSG_DONTWAIT is added by the library where it exists). */
+  flags?: number;
+}
 
 /**
  * What a stream socket's receive side has seen, kept because the kernel tells some things
@@ -41,6 +54,9 @@ export const PLATFORM: Platform = platformOrThrow();
 
 const MAX_LENGTH = 2 ** 31 - 1;
 const NOSIGNAL = constants.MSG.NOSIGNAL ?? 0;
+const DONTWAIT = constants.MSG.DONTWAIT;
+/** setTimeout's own ceiling. */
+const MAX_TIMEOUT = 2 ** 31 - 1;
 const SOCKET_TYPES: Readonly<Record<string, SocketType>> = { stream: 'stream', dgram: 'dgram', seqpacket: 'seqpacket' };
 // Errors after which a connection cannot deliver more data ('error' state); ECONNRESET is 'reset'.
 const FATAL_CODES = new Set([
@@ -56,10 +72,25 @@ const FATAL_CODES = new Set([
 
 /** Descriptors owned by a live Socket of this thread: adopting one twice would close it twice. */
 const ownedFds = new Set<number>();
-/** A Socket dropped without close() closes its descriptor here, exactly once. */
-const finalizer = new FinalizationRegistry<number>((fd) => {
-  ownedFds.delete(fd);
-  addon.close(fd);
+
+/**
+ * What must be undone when a Socket goes away: its descriptor and its poll handle. Kept apart
+ * from the Socket (it must not reference it) so the finalizer can run.
+ */
+interface Resources {
+  fd: number;
+  readiness: Readiness | undefined;
+}
+
+/**
+ * A Socket dropped without close() is closed here, exactly once: its poll handle first (libuv
+ * must stop watching a descriptor before it is closed), then the descriptor. A pending wait
+ * keeps its Socket reachable, so this never runs under a wait.
+ */
+const finalizer = new FinalizationRegistry<Resources>((resources) => {
+  resources.readiness?.close();
+  ownedFds.delete(resources.fd);
+  addon.close(resources.fd);
 });
 
 /**
@@ -113,6 +144,17 @@ function checkFlags(flags: unknown): number {
     throw invalidArgValue('flags', flags, 'has bits that are not MSG_* flags of this platform (see constants.MSG)');
   }
   return flags;
+}
+
+function checkWaitOptions(options: unknown): WaitOptions {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options);
+  const { timeout, signal } = options as WaitOptions;
+  if (timeout !== undefined) checkInteger(timeout, 'options.timeout', 0, MAX_TIMEOUT);
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
+  }
+  return { timeout, signal };
 }
 
 function checkView(buffer: unknown, name: string): ArrayBufferView {
@@ -175,6 +217,7 @@ export class Socket {
   #readState: ReadState = 'open';
   /** Reused for every call (only `requested` and `flags` change), so a recv allocates no context. */
   readonly #context: ClassifyContext;
+  readonly #resources: Resources;
 
   /** @internal Use the static constructors. */
   constructor(token: symbol, state: SocketState) {
@@ -197,9 +240,10 @@ export class Socket {
       receiveTimeout: state.receiveTimeout,
       flags: 0,
     };
+    this.#resources = { fd: state.fd, readiness: undefined };
     if (state.owned) {
       ownedFds.add(state.fd);
-      finalizer.register(this, state.fd, this);
+      finalizer.register(this, this.#resources, this);
     }
   }
 
@@ -632,6 +676,226 @@ export class Socket {
     return toOrigin(ret, this.#family);
   }
 
+  #readiness(): Readiness {
+    this.#open();
+    const resources = this.#resources;
+    resources.readiness ??= new Readiness(resources.fd);
+    return resources.readiness;
+  }
+
+  /**
+   * Resolves 'ready' once the socket is readable (data, EOF or an error waiting: a recv will
+   * not block), or 'timeout' after `timeout` ms. Never blocks the event loop: libuv's poll
+   * handle for this socket does the waiting. Readiness can be spurious (trap 9): follow it with
+   * a non-blocking recv and expect would-block now and then. Rejects with an AbortError when
+   * `signal` aborts, and with ERR_SOCKET_CLOSED when the socket is closed meanwhile.
+   * @see uv_poll_start (libuv)
+   */
+  waitReadable(options: WaitOptions = {}): Promise<WaitOutcome> {
+    return this.#wait(READABLE, options);
+  }
+
+  /** Like {@link Socket.waitReadable}, for writability (a send will not block). */
+  waitWritable(options: WaitOptions = {}): Promise<WaitOutcome> {
+    return this.#wait(WRITABLE, options);
+  }
+
+  #wait(events: number, options: WaitOptions): Promise<WaitOutcome> {
+    try {
+      return this.#readiness().wait(events, checkWaitOptions(options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Runs one non-blocking attempt without touching the socket's own mode: with MSG_DONTWAIT
+   * where the OS has it; elsewhere (Windows) by switching FIONBIO on and back around the call.
+   */
+  #attempt<R>(flags: number, call: (flags: number) => R): R {
+    if (DONTWAIT !== undefined || !this.#blocking) return call(flags | (DONTWAIT ?? 0));
+    this.#call(addon.setNonBlocking(this.#open(), true), 'fcntl');
+    try {
+      return call(flags);
+    } finally {
+      this.#call(addon.setNonBlocking(this.#open(), false), 'fcntl');
+    }
+  }
+
+  /**
+   * The async loop, in one named place: one non-blocking call; on would-block, wait for
+   * readiness and call again; at the deadline one last non-blocking call, whose would-block
+   * becomes the `timeout` result carrying that call's own ret, errno and code.
+   */
+  async #untilReady<R extends { kind: string }>(
+    events: number,
+    options: WaitOptions,
+    attempt: () => R,
+  ): Promise<R | (FailureResult & { kind: 'timeout' })> {
+    const { timeout, signal } = checkWaitOptions(options);
+    const deadline = timeout === undefined ? Infinity : performance.now() + timeout;
+    for (;;) {
+      const result = attempt();
+      if (result.kind !== 'would-block') return result;
+      const remaining = deadline - performance.now();
+      const outcome =
+        remaining > 0
+          ? await this.#readiness().wait(events, {
+              timeout: Number.isFinite(remaining) ? Math.ceil(remaining) : undefined,
+              signal,
+            })
+          : 'timeout';
+      if (outcome === 'timeout') {
+        const last = attempt();
+        if (last.kind !== 'would-block') return last;
+        const { ret, errno, code } = last as unknown as FailureResult;
+        return { kind: 'timeout', ret, errno, code } as FailureResult & { kind: 'timeout' };
+      }
+    }
+  }
+
+  /**
+   * recv without blocking the event loop: waits for readability, makes one non-blocking recv,
+   * and loops only on would-block until `timeout` ms have passed; then makes one last recv
+   * (data that arrived just in time is returned), and if that would block too the result is
+   * `timeout` with that call's own ret / errno / code (EAGAIN on Linux). The socket's blocking
+   * mode and receive timeout are left as they are.
+   */
+  recvAsync(length: number, options: RecvAsyncOptions = {}): Promise<RecvResult> {
+    try {
+      const { flags = 0, ...wait } = checkOptions(options, 'options');
+      checkLength(length);
+      checkFlags(flags);
+      return this.#untilReady(READABLE, wait, () => this.#attempt(flags, (f) => this.recv(length, f)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** {@link Socket.recvAsync} into the caller's buffer, as {@link Socket.recvInto}. */
+  recvIntoAsync(
+    buffer: ArrayBufferView,
+    options: RecvAsyncOptions & { offset?: number; length?: number } = {},
+  ): Promise<RecvResult> {
+    try {
+      const { flags = 0, offset, length, ...wait } = checkOptions(options, 'options');
+      checkFlags(flags);
+      // A synchronous first attempt validates buffer, offset and length before any wait.
+      return this.#untilReady(READABLE, wait, () =>
+        this.#attempt(flags, (f) => this.recvInto(buffer, { offset, length, flags: f })),
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** {@link Socket.recvAsync} for datagrams, as {@link Socket.recvFrom}. */
+  recvFromAsync(length: number, options: RecvAsyncOptions = {}): Promise<RecvFromResult> {
+    try {
+      const { flags = 0, ...wait } = checkOptions(options, 'options');
+      checkLength(length);
+      checkFlags(flags);
+      return this.#untilReady(READABLE, wait, () => this.#attempt(flags, (f) => this.recvFrom(length, f)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Sends every byte without blocking the event loop: non-blocking sends, waiting for
+   * writability on would-block. Resolves `sent` with the total in `bytesSent` (and the last
+   * call's `ret`), or the first failure result (would-block is never one; `timeout` only with
+   * a `timeout` option), with `bytesSent` saying how much went before it.
+   */
+  async sendAsync(data: ArrayBufferView | string, options: RecvAsyncOptions = {}): Promise<SendAsyncResult> {
+    const { flags = 0, ...wait } = checkOptions(options, 'options');
+    const fd = this.#open();
+    const bytes = checkPayload(data);
+    checkFlags(flags);
+    checkWaitOptions(wait);
+    let sent = 0;
+    for (;;) {
+      const result = await this.#untilReady(WRITABLE, wait, () =>
+        this.#attempt(flags, (f) =>
+          this.#sent(addon.send(this.#open(), bytes, sent, bytes.byteLength - sent, f | NOSIGNAL), f),
+        ),
+      );
+      if (result.kind !== 'sent') return { ...result, bytesSent: sent };
+      sent += (result as { bytesSent: number }).bytesSent;
+      if (sent >= bytes.byteLength) return { kind: 'sent', ret: result.ret, errno: 0, bytesSent: sent };
+      void fd;
+    }
+  }
+
+  /**
+   * Yields each chunk received (up to 64 KiB) until EOF, without blocking the event loop.
+   * An error result (ECONNRESET, ...) is thrown as a SocketError.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer, void, undefined> {
+    for (;;) {
+      const result = await this.recvAsync(SCRATCH_LIMIT);
+      if (result.kind === 'eof') return;
+      if (result.kind === 'data') {
+        // A zero-length datagram is a message too, but an empty chunk means nothing to a reader.
+        if (result.bytesRead > 0) yield result.data;
+        continue;
+      }
+      throw new SocketError('recv', result.errno, { platform: PLATFORM });
+    }
+  }
+
+  /**
+   * A TCP connection without blocking the event loop: host names through `dns.lookup`, a
+   * non-blocking connect(2) (EINPROGRESS), a wait for writability, then getsockopt(SO_ERROR).
+   * Rejects with a SocketError (ECONNREFUSED, ENETUNREACH, ...), an Error
+   * `ERR_SOCKET_CONNECTION_TIMEOUT` after `timeout` ms, or an AbortError; nothing is left open.
+   * The socket is returned in blocking mode, as every new socket.
+   */
+  static async connect(options: {
+    host: string;
+    port: number;
+    family?: 'IPv4' | 'IPv6';
+    timeout?: number;
+    signal?: AbortSignal;
+  }): Promise<Socket> {
+    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options);
+    const { host, port, family, ...wait } = options;
+    if (typeof host !== 'string' || host === '') throw invalidArgType('options.host', 'a non-empty string', host);
+    checkPort(port, 'options.port', 1);
+    if (family !== undefined && family !== 'IPv4' && family !== 'IPv6') {
+      throw invalidArgValue('options.family', family, "must be 'IPv4' or 'IPv6'");
+    }
+    const { timeout, signal } = checkWaitOptions(wait);
+    signal?.throwIfAborted();
+    const found = await lookup(host, { family: family === 'IPv6' ? 6 : family === 'IPv4' ? 4 : 0 });
+    const resolved: Family = found.family === 6 ? 'IPv6' : 'IPv4';
+    const fd = throwIfFailed(addon.socket(familyNumber(resolved), constants.SOCK.STREAM, 0), 'socket');
+    const socket = Socket.#fresh(fd, 'stream', resolved);
+    const where = { address: found.address, port, platform: PLATFORM };
+    try {
+      socket.setBlocking(false);
+      const ret = addon.connect(fd, familyNumber(resolved), found.address, port);
+      if (ret < 0 && -ret !== constants.errno.EINPROGRESS && -ret !== constants.errno.EWOULDBLOCK) {
+        throw new SocketError('connect', -ret, where);
+      }
+      if (ret < 0) {
+        const outcome = await socket.waitWritable({ timeout, signal });
+        if (outcome === 'timeout') {
+          throw Object.assign(new Error(`connect timed out after ${timeout} ms (${found.address}:${port})`), {
+            code: 'ERR_SOCKET_CONNECTION_TIMEOUT',
+          });
+        }
+        const error = socket.#call(addon.getsockopt(fd, constants.SOL.SOCKET, constants.SO.ERROR), 'getsockopt');
+        if (error !== 0) throw new SocketError('connect', error, where);
+      }
+      socket.setBlocking(true);
+      return socket;
+    } catch (error) {
+      socket.close();
+      throw error;
+    }
+  }
+
   /**
    * Closes the descriptor (if owned) and sets `fd` to -1. Idempotent. The descriptor number
    * is given up before close(2) is made, so no later call can reach a reused number (trap 7).
@@ -641,6 +905,8 @@ export class Socket {
     const fd = this.#fd;
     if (fd < 0) return;
     this.#fd = -1;
+    // Pending waits reject with ERR_SOCKET_CLOSED, and libuv lets go of the descriptor first.
+    this.#resources.readiness?.close();
     if (!this.#owned) return;
     finalizer.unregister(this);
     ownedFds.delete(fd);

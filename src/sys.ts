@@ -10,7 +10,7 @@
  */
 import { addon, type Addon } from './addon.js';
 
-export type Sys = Omit<Addon, 'platform' | 'constants'>;
+export type Sys = Omit<Addon, 'platform' | 'constants' | 'Poller'>;
 
 export const sys: Readonly<Sys> = Object.freeze({
   socket: addon.socket,

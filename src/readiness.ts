@@ -1,0 +1,194 @@
+/**
+ * Readiness on the event loop: one libuv poll handle per socket (`uv_poll_t`, through the
+ * addon's Poller), shared by every wait on that socket. It never touches the Socket itself,
+ * only its descriptor, so a Socket with no wait pending can still be garbage-collected.
+ * @module
+ */
+import { getSystemErrorName } from 'node:util';
+
+import { addon, type PollerHandle } from './addon.js';
+import { socketClosed } from './errors.js';
+
+/** What a wait resolves to: readiness, or its own timeout. */
+export type WaitOutcome = 'ready' | 'timeout';
+
+export interface WaitOptions {
+  /** Milliseconds to wait at most (>= 0); none: wait until ready. */
+  timeout?: number;
+  /** Aborting rejects the wait with an AbortError. */
+  signal?: AbortSignal;
+}
+
+interface Waiter {
+  events: number;
+  ready(): void;
+  fail(error: Error): void;
+}
+
+/** A poll failure (libuv status < 0), with libuv's own code name. */
+export class PollError extends Error {
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall = 'uv_poll';
+  constructor(status: number) {
+    const code = getSystemErrorName(status);
+    super(`uv_poll ${code}`);
+    this.name = 'PollError';
+    this.code = code;
+    this.errno = -status;
+  }
+}
+
+export const READABLE = addon.Poller.READABLE;
+export const WRITABLE = addon.Poller.WRITABLE;
+
+function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), {
+    name: 'AbortError',
+    code: 'ABORT_ERR',
+  });
+}
+
+/** Calls from libuv arrive with `this` = the poller; its owner is found here. */
+const owners = new WeakMap<PollerHandle, Readiness>();
+
+function onPoll(this: PollerHandle, status: number, events: number): void {
+  owners.get(this)?.dispatch(status, events);
+}
+
+export class Readiness {
+  readonly #fd: number;
+  #poller: PollerHandle | undefined;
+  readonly #waiters = new Set<Waiter>();
+  #closed = false;
+
+  constructor(fd: number) {
+    this.#fd = fd;
+  }
+
+  /** How many waits are pending. */
+  get pending(): number {
+    return this.#waiters.size;
+  }
+
+  /** Re-arms the poll handle for the union of what the pending waiters want. */
+  #update(): void {
+    let events = 0;
+    for (const waiter of this.#waiters) events |= waiter.events;
+    const poller = this.#poller;
+    if (poller === undefined) return;
+    if (events === 0) {
+      poller.stop();
+      return;
+    }
+    const ret = poller.start(events);
+    if (ret < 0) this.#failAll(new PollError(ret));
+  }
+
+  #failAll(error: Error): void {
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    this.#poller?.stop();
+    for (const waiter of waiters) waiter.fail(error);
+  }
+
+  /** @internal libuv says the descriptor is ready (or failed). */
+  dispatch(status: number, events: number): void {
+    if (status < 0) {
+      if (getSystemErrorName(status) === 'EBADF') {
+        // libuv reports POLLERR as UV_EBADF and stops the handle (src/unix/poll.c). The
+        // descriptor is never closed under a poll here, so it means an error is pending on the
+        // socket (ECONNREFUSED, ECONNRESET, ...): wake every waiter, and the real call that
+        // follows reports that error exactly.
+        this.dispatch(0, READABLE | WRITABLE);
+        return;
+      }
+      // Any other poll error stops polling and is reported to every waiter, never swallowed.
+      this.#failAll(new PollError(status));
+      return;
+    }
+    const woken: Waiter[] = [];
+    for (const waiter of this.#waiters) {
+      if ((waiter.events & events) !== 0) woken.push(waiter);
+    }
+    for (const waiter of woken) this.#waiters.delete(waiter);
+    this.#update();
+    for (const waiter of woken) waiter.ready();
+  }
+
+  /**
+   * Waits until the descriptor is readable or writable (`events`: READABLE / WRITABLE bits).
+   * Readiness can be spurious: the caller follows it with a real non-blocking call.
+   */
+  wait(events: number, options: WaitOptions): Promise<WaitOutcome> {
+    const { timeout, signal } = options;
+    return new Promise<WaitOutcome>((resolve, reject) => {
+      if (this.#closed) {
+        reject(socketClosed());
+        return;
+      }
+      if (signal?.aborted) {
+        reject(abortError(signal));
+        return;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = (): void => {
+        settle();
+        this.#waiters.delete(waiter);
+        this.#update();
+        reject(abortError(signal as AbortSignal));
+      };
+      const settle = (): void => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const waiter: Waiter = {
+        events,
+        ready: () => {
+          settle();
+          resolve('ready');
+        },
+        fail: (error) => {
+          settle();
+          reject(error);
+        },
+      };
+      if (timeout !== undefined) {
+        timer = setTimeout(() => {
+          signal?.removeEventListener('abort', onAbort);
+          this.#waiters.delete(waiter);
+          this.#update();
+          resolve('timeout');
+        }, timeout);
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (this.#poller === undefined) {
+        const poller = new addon.Poller(onPoll);
+        const ret = poller.open(this.#fd);
+        if (ret < 0) {
+          settle();
+          reject(new PollError(ret));
+          return;
+        }
+        owners.set(poller, this);
+        this.#poller = poller;
+      }
+      this.#waiters.add(waiter);
+      this.#update();
+    });
+  }
+
+  /**
+   * Stops and closes the poll handle (uv_close takes the descriptor out of epoll/kqueue at
+   * once) and rejects pending waits with ERR_SOCKET_CLOSED. Must run before close(2).
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#poller?.close();
+    this.#poller = undefined;
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const waiter of waiters) waiter.fail(socketClosed());
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * The examples (examples/*.ts), run against a real peer on 127.0.0.1. The examples are
+ * async and yield to the event loop between polls, so the peer is driven by timers here.
+ * Scenarios: tcp.idle.nonblocking, tcp.idle.rcvtimeo, tcp.data, tcp.fin, tcp.rst.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+
+import { describe, expect, it } from 'vitest';
+
+import { nonblockingLoop, type LoopOutcome } from '../examples/nonblocking-loop.js';
+import { timeoutLoop } from '../examples/timeout-loop.js';
+import { Server, type AcceptResult, type Socket } from '../src/index.js';
+import { closeAll, closedPort, errnoOf, guardFds } from './helpers.js';
+
+guardFds();
+
+const HOST = '127.0.0.1';
+
+/**
+ * Listens on a free port, starts the example against it, accepts the example's connection and
+ * runs `script` on the accepted end while the example runs. Resolves with the example's outcome
+ * once both are done; the peer and the listener are closed whatever happens.
+ */
+async function againstPeer(
+  start: (port: number) => Promise<LoopOutcome>,
+  script: (peer: Socket) => Promise<void>,
+): Promise<LoopOutcome> {
+  const server = Server.listen({ host: HOST, port: 0 });
+  let peer: Socket | undefined;
+  try {
+    server.setBlocking(false);
+    // The example connects before its first await, so its connection is queued (or about to be).
+    const example = start(server.port);
+    const driver = (async () => {
+      let accepted: AcceptResult = server.accept();
+      for (let tries = 0; accepted.kind === 'would-block' && tries < 400; tries++) {
+        await delay(5);
+        accepted = server.accept();
+      }
+      if (accepted.kind !== 'socket') throw new Error(`accept gave ${accepted.kind} ${accepted.code}`);
+      peer = accepted.socket;
+      await script(peer);
+    })();
+    const [outcome, driven] = await Promise.allSettled([example, driver]);
+    if (driven.status === 'rejected') throw driven.reason;
+    if (outcome.status === 'rejected') throw outcome.reason;
+    return outcome.value;
+  } finally {
+    closeAll(peer, server);
+  }
+}
+
+/** The peer of the original answer: a message after ~100 ms, a pause, then its FIN. */
+async function helloThenFin(peer: Socket): Promise<void> {
+  await delay(100);
+  expect(peer.send('hello')).toEqual({ kind: 'sent', ret: 5, errno: 0, bytesSent: 5 });
+  await delay(100);
+  peer.shutdown('write');
+}
+
+/** A peer that aborts the connection (SO_LINGER 0 + close: a RST) after ~100 ms. */
+async function resetAfterPause(peer: Socket): Promise<void> {
+  await delay(100);
+  peer.reset();
+}
+
+const resetLine = (): string => `recv failed: ECONNRESET (errno ${errnoOf('ECONNRESET')}): connection reset by peer`;
+
+/** Asserts that `lines` is one or more `idle` lines, then exactly `rest`, with only `idle` lines in between. */
+function expectLines(lines: string[], idle: string, rest: string[]): void {
+  expect(lines[0]).toBe(idle);
+  expect(lines.filter((line) => line !== idle)).toEqual(rest);
+  expect(lines.at(-1)).toBe(rest.at(-1));
+}
+
+describe('examples/nonblocking-loop.ts', () => {
+  const run = (port: number, more: { maxPolls?: number } = {}) =>
+    nonblockingLoop({ host: HOST, port, pollMs: 20, maxPolls: 250, log: () => {}, ...more });
+
+  it('prints No data available, then the message, then the orderly shutdown, and exits 0', async () => {
+    const outcome = await againstPeer(run, helloThenFin);
+    expectLines(outcome.lines, 'No data available', ['got a message: hello', 'orderly shutdown on server end']);
+    expect(outcome.exitCode).toBe(0);
+    expect(outcome.messages).toEqual([Buffer.from('hello')]);
+    expect(outcome.error).toBeUndefined();
+  });
+
+  it('reports ECONNRESET and exits 1 when the peer resets the connection', async () => {
+    const outcome = await againstPeer(run, resetAfterPause);
+    expectLines(outcome.lines, 'No data available', [resetLine()]);
+    expect(outcome.exitCode).toBe(1);
+    expect(outcome.error).toEqual({ errno: errnoOf('ECONNRESET'), code: 'ECONNRESET' });
+    expect(outcome.messages).toEqual([]);
+  });
+
+  it('gives up with exit code 2 after maxPolls when the peer stays silent', async () => {
+    const outcome = await againstPeer(
+      (port) => run(port, { maxPolls: 3 }),
+      () => delay(0),
+    );
+    expect(outcome.lines).toEqual([
+      'No data available',
+      'No data available',
+      'No data available',
+      'gave up after 3 polls',
+    ]);
+    expect(outcome.exitCode).toBe(2);
+  });
+
+  it('passes every line to log as it prints it', async () => {
+    const logged: string[] = [];
+    const outcome = await againstPeer(
+      (port) => nonblockingLoop({ host: HOST, port, pollMs: 20, maxPolls: 250, log: (line) => logged.push(line) }),
+      helloThenFin,
+    );
+    expect(logged).toEqual(outcome.lines);
+    expect(logged.at(-1)).toBe('orderly shutdown on server end');
+  });
+
+  it('rejects with the SocketError ECONNREFUSED when nothing listens', async () => {
+    await expect(run(closedPort())).rejects.toMatchObject({
+      code: 'ECONNREFUSED',
+      errno: errnoOf('ECONNREFUSED'),
+      syscall: 'connect',
+    });
+  });
+});
+
+describe('examples/timeout-loop.ts', () => {
+  const run = (port: number) =>
+    timeoutLoop({ host: HOST, port, timeoutMs: 50, pauseMs: 10, maxPolls: 100, log: () => {} });
+
+  it('prints recv timed out, then the message, then the orderly shutdown, and exits 0', async () => {
+    const outcome = await againstPeer(run, helloThenFin);
+    expectLines(outcome.lines, 'recv timed out, retry later', [
+      'got a message: hello',
+      'orderly shutdown on server end',
+    ]);
+    expect(outcome.exitCode).toBe(0);
+    expect(outcome.messages).toEqual([Buffer.from('hello')]);
+    expect(outcome.error).toBeUndefined();
+  });
+
+  it('reports ECONNRESET and exits 1 when the peer resets the connection', async () => {
+    const outcome = await againstPeer(run, resetAfterPause);
+    expectLines(outcome.lines, 'recv timed out, retry later', [resetLine()]);
+    expect(outcome.exitCode).toBe(1);
+    expect(outcome.error).toEqual({ errno: errnoOf('ECONNRESET'), code: 'ECONNRESET' });
+  });
+
+  it('rejects timeoutMs 0 (which would wait forever) with a RangeError before connecting', async () => {
+    // Nothing listens on the port: had it connected first, the rejection would be ECONNREFUSED.
+    await expect(timeoutLoop({ host: HOST, port: closedPort(), timeoutMs: 0, log: () => {} })).rejects.toThrow(
+      RangeError,
+    );
+  });
+});
