@@ -2,7 +2,8 @@
  * rawrecv: recv(2) from Node.js with the exact errno, as typed results.
  * @packageDocumentation
  */
-export { Socket, type SendResult, type ReadState } from './socket.js';
+export { Socket, type ReadState, type RecvAsyncOptions, type SendAsyncResult, type SendResult } from './socket.js';
+export { PollError, type WaitOptions, type WaitOutcome } from './readiness.js';
 export { Server, type AcceptResult } from './server.js';
 export { sys, type Sys } from './sys.js';
 export { constants, type Constants, type ConstantGroup } from './constants.js';

@@ -7,7 +7,8 @@ import { checkHost, checkPort, familyNumber } from './address.js';
 import { classifyFailure, type FailureResult, type Origin } from './classify.js';
 import { constants } from './constants.js';
 import { socketClosed, SocketError } from './errors.js';
-import { checkInteger, checkOptions, PLATFORM, Socket } from './socket.js';
+import { READABLE, type WaitOptions } from './readiness.js';
+import { checkInteger, checkOptions, kNonBlocking, kUntilReady, PLATFORM, Socket } from './socket.js';
 
 /** The result of `accept`: a connected Socket, or why there is none. */
 export type AcceptResult = { kind: 'socket'; ret: number; errno: 0; socket: Socket } | FailureResult;
@@ -98,6 +99,23 @@ export class Server {
     } catch (error) {
       addon.close(ret);
       throw error;
+    }
+  }
+
+  /**
+   * accept without blocking the event loop: waits for the listening socket to be readable,
+   * makes one non-blocking accept (O_NONBLOCK switched on for that call if the server is in
+   * blocking mode, and back), and loops only on would-block until `timeout` ms; the result is
+   * then `timeout` carrying the last accept's own ret / errno / code (EAGAIN on Linux).
+   * Rejects with an AbortError on `signal`, ERR_SOCKET_CLOSED if the server is closed meanwhile.
+   */
+  acceptAsync(options: WaitOptions = {}): Promise<AcceptResult> {
+    const socket = this.#socket;
+    try {
+      if (socket.closed) throw socketClosed();
+      return socket[kUntilReady](READABLE, options, () => socket[kNonBlocking](() => this.accept()));
+    } catch (error) {
+      return Promise.reject(error);
     }
   }
 

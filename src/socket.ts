@@ -103,6 +103,10 @@ const scratch = Buffer.allocUnsafeSlow(SCRATCH_LIMIT);
 const fromOut: RecvFromOut = { family: 0, address: '', port: 0, msgFlags: 0 };
 
 const CONSTRUCT = Symbol('rawrecv.Socket');
+/** @internal Server's way into the async loop and the temporary non-blocking switch. */
+export const kUntilReady = Symbol('rawrecv.untilReady');
+/** @internal */
+export const kNonBlocking = Symbol('rawrecv.nonBlocking');
 
 /** @internal Throws unless `value` is an integer in [min, max]. */
 export function checkInteger(value: unknown, name: string, min: number, max: number): number {
@@ -710,13 +714,23 @@ export class Socket {
 
   /**
    * Runs one non-blocking attempt without touching the socket's own mode: with MSG_DONTWAIT
-   * where the OS has it; elsewhere (Windows) by switching FIONBIO on and back around the call.
+   * where the OS has it; elsewhere (Windows) as {@link Socket.[kNonBlocking]}.
    */
   #attempt<R>(flags: number, call: (flags: number) => R): R {
-    if (DONTWAIT !== undefined || !this.#blocking) return call(flags | (DONTWAIT ?? 0));
+    if (DONTWAIT !== undefined) return call(flags | DONTWAIT);
+    return this[kNonBlocking](() => call(flags));
+  }
+
+  /**
+   * @internal Runs `call` with O_NONBLOCK set, restoring blocking mode after, for calls that
+   * have no MSG_DONTWAIT (accept, Windows). The switch is visible to every holder of the
+   * open file description for that moment (trap 5).
+   */
+  [kNonBlocking]<R>(call: () => R): R {
+    if (!this.#blocking) return call();
     this.#call(addon.setNonBlocking(this.#open(), true), 'fcntl');
     try {
-      return call(flags);
+      return call();
     } finally {
       this.#call(addon.setNonBlocking(this.#open(), false), 'fcntl');
     }
@@ -727,6 +741,14 @@ export class Socket {
    * readiness and call again; at the deadline one last non-blocking call, whose would-block
    * becomes the `timeout` result carrying that call's own ret, errno and code.
    */
+  [kUntilReady]<R extends { kind: string }>(
+    events: number,
+    options: WaitOptions,
+    attempt: () => R,
+  ): Promise<R | (FailureResult & { kind: 'timeout' })> {
+    return this.#untilReady(events, options, attempt);
+  }
+
   async #untilReady<R extends { kind: string }>(
     events: number,
     options: WaitOptions,
