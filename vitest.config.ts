@@ -8,6 +8,7 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
     // A native addon and real file descriptors: one process per test file, so a
     // crash or an fd leak is pinned to the file that caused it.
     pool: 'forks',

@@ -77,8 +77,8 @@ export class SocketError extends Error {
   readonly errno: number;
   /** The system call that failed: 'connect', 'listen', 'fcntl', ... */
   readonly syscall: string;
-  readonly address?: string;
-  readonly port?: number;
+  declare readonly address?: string;
+  declare readonly port?: number;
 
   constructor(syscall: string, errno: number, details: SocketErrorDetails = {}) {
     const code = errnoName(errno, details.platform) ?? 'UNKNOWN';
@@ -93,7 +93,9 @@ export class SocketError extends Error {
     this.code = code;
     this.errno = errno;
     this.syscall = syscall;
-    if (details.address !== undefined) this.address = details.address;
-    if (details.port !== undefined) this.port = details.port;
+    // Only where they apply, as on Node's SystemError (no `address: undefined`).
+    if (details.address !== undefined)
+      Object.defineProperty(this, 'address', { value: details.address, enumerable: true });
+    if (details.port !== undefined) Object.defineProperty(this, 'port', { value: details.port, enumerable: true });
   }
 }

@@ -10,6 +10,8 @@ import { socketClosed, SocketError } from './errors.js';
 import { READABLE, type WaitOptions } from './readiness.js';
 import { checkInteger, checkOptions, kNonBlocking, kUntilReady, PLATFORM, Socket } from './socket.js';
 
+const CONSTRUCT = Symbol('rawrecv.Server');
+
 /** The result of `accept`: a connected Socket, or why there is none. */
 export type AcceptResult = { kind: 'socket'; ret: number; errno: 0; socket: Socket } | FailureResult;
 
@@ -20,7 +22,11 @@ export type AcceptResult = { kind: 'socket'; ret: number; errno: 0; socket: Sock
 export class Server {
   readonly #socket: Socket;
 
-  private constructor(socket: Socket) {
+  /** @internal Use {@link Server.listen}. */
+  constructor(token: symbol, socket: Socket) {
+    if (token !== CONSTRUCT) {
+      throw Object.assign(new TypeError('Illegal constructor: use Server.listen'), { code: 'ERR_ILLEGAL_CONSTRUCTOR' });
+    }
     this.#socket = socket;
   }
 
@@ -52,7 +58,7 @@ export class Server {
         throw new SocketError(syscall, -ret, { address: host, port, platform: PLATFORM });
       }
     }
-    return new Server(Socket.adopt(fd, true));
+    return new Server(CONSTRUCT, Socket.adopt(fd, true));
   }
 
   /** The listening descriptor, or -1 once closed. */

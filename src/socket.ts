@@ -339,7 +339,7 @@ export class Socket {
    */
   static pair(options: { type?: SocketType } = {}): [Socket, Socket] {
     const { type = 'stream' } = checkOptions(options, 'options');
-    if (typeof type !== 'string' || SOCKET_TYPES[type] === undefined) {
+    if (typeof type !== 'string' || !Object.hasOwn(SOCKET_TYPES, type)) {
       throw invalidArgValue('options.type', type, "must be 'stream', 'dgram' or 'seqpacket'");
     }
     const ret = addon.socketpair(constants.AF.UNIX, typeNumber(type), 0);
