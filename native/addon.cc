@@ -403,6 +403,17 @@ Napi::Value Fionread(const Napi::CallbackInfo& info) {
   return Num(env, sys::bytes_available(fd));
 }
 
+Napi::Value SetUdpConnReset(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  if (!info[1].IsBoolean()) {
+    ThrowWithCode(env, false, "ERR_INVALID_ARG_TYPE",
+                  "The \"report\" argument must be of type boolean");
+    return env.Undefined();
+  }
+  return Num(env, sys::set_udp_connreset(fd, info[1].As<Napi::Boolean>().Value()));
+}
+
 Napi::Object Constants(Napi::Env env) {
   Napi::Object groups = Napi::Object::New(env);
   size_t count = 0;
@@ -597,6 +608,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"getLinger", GetLinger},
       {"setLinger", SetLinger},
       {"fionread", Fionread},
+      {"setUdpConnReset", SetUdpConnReset},
   };
   for (const auto& function : functions) {
     exports.Set(function.name, Napi::Function::New(env, function.callback, function.name));

@@ -555,6 +555,8 @@ int64_t bytes_available(sock fd) {
   return value;
 }
 
+int64_t set_udp_connreset(sock, bool) { return -EOPNOTSUPP; }
+
 }  // namespace sys
 
 int64_t address_parse(int family, const char* host, int port, SockAddr* out) {

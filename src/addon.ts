@@ -119,6 +119,11 @@ export interface Addon {
   setLinger(fd: number, on: boolean, seconds: number): number;
   /** ioctl(FIONREAD): bytes queued for reading, or -errno. */
   fionread(fd: number): number;
+  /**
+   * Windows: WSAIoctl(SIO_UDP_CONNRESET), whether an unconnected UDP socket's recvfrom reports an
+   * ICMP port-unreachable as WSAECONNRESET (on by default). Elsewhere -EOPNOTSUPP, no system call.
+   */
+  setUdpConnReset(fd: number, report: boolean): number;
 }
 
 const require = createRequire(import.meta.url);

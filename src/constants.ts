@@ -13,14 +13,17 @@ export type ConstantGroup<Required extends string> = Readonly<Record<Required, n
 export interface Constants {
   /** 'linux', 'darwin', 'freebsd', 'win32': the platform the addon was built for. */
   readonly platform: string;
-  /** Error numbers by name, as the addon's headers define them (EWOULDBLOCK too, where it exists). */
-  readonly errno: ConstantGroup<'EAGAIN' | 'ECONNRESET' | 'EINTR' | 'EBADF' | 'ENOTCONN' | 'ETIMEDOUT'>;
+  /**
+   * Error numbers by name, as the addon's headers define them (EWOULDBLOCK too, where it
+   * exists). On Windows these are Winsock's: WSAEWOULDBLOCK, WSAECONNRESET, ...
+   */
+  readonly errno: ConstantGroup<never>;
   /** MSG_* flags: PEEK, WAITALL, OOB everywhere; DONTWAIT, TRUNC, NOSIGNAL where they exist. */
   readonly MSG: ConstantGroup<'PEEK' | 'WAITALL' | 'OOB'>;
   /** AF_* address families. */
   readonly AF: ConstantGroup<'UNSPEC' | 'INET' | 'INET6' | 'UNIX'>;
   /** SOCK_* types. */
-  readonly SOCK: ConstantGroup<'STREAM' | 'DGRAM'>;
+  readonly SOCK: ConstantGroup<'STREAM' | 'DGRAM' | 'RAW'>;
   /** SOL_SOCKET. */
   readonly SOL: ConstantGroup<'SOCKET'>;
   /** IPPROTO_* levels and protocols. */

@@ -46,11 +46,14 @@ export class Server {
     const fd = addon.socket(af, constants.SOCK.STREAM, 0);
     if (fd < 0) throw new SocketError('socket', -fd, { platform: PLATFORM });
     const steps: [string, () => number][] = [
-      // As Node does: a restarted server can bind while old connections sit in TIME_WAIT.
-      ['setsockopt', () => addon.setsockopt(fd, constants.SOL.SOCKET, constants.SO.REUSEADDR, 1)],
       ['bind', () => addon.bind(fd, af, host, port)],
       ['listen', () => addon.listen(fd, backlog)],
     ];
+    if (PLATFORM !== 'win32') {
+      // As Node does: a restarted server can bind while old connections sit in TIME_WAIT.
+      // Not on Windows, where SO_REUSEADDR lets another socket take the port (libuv skips it too).
+      steps.unshift(['setsockopt', () => addon.setsockopt(fd, constants.SOL.SOCKET, constants.SO.REUSEADDR, 1)]);
+    }
     for (const [syscall, step] of steps) {
       const ret = step();
       if (ret < 0) {
@@ -101,7 +104,8 @@ export class Server {
     const ret = addon.accept(fd);
     if (ret < 0) return classifyFailure(-ret, PLATFORM, this.#socket.blocking, 0, 0);
     try {
-      return { kind: 'socket', ret, errno: 0, socket: Socket.adopt(ret, true) };
+      // Windows: an accepted socket has its listener's FIONBIO mode, which cannot be read back.
+      return { kind: 'socket', ret, errno: 0, socket: Socket.adopt(ret, true, this.#socket.blocking) };
     } catch (error) {
       addon.close(ret);
       throw error;

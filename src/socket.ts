@@ -18,7 +18,7 @@ import {
   type SocketType,
 } from './classify.js';
 import { constants, KNOWN_MSG_FLAGS } from './constants.js';
-import { currentPlatform, type Platform } from './errno.js';
+import { currentPlatform, errnoName, type Platform } from './errno.js';
 import { invalidArgType, invalidArgValue, notSupported, outOfRange, socketClosed, SocketError } from './errors.js';
 import { READABLE, Readiness, WRITABLE, type WaitOptions, type WaitOutcome } from './readiness.js';
 
@@ -55,6 +55,7 @@ export const PLATFORM: Platform = platformOrThrow();
 const MAX_LENGTH = 2 ** 31 - 1;
 const NOSIGNAL = constants.MSG.NOSIGNAL ?? 0;
 const DONTWAIT = constants.MSG.DONTWAIT;
+const IN_PROGRESS = new Set(['EINPROGRESS', 'EAGAIN', 'WSAEWOULDBLOCK']);
 /** setTimeout's own ceiling. */
 const MAX_TIMEOUT = 2 ** 31 - 1;
 const SOCKET_TYPES: Readonly<Record<string, SocketType>> = { stream: 'stream', dgram: 'dgram', seqpacket: 'seqpacket' };
@@ -261,21 +262,23 @@ export class Socket {
 
   /**
    * @internal Adopts a descriptor: its type, family, mode and timeouts are read once, here,
-   * and tracked from then on (a recv never re-reads them).
+   * and tracked from then on (a recv never re-reads them). Windows cannot read the mode back
+   * (FIONBIO is write-only): there `blocking` is taken as given.
    */
-  static adopt(fd: number, owned: boolean): Socket {
+  static adopt(fd: number, owned: boolean, blocking = true): Socket {
     const typeRet = addon.getsockopt(fd, constants.SOL.SOCKET, constants.SO.TYPE);
     if (typeRet < 0) throw new SocketError('getsockopt', -typeRet, { platform: PLATFORM });
     const type = typeOf(typeRet);
-    if (type === undefined)
+    if (type === undefined) {
       throw invalidArgValue('fd', fd, `is a socket of type ${typeRet}, not stream, dgram or seqpacket`);
+    }
     const local = addon.getsockname(fd);
     if (typeof local === 'number') throw new SocketError('getsockname', -local, { platform: PLATFORM });
     const family = familyName(local.family, 'unix');
-    const nonblocking = throwIfFailed(addon.getNonBlocking(fd), 'fcntl');
+    if (PLATFORM !== 'win32') blocking = throwIfFailed(addon.getNonBlocking(fd), 'fcntl') === 0;
     const receiveTimeout = throwIfFailed(addon.getTimeout(fd, constants.SO.RCVTIMEO), 'getsockopt');
     const sendTimeout = throwIfFailed(addon.getTimeout(fd, constants.SO.SNDTIMEO), 'getsockopt');
-    return new Socket(CONSTRUCT, { fd, type, family, blocking: nonblocking === 0, receiveTimeout, sendTimeout, owned });
+    return new Socket(CONSTRUCT, { fd, type, family, blocking, receiveTimeout, sendTimeout, owned });
   }
 
   /**
@@ -298,16 +301,25 @@ export class Socket {
   /**
    * A UDP socket, optionally bound (`bind`, port 0 = any) and connected (`connect`: recv then
    * only takes that peer's datagrams, and ICMP errors are reported, scenario udp.icmp).
-   * @see udp(7)
+   * `udpConnReset` is Windows' SIO_UDP_CONNRESET: whether an unconnected socket's recvfrom
+   * reports an earlier ICMP port-unreachable as WSAECONNRESET (Windows' default: it does).
+   * Left alone unless given. Elsewhere an unconnected socket never reports it, so `false` is
+   * already so and `true` is ERR_NOT_SUPPORTED.
+   * @see udp(7), Winsock SIO_UDP_CONNRESET
    */
   static udp(
     options: {
       family?: 'IPv4' | 'IPv6';
       bind?: { host: string; port: number };
       connect?: { host: string; port: number };
+      udpConnReset?: boolean;
     } = {},
   ): Socket {
-    const { family = 'IPv4', bind, connect } = checkOptions(options, 'options');
+    const { family = 'IPv4', bind, connect, udpConnReset } = checkOptions(options, 'options');
+    if (udpConnReset !== undefined) {
+      checkBoolean(udpConnReset, 'options.udpConnReset');
+      if (udpConnReset && PLATFORM !== 'win32') throw notSupported('udpConnReset: true (SIO_UDP_CONNRESET)');
+    }
     if (family !== 'IPv4' && family !== 'IPv6')
       throw invalidArgValue('options.family', family, "must be 'IPv4' or 'IPv6'");
     const bindTo = bind === undefined ? undefined : checkEndpoint(bind, 'options.bind', 0);
@@ -322,6 +334,9 @@ export class Socket {
     const fd = throwIfFailed(addon.socket(familyNumber(family), constants.SOCK.DGRAM, 0), 'socket');
     const socket = Socket.#fresh(fd, 'dgram', family);
     try {
+      if (udpConnReset !== undefined && PLATFORM === 'win32') {
+        socket.#call(addon.setUdpConnReset(fd, udpConnReset), 'WSAIoctl');
+      }
       if (bindTo) socket.#call(addon.bind(fd, familyNumber(family), bindTo.host, bindTo.port), 'bind', bindTo);
       if (connectTo)
         socket.#call(addon.connect(fd, familyNumber(family), connectTo.host, connectTo.port), 'connect', connectTo);
@@ -334,7 +349,9 @@ export class Socket {
 
   /**
    * Two connected AF_UNIX sockets. `type` 'dgram' and 'seqpacket' keep message boundaries
-   * (and a zero-length message is not EOF). 'seqpacket' does not exist on macOS.
+   * (and a zero-length message is not EOF). 'seqpacket' does not exist on macOS. Windows has
+   * no socketpair: a connected loopback TCP pair stands in, 'stream' only (others throw
+   * ERR_NOT_SUPPORTED).
    * @see socketpair(2), unix(7)
    */
   static pair(options: { type?: SocketType } = {}): [Socket, Socket] {
@@ -342,25 +359,31 @@ export class Socket {
     if (typeof type !== 'string' || !Object.hasOwn(SOCKET_TYPES, type)) {
       throw invalidArgValue('options.type', type, "must be 'stream', 'dgram' or 'seqpacket'");
     }
+    if (PLATFORM === 'win32' && type !== 'stream') throw notSupported(`Socket.pair({ type: '${type}' })`);
     const ret = addon.socketpair(constants.AF.UNIX, typeNumber(type), 0);
     if (typeof ret === 'number') throw new SocketError('socketpair', -ret, { platform: PLATFORM });
-    return [Socket.#fresh(ret[0], type, 'unix'), Socket.#fresh(ret[1], type, 'unix')];
+    // Windows stands in a loopback TCP pair for socketpair(2): its family is IPv4 there.
+    const family: Family = PLATFORM === 'win32' ? 'IPv4' : 'unix';
+    return [Socket.#fresh(ret[0], type, family), Socket.#fresh(ret[1], type, family)];
   }
 
   /**
    * Adopts an existing socket descriptor (from a parent process, another library, `sys`).
    * Its type, family, blocking mode and SO_RCVTIMEO are read once, now. `owned` (default true):
    * close() and garbage collection close the descriptor; with false they only let go of it.
+   * `blocking` is used on Windows only, where the mode cannot be read back (default true, the
+   * OS default); elsewhere the mode is read from the descriptor.
    * Throws a SocketError ENOTSOCK / EBADF if `fd` is not an open socket.
    */
-  static fromFd(fd: number, options: { owned?: boolean } = {}): Socket {
-    checkInteger(fd, 'fd', 0, MAX_LENGTH);
-    const { owned = true } = checkOptions(options, 'options');
+  static fromFd(fd: number, options: { owned?: boolean; blocking?: boolean } = {}): Socket {
+    checkInteger(fd, 'fd', 0, Number.MAX_SAFE_INTEGER);
+    const { owned = true, blocking = true } = checkOptions(options, 'options');
     checkBoolean(owned, 'options.owned');
+    checkBoolean(blocking, 'options.blocking');
     if (owned && ownedFds.has(fd)) {
       throw invalidArgValue('fd', fd, 'is already owned by another rawrecv Socket (pass { owned: false } to share it)');
     }
-    return Socket.adopt(fd, owned);
+    return Socket.adopt(fd, owned, blocking);
   }
 
   /** The descriptor, or -1 once closed. */
@@ -897,7 +920,8 @@ export class Socket {
     try {
       socket.setBlocking(false);
       const ret = addon.connect(fd, familyNumber(resolved), found.address, port);
-      if (ret < 0 && -ret !== constants.errno.EINPROGRESS && -ret !== constants.errno.EWOULDBLOCK) {
+      // In progress: EINPROGRESS on POSIX, WSAEWOULDBLOCK on Windows.
+      if (ret < 0 && !IN_PROGRESS.has(errnoName(-ret, PLATFORM) ?? '')) {
         throw new SocketError('connect', -ret, where);
       }
       if (ret < 0) {

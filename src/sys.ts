@@ -37,4 +37,5 @@ export const sys: Readonly<Sys> = Object.freeze({
   getLinger: addon.getLinger,
   setLinger: addon.setLinger,
   fionread: addon.fionread,
+  setUdpConnReset: addon.setUdpConnReset,
 });

@@ -1,0 +1,653 @@
+// Winsock implementation of platform.h (Windows 10+, Win64).
+// One call per function; WSAGetLastError() is read on the next line, before anything else.
+#ifndef _WIN32_WINNT
+#define _WIN32_WINNT 0x0A00
+#endif
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#if __has_include(<afunix.h>)
+#include <afunix.h>
+#endif
+
+#include <climits>
+#include <cstring>
+
+#include "platform.h"
+
+static_assert(sizeof(SOCKADDR_STORAGE) <= sizeof(rawrecv::SockAddr::bytes),
+              "SockAddr must hold any sockaddr");
+
+#ifndef SIO_UDP_CONNRESET
+#define SIO_UDP_CONNRESET _WSAIOW(IOC_VENDOR, 12)
+#endif
+
+namespace rawrecv {
+namespace {
+
+inline int64_t fail() { return -static_cast<int64_t>(WSAGetLastError()); }
+
+inline SOCKET sock_of(sock fd) { return static_cast<SOCKET>(fd); }
+
+inline sockaddr* as_sockaddr(SockAddr* address) {
+  return reinterpret_cast<sockaddr*>(address->bytes);
+}
+inline const sockaddr* as_sockaddr(const SockAddr& address) {
+  return reinterpret_cast<const sockaddr*>(address.bytes);
+}
+
+// Winsock's lengths are ints; a larger request is clamped (recv returns what it got).
+inline int clamp(size_t length) { return length > INT_MAX ? INT_MAX : static_cast<int>(length); }
+
+// WSAStartup once per process, whichever thread (main or worker) gets here first.
+// Node has normally done it already; the call is counted and harmless.
+INIT_ONCE g_startup_once = INIT_ONCE_STATIC_INIT;
+int g_startup_error = 0;
+
+BOOL CALLBACK StartWinsock(PINIT_ONCE, PVOID, PVOID*) {
+  WSADATA data;
+  g_startup_error = WSAStartup(MAKEWORD(2, 2), &data);
+  return TRUE;
+}
+
+int ensure_winsock() {
+  InitOnceExecuteOnce(&g_startup_once, StartWinsock, nullptr, nullptr);
+  return g_startup_error;
+}
+
+// No SOCK_CLOEXEC: the handle is made non-inheritable instead, so child processes never get it.
+void no_inherit(SOCKET s) {
+  SetHandleInformation(reinterpret_cast<HANDLE>(s), HANDLE_FLAG_INHERIT, 0);
+}
+
+const Constant k_SHUT[] = {{"SHUT_RD", SD_RECEIVE}, {"SHUT_WR", SD_SEND}, {"SHUT_RDWR", SD_BOTH}};
+
+const Constant k_errno[] = {
+#ifdef WSAEINTR
+    {"WSAEINTR", WSAEINTR},
+#endif
+#ifdef WSAEBADF
+    {"WSAEBADF", WSAEBADF},
+#endif
+#ifdef WSAEACCES
+    {"WSAEACCES", WSAEACCES},
+#endif
+#ifdef WSAEFAULT
+    {"WSAEFAULT", WSAEFAULT},
+#endif
+#ifdef WSAEINVAL
+    {"WSAEINVAL", WSAEINVAL},
+#endif
+#ifdef WSAEMFILE
+    {"WSAEMFILE", WSAEMFILE},
+#endif
+#ifdef WSAEWOULDBLOCK
+    {"WSAEWOULDBLOCK", WSAEWOULDBLOCK},
+#endif
+#ifdef WSAEINPROGRESS
+    {"WSAEINPROGRESS", WSAEINPROGRESS},
+#endif
+#ifdef WSAEALREADY
+    {"WSAEALREADY", WSAEALREADY},
+#endif
+#ifdef WSAENOTSOCK
+    {"WSAENOTSOCK", WSAENOTSOCK},
+#endif
+#ifdef WSAEDESTADDRREQ
+    {"WSAEDESTADDRREQ", WSAEDESTADDRREQ},
+#endif
+#ifdef WSAEMSGSIZE
+    {"WSAEMSGSIZE", WSAEMSGSIZE},
+#endif
+#ifdef WSAEPROTOTYPE
+    {"WSAEPROTOTYPE", WSAEPROTOTYPE},
+#endif
+#ifdef WSAENOPROTOOPT
+    {"WSAENOPROTOOPT", WSAENOPROTOOPT},
+#endif
+#ifdef WSAEPROTONOSUPPORT
+    {"WSAEPROTONOSUPPORT", WSAEPROTONOSUPPORT},
+#endif
+#ifdef WSAESOCKTNOSUPPORT
+    {"WSAESOCKTNOSUPPORT", WSAESOCKTNOSUPPORT},
+#endif
+#ifdef WSAEOPNOTSUPP
+    {"WSAEOPNOTSUPP", WSAEOPNOTSUPP},
+#endif
+#ifdef WSAEPFNOSUPPORT
+    {"WSAEPFNOSUPPORT", WSAEPFNOSUPPORT},
+#endif
+#ifdef WSAEAFNOSUPPORT
+    {"WSAEAFNOSUPPORT", WSAEAFNOSUPPORT},
+#endif
+#ifdef WSAEADDRINUSE
+    {"WSAEADDRINUSE", WSAEADDRINUSE},
+#endif
+#ifdef WSAEADDRNOTAVAIL
+    {"WSAEADDRNOTAVAIL", WSAEADDRNOTAVAIL},
+#endif
+#ifdef WSAENETDOWN
+    {"WSAENETDOWN", WSAENETDOWN},
+#endif
+#ifdef WSAENETUNREACH
+    {"WSAENETUNREACH", WSAENETUNREACH},
+#endif
+#ifdef WSAENETRESET
+    {"WSAENETRESET", WSAENETRESET},
+#endif
+#ifdef WSAECONNABORTED
+    {"WSAECONNABORTED", WSAECONNABORTED},
+#endif
+#ifdef WSAECONNRESET
+    {"WSAECONNRESET", WSAECONNRESET},
+#endif
+#ifdef WSAENOBUFS
+    {"WSAENOBUFS", WSAENOBUFS},
+#endif
+#ifdef WSAEISCONN
+    {"WSAEISCONN", WSAEISCONN},
+#endif
+#ifdef WSAENOTCONN
+    {"WSAENOTCONN", WSAENOTCONN},
+#endif
+#ifdef WSAESHUTDOWN
+    {"WSAESHUTDOWN", WSAESHUTDOWN},
+#endif
+#ifdef WSAETOOMANYREFS
+    {"WSAETOOMANYREFS", WSAETOOMANYREFS},
+#endif
+#ifdef WSAETIMEDOUT
+    {"WSAETIMEDOUT", WSAETIMEDOUT},
+#endif
+#ifdef WSAECONNREFUSED
+    {"WSAECONNREFUSED", WSAECONNREFUSED},
+#endif
+#ifdef WSAELOOP
+    {"WSAELOOP", WSAELOOP},
+#endif
+#ifdef WSAENAMETOOLONG
+    {"WSAENAMETOOLONG", WSAENAMETOOLONG},
+#endif
+#ifdef WSAEHOSTDOWN
+    {"WSAEHOSTDOWN", WSAEHOSTDOWN},
+#endif
+#ifdef WSAEHOSTUNREACH
+    {"WSAEHOSTUNREACH", WSAEHOSTUNREACH},
+#endif
+#ifdef WSAENOTEMPTY
+    {"WSAENOTEMPTY", WSAENOTEMPTY},
+#endif
+#ifdef WSAEPROCLIM
+    {"WSAEPROCLIM", WSAEPROCLIM},
+#endif
+#ifdef WSAEUSERS
+    {"WSAEUSERS", WSAEUSERS},
+#endif
+#ifdef WSAEDQUOT
+    {"WSAEDQUOT", WSAEDQUOT},
+#endif
+#ifdef WSAESTALE
+    {"WSAESTALE", WSAESTALE},
+#endif
+#ifdef WSAEREMOTE
+    {"WSAEREMOTE", WSAEREMOTE},
+#endif
+#ifdef WSASYSNOTREADY
+    {"WSASYSNOTREADY", WSASYSNOTREADY},
+#endif
+#ifdef WSAVERNOTSUPPORTED
+    {"WSAVERNOTSUPPORTED", WSAVERNOTSUPPORTED},
+#endif
+#ifdef WSANOTINITIALISED
+    {"WSANOTINITIALISED", WSANOTINITIALISED},
+#endif
+#ifdef WSAEDISCON
+    {"WSAEDISCON", WSAEDISCON},
+#endif
+#ifdef WSAENOMORE
+    {"WSAENOMORE", WSAENOMORE},
+#endif
+#ifdef WSAECANCELLED
+    {"WSAECANCELLED", WSAECANCELLED},
+#endif
+#ifdef WSAEINVALIDPROCTABLE
+    {"WSAEINVALIDPROCTABLE", WSAEINVALIDPROCTABLE},
+#endif
+#ifdef WSAEINVALIDPROVIDER
+    {"WSAEINVALIDPROVIDER", WSAEINVALIDPROVIDER},
+#endif
+#ifdef WSAEPROVIDERFAILEDINIT
+    {"WSAEPROVIDERFAILEDINIT", WSAEPROVIDERFAILEDINIT},
+#endif
+#ifdef WSASYSCALLFAILURE
+    {"WSASYSCALLFAILURE", WSASYSCALLFAILURE},
+#endif
+#ifdef WSAEREFUSED
+    {"WSAEREFUSED", WSAEREFUSED},
+#endif
+};
+const Constant k_MSG[] = {
+#ifdef MSG_PEEK
+    {"MSG_PEEK", MSG_PEEK},
+#endif
+#ifdef MSG_OOB
+    {"MSG_OOB", MSG_OOB},
+#endif
+#ifdef MSG_WAITALL
+    {"MSG_WAITALL", MSG_WAITALL},
+#endif
+#ifdef MSG_PARTIAL
+    {"MSG_PARTIAL", MSG_PARTIAL},
+#endif
+#ifdef MSG_TRUNC
+    {"MSG_TRUNC", MSG_TRUNC},
+#endif
+#ifdef MSG_CTRUNC
+    {"MSG_CTRUNC", MSG_CTRUNC},
+#endif
+#ifdef MSG_DONTROUTE
+    {"MSG_DONTROUTE", MSG_DONTROUTE},
+#endif
+#ifdef MSG_PUSH_IMMEDIATE
+    {"MSG_PUSH_IMMEDIATE", MSG_PUSH_IMMEDIATE},
+#endif
+};
+const Constant k_AF[] = {
+#ifdef AF_UNSPEC
+    {"AF_UNSPEC", AF_UNSPEC},
+#endif
+#ifdef AF_INET
+    {"AF_INET", AF_INET},
+#endif
+#ifdef AF_INET6
+    {"AF_INET6", AF_INET6},
+#endif
+#ifdef AF_UNIX
+    {"AF_UNIX", AF_UNIX},
+#endif
+};
+const Constant k_SOCK[] = {
+#ifdef SOCK_STREAM
+    {"SOCK_STREAM", SOCK_STREAM},
+#endif
+#ifdef SOCK_DGRAM
+    {"SOCK_DGRAM", SOCK_DGRAM},
+#endif
+#ifdef SOCK_SEQPACKET
+    {"SOCK_SEQPACKET", SOCK_SEQPACKET},
+#endif
+#ifdef SOCK_RAW
+    {"SOCK_RAW", SOCK_RAW},
+#endif
+};
+const Constant k_SOL[] = {
+#ifdef SOL_SOCKET
+    {"SOL_SOCKET", SOL_SOCKET},
+#endif
+};
+const Constant k_IPPROTO[] = {
+#ifdef IPPROTO_IP
+    {"IPPROTO_IP", IPPROTO_IP},
+#endif
+#ifdef IPPROTO_IPV6
+    {"IPPROTO_IPV6", IPPROTO_IPV6},
+#endif
+#ifdef IPPROTO_TCP
+    {"IPPROTO_TCP", IPPROTO_TCP},
+#endif
+#ifdef IPPROTO_UDP
+    {"IPPROTO_UDP", IPPROTO_UDP},
+#endif
+};
+const Constant k_SO[] = {
+#ifdef SO_RCVTIMEO
+    {"SO_RCVTIMEO", SO_RCVTIMEO},
+#endif
+#ifdef SO_SNDTIMEO
+    {"SO_SNDTIMEO", SO_SNDTIMEO},
+#endif
+#ifdef SO_LINGER
+    {"SO_LINGER", SO_LINGER},
+#endif
+#ifdef SO_ERROR
+    {"SO_ERROR", SO_ERROR},
+#endif
+#ifdef SO_RCVBUF
+    {"SO_RCVBUF", SO_RCVBUF},
+#endif
+#ifdef SO_SNDBUF
+    {"SO_SNDBUF", SO_SNDBUF},
+#endif
+#ifdef SO_REUSEADDR
+    {"SO_REUSEADDR", SO_REUSEADDR},
+#endif
+#ifdef SO_EXCLUSIVEADDRUSE
+    {"SO_EXCLUSIVEADDRUSE", SO_EXCLUSIVEADDRUSE},
+#endif
+#ifdef SO_KEEPALIVE
+    {"SO_KEEPALIVE", SO_KEEPALIVE},
+#endif
+#ifdef SO_TYPE
+    {"SO_TYPE", SO_TYPE},
+#endif
+#ifdef SO_ACCEPTCONN
+    {"SO_ACCEPTCONN", SO_ACCEPTCONN},
+#endif
+#ifdef SO_BROADCAST
+    {"SO_BROADCAST", SO_BROADCAST},
+#endif
+};
+const Constant k_TCP[] = {
+#ifdef TCP_NODELAY
+    {"TCP_NODELAY", TCP_NODELAY},
+#endif
+#ifdef TCP_KEEPIDLE
+    {"TCP_KEEPIDLE", TCP_KEEPIDLE},
+#endif
+#ifdef TCP_KEEPINTVL
+    {"TCP_KEEPINTVL", TCP_KEEPINTVL},
+#endif
+#ifdef TCP_KEEPCNT
+    {"TCP_KEEPCNT", TCP_KEEPCNT},
+#endif
+};
+const Constant k_IP[] = {
+#ifdef IPV6_V6ONLY
+    {"IPV6_V6ONLY", IPV6_V6ONLY},
+#endif
+};
+
+#define RAWRECV_GROUP(group)                                    \
+  {                                                             \
+#group, k_##group, sizeof(k_##group) / sizeof(k_##group[0]) \
+  }
+const ConstantGroup kGroups[] = {
+    RAWRECV_GROUP(errno), RAWRECV_GROUP(MSG),     RAWRECV_GROUP(AF), RAWRECV_GROUP(SOCK),
+    RAWRECV_GROUP(SOL),   RAWRECV_GROUP(IPPROTO), RAWRECV_GROUP(SO), RAWRECV_GROUP(TCP),
+    RAWRECV_GROUP(IP),    RAWRECV_GROUP(SHUT),
+};
+#undef RAWRECV_GROUP
+
+}  // namespace
+
+namespace sys {
+
+int64_t socket(int domain, int type, int protocol) {
+  if (int error = ensure_winsock()) return -static_cast<int64_t>(error);
+  SOCKET s = ::WSASocketW(domain, type, protocol, nullptr, 0,
+                          WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+  if (s == INVALID_SOCKET) return fail();
+  return static_cast<int64_t>(s);
+}
+
+// Windows has no socketpair(2): a connected loopback TCP pair stands in (stream only).
+int64_t socketpair(int, int type, int, sock fds[2]) {
+  if (type != SOCK_STREAM) return -static_cast<int64_t>(WSAESOCKTNOSUPPORT);
+  if (int error = ensure_winsock()) return -static_cast<int64_t>(error);
+  SOCKET listener = ::WSASocketW(AF_INET, SOCK_STREAM, IPPROTO_TCP, nullptr, 0,
+                                 WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+  if (listener == INVALID_SOCKET) return fail();
+  SOCKET client = INVALID_SOCKET;
+  SOCKET server = INVALID_SOCKET;
+  sockaddr_in address{};
+  int length = sizeof(address);
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int64_t error = 0;
+  if (::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == SOCKET_ERROR ||
+      ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == SOCKET_ERROR ||
+      ::listen(listener, 1) == SOCKET_ERROR) {
+    error = fail();
+  } else {
+    client = ::WSASocketW(AF_INET, SOCK_STREAM, IPPROTO_TCP, nullptr, 0,
+                          WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+    if (client == INVALID_SOCKET ||
+        ::connect(client, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == SOCKET_ERROR) {
+      error = fail();
+    } else {
+      server = ::accept(listener, nullptr, nullptr);
+      if (server == INVALID_SOCKET) error = fail();
+    }
+  }
+  ::closesocket(listener);
+  if (error != 0) {
+    if (client != INVALID_SOCKET) ::closesocket(client);
+    return error;
+  }
+  no_inherit(server);
+  fds[0] = static_cast<int64_t>(client);
+  fds[1] = static_cast<int64_t>(server);
+  return 0;
+}
+
+int64_t bind(sock fd, const SockAddr& address) {
+  int ret = ::bind(sock_of(fd), as_sockaddr(address), static_cast<int>(address.length));
+  return ret == SOCKET_ERROR ? fail() : 0;
+}
+
+int64_t connect(sock fd, const SockAddr& address) {
+  int ret = ::connect(sock_of(fd), as_sockaddr(address), static_cast<int>(address.length));
+  return ret == SOCKET_ERROR ? fail() : 0;
+}
+
+int64_t listen(sock fd, int backlog) {
+  return ::listen(sock_of(fd), backlog) == SOCKET_ERROR ? fail() : 0;
+}
+
+int64_t accept(sock fd, SockAddr* peer) {
+  int length = sizeof(peer ? peer->bytes : SockAddr{}.bytes);
+  SOCKET s = ::accept(sock_of(fd), peer ? as_sockaddr(peer) : nullptr, peer ? &length : nullptr);
+  if (s == INVALID_SOCKET) return fail();
+  no_inherit(s);
+  if (peer) peer->length = static_cast<uint32_t>(length);
+  return static_cast<int64_t>(s);
+}
+
+int64_t getsockname(sock fd, SockAddr* out) {
+  int length = sizeof(out->bytes);
+  if (::getsockname(sock_of(fd), as_sockaddr(out), &length) == SOCKET_ERROR) return fail();
+  out->length = static_cast<uint32_t>(length);
+  return 0;
+}
+
+int64_t getpeername(sock fd, SockAddr* out) {
+  int length = sizeof(out->bytes);
+  if (::getpeername(sock_of(fd), as_sockaddr(out), &length) == SOCKET_ERROR) return fail();
+  out->length = static_cast<uint32_t>(length);
+  return 0;
+}
+
+// FIONBIO cannot be read back on Windows (recv-semantics.md, trap 5): the library tracks it.
+int64_t get_nonblocking(sock) { return -static_cast<int64_t>(WSAEOPNOTSUPP); }
+
+int64_t set_nonblocking(sock fd, bool nonblocking) {
+  u_long value = nonblocking ? 1 : 0;
+  return ::ioctlsocket(sock_of(fd), FIONBIO, &value) == SOCKET_ERROR ? fail() : 0;
+}
+
+int64_t recv(sock fd, void* buffer, size_t length, int flags) {
+  int ret = ::recv(sock_of(fd), static_cast<char*>(buffer), clamp(length), flags);
+  return ret == SOCKET_ERROR ? fail() : ret;
+}
+
+int64_t recvfrom(sock fd, void* buffer, size_t length, int flags, SockAddr* from) {
+  int address_length = sizeof(from->bytes);
+  int ret = ::recvfrom(sock_of(fd), static_cast<char*>(buffer), clamp(length), flags,
+                       as_sockaddr(from), &address_length);
+  if (ret == SOCKET_ERROR) return fail();
+  from->length = static_cast<uint32_t>(address_length);
+  return ret;
+}
+
+// WSARecvFrom reports the output flags (MSG_PARTIAL, ...); a datagram longer than the buffer
+// fails with WSAEMSGSIZE after filling it (scenario udp.truncated).
+int64_t recvmsg(sock fd, void* buffer, size_t length, int flags, SockAddr* from, int* msg_flags) {
+  WSABUF vector{static_cast<ULONG>(clamp(length)), static_cast<char*>(buffer)};
+  DWORD received = 0;
+  DWORD io_flags = static_cast<DWORD>(flags);
+  int address_length = sizeof(from->bytes);
+  int ret = ::WSARecvFrom(sock_of(fd), &vector, 1, &received, &io_flags, as_sockaddr(from),
+                          &address_length, nullptr, nullptr);
+  if (ret == SOCKET_ERROR) return fail();
+  from->length = static_cast<uint32_t>(address_length);
+  *msg_flags = static_cast<int>(io_flags);
+  return static_cast<int64_t>(received);
+}
+
+int64_t send(sock fd, const void* buffer, size_t length, int flags) {
+  int ret = ::send(sock_of(fd), static_cast<const char*>(buffer), clamp(length), flags);
+  return ret == SOCKET_ERROR ? fail() : ret;
+}
+
+int64_t sendto(sock fd, const void* buffer, size_t length, int flags, const SockAddr& to) {
+  int ret = ::sendto(sock_of(fd), static_cast<const char*>(buffer), clamp(length), flags,
+                     as_sockaddr(to), static_cast<int>(to.length));
+  return ret == SOCKET_ERROR ? fail() : ret;
+}
+
+int64_t shutdown(sock fd, int how) {
+  return ::shutdown(sock_of(fd), how) == SOCKET_ERROR ? fail() : 0;
+}
+
+int64_t close(sock fd) { return ::closesocket(sock_of(fd)) == SOCKET_ERROR ? fail() : 0; }
+
+int64_t getsockopt_int(sock fd, int level, int name) {
+  int value = 0;
+  int length = sizeof(value);
+  if (::getsockopt(sock_of(fd), level, name, reinterpret_cast<char*>(&value), &length) ==
+      SOCKET_ERROR) {
+    return fail();
+  }
+  return value;
+}
+
+int64_t setsockopt_int(sock fd, int level, int name, int value) {
+  int ret =
+      ::setsockopt(sock_of(fd), level, name, reinterpret_cast<const char*>(&value), sizeof(value));
+  return ret == SOCKET_ERROR ? fail() : 0;
+}
+
+// SO_RCVTIMEO / SO_SNDTIMEO are a DWORD of milliseconds on Windows, not a timeval.
+int64_t get_timeout_ms(sock fd, int name) {
+  DWORD value = 0;
+  int length = sizeof(value);
+  if (::getsockopt(sock_of(fd), SOL_SOCKET, name, reinterpret_cast<char*>(&value), &length) ==
+      SOCKET_ERROR) {
+    return fail();
+  }
+  return static_cast<int64_t>(value);
+}
+
+int64_t set_timeout_ms(sock fd, int name, uint32_t milliseconds) {
+  DWORD value = milliseconds;
+  int ret = ::setsockopt(sock_of(fd), SOL_SOCKET, name, reinterpret_cast<const char*>(&value),
+                         sizeof(value));
+  return ret == SOCKET_ERROR ? fail() : 0;
+}
+
+int64_t get_linger(sock fd, int* on, int* seconds) {
+  linger value{};
+  int length = sizeof(value);
+  if (::getsockopt(sock_of(fd), SOL_SOCKET, SO_LINGER, reinterpret_cast<char*>(&value), &length) ==
+      SOCKET_ERROR) {
+    return fail();
+  }
+  *on = value.l_onoff;
+  *seconds = value.l_linger;
+  return 0;
+}
+
+int64_t set_linger(sock fd, int on, int seconds) {
+  linger value{};
+  value.l_onoff = static_cast<u_short>(on);
+  value.l_linger = static_cast<u_short>(seconds);
+  int ret = ::setsockopt(sock_of(fd), SOL_SOCKET, SO_LINGER, reinterpret_cast<const char*>(&value),
+                         sizeof(value));
+  return ret == SOCKET_ERROR ? fail() : 0;
+}
+
+int64_t bytes_available(sock fd) {
+  u_long value = 0;
+  if (::ioctlsocket(sock_of(fd), FIONREAD, &value) == SOCKET_ERROR) return fail();
+  return static_cast<int64_t>(value);
+}
+
+int64_t set_udp_connreset(sock fd, bool report) {
+  BOOL value = report ? TRUE : FALSE;
+  DWORD returned = 0;
+  int ret = ::WSAIoctl(sock_of(fd), SIO_UDP_CONNRESET, &value, sizeof(value), nullptr, 0, &returned,
+                       nullptr, nullptr);
+  return ret == SOCKET_ERROR ? fail() : 0;
+}
+
+}  // namespace sys
+
+int64_t address_parse(int family, const char* host, int port, SockAddr* out) {
+  std::memset(out->bytes, 0, sizeof(out->bytes));
+  if (family == AF_INET) {
+    auto* address = reinterpret_cast<sockaddr_in*>(out->bytes);
+    address->sin_family = AF_INET;
+    address->sin_port = htons(static_cast<u_short>(port));
+    if (::inet_pton(AF_INET, host, &address->sin_addr) != 1) return -WSAEINVAL;
+    out->length = sizeof(sockaddr_in);
+    return 0;
+  }
+  if (family == AF_INET6) {
+    auto* address = reinterpret_cast<sockaddr_in6*>(out->bytes);
+    address->sin6_family = AF_INET6;
+    address->sin6_port = htons(static_cast<u_short>(port));
+    if (::inet_pton(AF_INET6, host, &address->sin6_addr) != 1) return -WSAEINVAL;
+    out->length = sizeof(sockaddr_in6);
+    return 0;
+  }
+#ifdef AF_UNIX
+  if (family == AF_UNIX) {
+    auto* address = reinterpret_cast<SOCKADDR_UN*>(out->bytes);
+    size_t length = std::strlen(host);
+    if (length >= sizeof(address->sun_path)) return -WSAENAMETOOLONG;
+    address->sun_family = AF_UNIX;
+    std::memcpy(address->sun_path, host, length + 1);
+    out->length = static_cast<uint32_t>(offsetof(SOCKADDR_UN, sun_path) + length + 1);
+    return 0;
+  }
+#endif
+  return -WSAEAFNOSUPPORT;
+}
+
+void address_format(const SockAddr& address, Address* out) {
+  const auto* base = as_sockaddr(address);
+  out->host[0] = '\0';
+  out->port = 0;
+  out->family = address.length < sizeof(base->sa_family) ? AF_UNSPEC : base->sa_family;
+  if (out->family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(address.bytes);
+    ::inet_ntop(AF_INET, &in->sin_addr, out->host, sizeof(out->host));
+    out->port = ntohs(in->sin_port);
+  } else if (out->family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(address.bytes);
+    ::inet_ntop(AF_INET6, &in6->sin6_addr, out->host, sizeof(out->host));
+    out->port = ntohs(in6->sin6_port);
+  }
+#ifdef AF_UNIX
+  else if (out->family == AF_UNIX) {
+    const auto* un = reinterpret_cast<const SOCKADDR_UN*>(address.bytes);
+    size_t offset = offsetof(SOCKADDR_UN, sun_path);
+    size_t length = address.length > offset ? address.length - offset : 0;
+    if (length > sizeof(un->sun_path)) length = sizeof(un->sun_path);
+    size_t n = strnlen(un->sun_path, length);
+    if (n >= sizeof(out->host)) n = sizeof(out->host) - 1;
+    std::memcpy(out->host, un->sun_path, n);
+    out->host[n] = '\0';
+  }
+#endif
+}
+
+const ConstantGroup* constant_groups(size_t* count) {
+  *count = sizeof(kGroups) / sizeof(kGroups[0]);
+  return kGroups;
+}
+
+const char* platform_name() { return "win32"; }
+
+}  // namespace rawrecv
