@@ -1,12 +1,19 @@
 /**
- * Builds dist/ once before the suite, so the tests that run the package as a user would
- * (child processes, worker threads, the CLI) run the code under test, never a stale build.
+ * Runs once before the suite:
+ * - builds dist/, so the tests that run the package as a user would (child processes, worker
+ *   threads, the CLI) run the code under test, never a stale build;
+ * - makes the prebuild for this platform if there is none (`npm run prebuildify`), for the
+ *   package test. It rebuilds build/ too, which is why it runs here, before any test file.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 export default function setup(): void {
   const require = createRequire(import.meta.url);
   const tsc = require.resolve('typescript/bin/tsc');
   execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  if (process.platform === 'linux' && !existsSync(`prebuilds/linux-${process.arch}/rawrecv.node`)) {
+    execFileSync('npm', ['run', 'prebuildify'], { stdio: 'inherit' });
+  }
 }

@@ -1,0 +1,76 @@
+/**
+ * The package as users get it: `npm pack` ships dist/, native/, binding.gyp and the
+ * prebuild, and installing the tarball into a fresh folder loads that prebuild without
+ * calling a compiler.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { errnoOf } from './helpers.js';
+
+const root = new URL('..', import.meta.url).pathname;
+const prebuild = `prebuilds/${process.platform}-${process.arch}/rawrecv.node`;
+let work = '';
+let tarball = '';
+let files: string[] = [];
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'rawrecv-pack-'));
+  // globalSetup made sure the prebuild exists (npm run prebuildify).
+  const packed = JSON.parse(
+    execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], {
+      cwd: root,
+      encoding: 'utf8',
+    }),
+  ) as { filename: string; files: { path: string }[] }[];
+  const first = packed[0];
+  if (!first) throw new Error('npm pack reported nothing');
+  tarball = join(work, first.filename);
+  files = first.files.map((file) => file.path);
+}, 120_000);
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('npm pack', () => {
+  it('ships dist/, native/, binding.gyp and the prebuild for this platform', () => {
+    for (const path of ['package.json', 'README.md', 'binding.gyp', 'dist/index.js', 'dist/index.d.ts']) {
+      expect(files).toContain(path);
+    }
+    for (const path of ['native/platform.h', 'native/posix.cc', 'native/win32.cc', 'native/addon.cc', prebuild]) {
+      expect(files).toContain(path);
+    }
+  });
+
+  it('ships no tests, sources of the build, or build output', () => {
+    expect(files.filter((path) => /^(test|bench|src|build|scripts|\.ci)\//.test(path))).toEqual([]);
+  });
+});
+
+describe('installing the tarball', () => {
+  it('loads the prebuild without a compiler and answers a recv', () => {
+    const app = join(work, 'app');
+    mkdirSync(app);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+    // Any attempt to compile fails: no compiler, and node-gyp itself is /bin/false.
+    const env = { ...process.env, CC: '/bin/false', CXX: '/bin/false', npm_config_node_gyp: '/bin/false' };
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', tarball], { cwd: app, env, stdio: 'pipe' });
+    expect(existsSync(join(app, 'node_modules/rawrecv/build'))).toBe(false);
+    const script = `
+      import { Socket } from 'rawrecv';
+      const [a, b] = Socket.pair();
+      a.setBlocking(false);
+      console.log(JSON.stringify(a.recv(1)));
+      a.close(); b.close();`;
+    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: app,
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(output)).toEqual({ kind: 'would-block', ret: -1, errno: errnoOf('EAGAIN'), code: 'EAGAIN' });
+  }, 120_000);
+});
