@@ -414,6 +414,10 @@ Napi::Value SetUdpConnReset(const Napi::CallbackInfo& info) {
   return Num(env, sys::set_udp_connreset(fd, info[1].As<Napi::Boolean>().Value()));
 }
 
+Napi::Value HandleCount(const Napi::CallbackInfo& info) {
+  return Num(info.Env(), process_handle_count());
+}
+
 Napi::Object Constants(Napi::Env env) {
   Napi::Object groups = Napi::Object::New(env);
   size_t count = 0;
@@ -578,6 +582,8 @@ class Poller : public Napi::ObjectWrap<Poller> {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("platform", Napi::String::New(env, platform_name()));
+  const char* wine = wine_version();
+  exports.Set("wine", wine != nullptr ? Napi::Value(Napi::String::New(env, wine)) : env.Null());
   exports.Set("constants", Constants(env));
   exports.Set("Poller", Poller::Define(env));
   const struct {
@@ -609,6 +615,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"setLinger", SetLinger},
       {"fionread", Fionread},
       {"setUdpConnReset", SetUdpConnReset},
+      {"handleCount", HandleCount},
   };
   for (const auto& function : functions) {
     exports.Set(function.name, Napi::Function::New(env, function.callback, function.name));

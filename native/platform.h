@@ -91,6 +91,12 @@ int64_t set_udp_connreset(sock fd, bool report);
 int64_t address_parse(int family, const char* host, int port, SockAddr* out);
 void address_format(const SockAddr& address, Address* out);
 
+// Windows: GetProcessHandleCount, the nearest thing to counting /proc/self/fd (tests use it to
+// check nothing is left open). POSIX: -ENOSYS, no call.
+int64_t process_handle_count();
+// The Wine version when this Windows build runs under Wine (ntdll's wine_get_version), or null.
+const char* wine_version();
+
 // This platform's constants, from its headers.
 const ConstantGroup* constant_groups(size_t* count);
 // "linux", "darwin", "freebsd", "win32", ... as Node's process.platform says.

@@ -623,6 +623,10 @@ void address_format(const SockAddr& address, Address* out) {
   }
 }
 
+int64_t process_handle_count() { return -ENOSYS; }
+
+const char* wine_version() { return nullptr; }
+
 const ConstantGroup* constant_groups(size_t* count) {
   *count = sizeof(kGroups) / sizeof(kGroups[0]);
   return kGroups;

@@ -643,6 +643,24 @@ void address_format(const SockAddr& address, Address* out) {
 #endif
 }
 
+int64_t process_handle_count() {
+  DWORD count = 0;
+  if (!GetProcessHandleCount(GetCurrentProcess(), &count))
+    return -static_cast<int64_t>(GetLastError());
+  return static_cast<int64_t>(count);
+}
+
+const char* wine_version() {
+  // Wine's ntdll exports wine_get_version; Windows' does not. The documented way to tell.
+  HMODULE ntdll = GetModuleHandleA("ntdll.dll");
+  if (ntdll == nullptr) return nullptr;
+  using Getter = const char*(__cdecl*)();
+  // Through void(*)(), the type-erased function pointer, as -Wcast-function-type asks.
+  auto getter = reinterpret_cast<Getter>(
+      reinterpret_cast<void (*)()>(GetProcAddress(ntdll, "wine_get_version")));
+  return getter != nullptr ? getter() : nullptr;
+}
+
 const ConstantGroup* constant_groups(size_t* count) {
   *count = sizeof(kGroups) / sizeof(kGroups[0]);
   return kGroups;

@@ -51,6 +51,8 @@ export type ConstantTable = Readonly<Record<string, number>>;
 export interface Addon {
   /** `process.platform` as the addon was compiled for it. */
   readonly platform: string;
+  /** The Wine version when the Windows build runs under Wine (ntdll's wine_get_version), else null. */
+  readonly wine: string | null;
   /** This platform's constants from its C headers, grouped: errno, MSG, AF, SOCK, SOL, IPPROTO, SO, TCP, IP, SHUT. */
   readonly constants: Readonly<Record<string, ConstantTable>>;
   /** A libuv readiness watcher, one per socket. */
@@ -124,6 +126,8 @@ export interface Addon {
    * ICMP port-unreachable as WSAECONNRESET (on by default). Elsewhere -EOPNOTSUPP, no system call.
    */
   setUdpConnReset(fd: number, report: boolean): number;
+  /** Windows: GetProcessHandleCount (what /proc/self/fd counts elsewhere). Elsewhere -ENOSYS, no call. */
+  handleCount(): number;
 }
 
 const require = createRequire(import.meta.url);

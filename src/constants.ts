@@ -13,6 +13,8 @@ export type ConstantGroup<Required extends string> = Readonly<Record<Required, n
 export interface Constants {
   /** 'linux', 'darwin', 'freebsd', 'win32': the platform the addon was built for. */
   readonly platform: string;
+  /** The Wine version when the Windows build runs under Wine, else null (Wine is not Windows). */
+  readonly wine: string | null;
   /**
    * Error numbers by name, as the addon's headers define them (EWOULDBLOCK too, where it
    * exists). On Windows these are Winsock's: WSAEWOULDBLOCK, WSAECONNRESET, ...
@@ -52,6 +54,7 @@ function group(name: string, prefix: string): Readonly<Record<string, number>> {
 /** The platform's constants, frozen. */
 export const constants = Object.freeze({
   platform: addon.platform,
+  wine: addon.wine,
   errno: group('errno', ''),
   MSG: group('MSG', 'MSG_'),
   AF: group('AF', 'AF_'),

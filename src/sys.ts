@@ -10,7 +10,7 @@
  */
 import { addon, type Addon } from './addon.js';
 
-export type Sys = Omit<Addon, 'platform' | 'constants' | 'Poller'>;
+export type Sys = Omit<Addon, 'platform' | 'wine' | 'constants' | 'Poller'>;
 
 export const sys: Readonly<Sys> = Object.freeze({
   socket: addon.socket,
@@ -38,4 +38,5 @@ export const sys: Readonly<Sys> = Object.freeze({
   setLinger: addon.setLinger,
   fionread: addon.fionread,
   setUdpConnReset: addon.setUdpConnReset,
+  handleCount: addon.handleCount,
 });
