@@ -10,6 +10,7 @@
 #include <cmath>
 #include <memory>
 #include <string>
+#include <unordered_set>
 
 #include "platform.h"
 
@@ -414,6 +415,35 @@ Napi::Value SetUdpConnReset(const Napi::CallbackInfo& info) {
   return Num(env, sys::set_udp_connreset(fd, info[1].As<Napi::Boolean>().Value()));
 }
 
+// The descriptors that live Sockets of this environment own. A worker that is terminated runs
+// no more JavaScript (no FinalizationRegistry callback), so its environment's cleanup hook
+// closes what is left. Registered at load, it runs after the pollers' hooks (cleanup hooks run
+// newest first), so every poll handle has already been uv_close()d: libuv no longer watches
+// any of these descriptors when they are closed.
+struct Environment {
+  std::unordered_set<sock> owned;
+};
+
+void CloseOwned(void* data) {
+  auto* environment = static_cast<Environment*>(data);
+  for (sock fd : environment->owned) sys::close(fd);
+  environment->owned.clear();
+}
+
+// own(fd) / disown(fd): bookkeeping only, no system call.
+template <bool Own>
+Napi::Value Ownership(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  auto* environment = env.GetInstanceData<Environment>();
+  if (Own) {
+    environment->owned.insert(fd);
+  } else {
+    environment->owned.erase(fd);
+  }
+  return env.Undefined();
+}
+
 Napi::Value HandleCount(const Napi::CallbackInfo& info) {
   return Num(info.Env(), process_handle_count());
 }
@@ -581,6 +611,9 @@ class Poller : public Napi::ObjectWrap<Poller> {
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* environment = new Environment();
+  env.SetInstanceData(environment);  // deleted with the environment, after the hook below
+  napi_add_env_cleanup_hook(env, CloseOwned, environment);
   exports.Set("platform", Napi::String::New(env, platform_name()));
   const char* wine = wine_version();
   exports.Set("wine", wine != nullptr ? Napi::Value(Napi::String::New(env, wine)) : env.Null());
@@ -616,6 +649,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"fionread", Fionread},
       {"setUdpConnReset", SetUdpConnReset},
       {"handleCount", HandleCount},
+      {"own", Ownership<true>},
+      {"disown", Ownership<false>},
   };
   for (const auto& function : functions) {
     exports.Set(function.name, Napi::Function::New(env, function.callback, function.name));

@@ -126,6 +126,12 @@ export interface Addon {
    * ICMP port-unreachable as WSAECONNRESET (on by default). Elsewhere -EOPNOTSUPP, no system call.
    */
   setUdpConnReset(fd: number, report: boolean): number;
+  /**
+   * Marks a descriptor as owned by a Socket of this environment (no system call): if the
+   * environment is torn down (a terminated worker) it is closed then. `disown` undoes it.
+   */
+  own(fd: number): void;
+  disown(fd: number): void;
   /** Windows: GetProcessHandleCount (what /proc/self/fd counts elsewhere). Elsewhere -ENOSYS, no call. */
   handleCount(): number;
 }

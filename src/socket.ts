@@ -90,9 +90,20 @@ interface Resources {
  */
 const finalizer = new FinalizationRegistry<Resources>((resources) => {
   resources.readiness?.close();
-  ownedFds.delete(resources.fd);
+  release(resources.fd);
   addon.close(resources.fd);
 });
+
+/** Takes a descriptor into this thread's ownership (and the addon's, for worker teardown). */
+function own(fd: number): void {
+  ownedFds.add(fd);
+  addon.own(fd);
+}
+
+function release(fd: number): void {
+  ownedFds.delete(fd);
+  addon.disown(fd);
+}
 
 /**
  * recv(length) receives into this shared scratch buffer and copies out only what arrived,
@@ -247,7 +258,7 @@ export class Socket {
     };
     this.#resources = { fd: state.fd, readiness: undefined };
     if (state.owned) {
-      ownedFds.add(state.fd);
+      own(state.fd);
       finalizer.register(this, this.#resources, this);
     }
   }
@@ -955,7 +966,7 @@ export class Socket {
     this.#resources.readiness?.close();
     if (!this.#owned) return;
     finalizer.unregister(this);
-    ownedFds.delete(fd);
+    release(fd);
     this.#call(addon.close(fd), 'close');
   }
 }

@@ -10,7 +10,7 @@
  */
 import { addon, type Addon } from './addon.js';
 
-export type Sys = Omit<Addon, 'platform' | 'wine' | 'constants' | 'Poller'>;
+export type Sys = Omit<Addon, 'platform' | 'wine' | 'constants' | 'Poller' | 'own' | 'disown'>;
 
 export const sys: Readonly<Sys> = Object.freeze({
   socket: addon.socket,
