@@ -35,25 +35,30 @@ void ThrowWithCode(Napi::Env env, bool range, const char* code, const std::strin
   error.ThrowAsJavaScriptException();
 }
 
-// Reads argument `index` as an integer in [min, max]; throws and returns false otherwise.
-bool ReadInteger(const Napi::CallbackInfo& info, size_t index, const char* name, double min,
-                 double max, int64_t* out) {
-  double value;
-  if (napi_get_value_double(info.Env(), info[index], &value) != napi_ok) {
-    ThrowWithCode(info.Env(), false, "ERR_INVALID_ARG_TYPE",
+// Reads `value` as an integer in [min, max]; throws and returns false otherwise.
+bool ReadInteger(napi_env env, napi_value value, const char* name, double min, double max,
+                 int64_t* out) {
+  double number;
+  if (napi_get_value_double(env, value, &number) != napi_ok) {
+    ThrowWithCode(env, false, "ERR_INVALID_ARG_TYPE",
                   std::string("The \"") + name + "\" argument must be of type number");
     return false;
   }
-  if (!std::isfinite(value) || std::trunc(value) != value || value < min || value > max) {
-    ThrowWithCode(info.Env(), true, "ERR_OUT_OF_RANGE",
+  if (!std::isfinite(number) || std::trunc(number) != number || number < min || number > max) {
+    ThrowWithCode(env, true, "ERR_OUT_OF_RANGE",
                   std::string("The value of \"") + name +
                       "\" is out of range. It must be an integer >= " +
                       std::to_string(static_cast<int64_t>(min)) +
                       " and <= " + std::to_string(static_cast<int64_t>(max)));
     return false;
   }
-  *out = static_cast<int64_t>(value);
+  *out = static_cast<int64_t>(number);
   return true;
+}
+
+bool ReadInteger(const Napi::CallbackInfo& info, size_t index, const char* name, double min,
+                 double max, int64_t* out) {
+  return ReadInteger(info.Env(), info[index], name, min, max, out);
 }
 
 bool ReadSock(const Napi::CallbackInfo& info, size_t index, sock* out) {
@@ -70,23 +75,17 @@ bool ReadInt(const Napi::CallbackInfo& info, size_t index, const char* name, int
   return true;
 }
 
-// Reads (buffer, offset, length) at `index`..`index + 2` and checks the range
-// lies inside the view, so the kernel is never handed memory past its end.
-bool ReadRange(const Napi::CallbackInfo& info, size_t index, char** data, size_t* length) {
-  napi_env env = info.Env();
-  napi_value value = info[index];
-  bool is_typedarray = false;
-  bool is_dataview = false;
+// Reads (buffer, offset, length) and checks the range lies inside the view, so the kernel is
+// never handed memory past its end. The typed-array query comes first: it is the common case,
+// and it fails cleanly (napi_invalid_arg) for anything else.
+bool ReadRange(napi_env env, napi_value buffer, napi_value offset_value, napi_value length_value,
+               char** data, size_t* length) {
   void* base = nullptr;
   size_t byte_length = 0;
-  napi_is_typedarray(env, value, &is_typedarray);
-  if (is_typedarray) {
-    napi_typedarray_type type;
-    size_t element_count;
-    if (napi_get_typedarray_info(env, value, &type, &element_count, &base, nullptr, nullptr) !=
-        napi_ok) {
-      return false;
-    }
+  napi_typedarray_type type;
+  size_t element_count;
+  if (napi_get_typedarray_info(env, buffer, &type, &element_count, &base, nullptr, nullptr) ==
+      napi_ok) {
     size_t element_size = 1;
     switch (type) {
       case napi_int16_array:
@@ -108,9 +107,10 @@ bool ReadRange(const Napi::CallbackInfo& info, size_t index, char** data, size_t
     }
     byte_length = element_count * element_size;
   } else {
-    napi_is_dataview(env, value, &is_dataview);
+    bool is_dataview = false;
+    napi_is_dataview(env, buffer, &is_dataview);
     if (!is_dataview ||
-        napi_get_dataview_info(env, value, &byte_length, &base, nullptr, nullptr) != napi_ok) {
+        napi_get_dataview_info(env, buffer, &byte_length, &base, nullptr, nullptr) != napi_ok) {
       ThrowWithCode(
           env, false, "ERR_INVALID_ARG_TYPE",
           "The \"buffer\" argument must be an instance of Buffer, TypedArray, or DataView");
@@ -119,8 +119,8 @@ bool ReadRange(const Napi::CallbackInfo& info, size_t index, char** data, size_t
   }
   int64_t offset;
   int64_t count;
-  if (!ReadInteger(info, index + 1, "offset", 0, kIntMax, &offset)) return false;
-  if (!ReadInteger(info, index + 2, "length", 0, kIntMax, &count)) return false;
+  if (!ReadInteger(env, offset_value, "offset", 0, kIntMax, &offset)) return false;
+  if (!ReadInteger(env, length_value, "length", 0, kIntMax, &count)) return false;
   // A detached ArrayBuffer reports a byte length of 0, so it fails here too.
   if (static_cast<uint64_t>(offset) + static_cast<uint64_t>(count) > byte_length) {
     ThrowWithCode(env, true, "ERR_OUT_OF_RANGE",
@@ -131,6 +131,10 @@ bool ReadRange(const Napi::CallbackInfo& info, size_t index, char** data, size_t
   *data = static_cast<char*>(base) + offset;
   *length = static_cast<size_t>(count);
   return true;
+}
+
+bool ReadRange(const Napi::CallbackInfo& info, size_t index, char** data, size_t* length) {
+  return ReadRange(info.Env(), info[index], info[index + 1], info[index + 2], data, length);
 }
 
 // Reads (family, host, port) at `index`..`index + 2` into a sockaddr.
@@ -253,14 +257,34 @@ Napi::Value SetNonBlocking(const Napi::CallbackInfo& info) {
   return Num(env, sys::set_nonblocking(fd, info[1].As<Napi::Boolean>().Value()));
 }
 
-Napi::Value Recv(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  RAWRECV_ARG_SOCK(0, fd);
+// recv and send are the hot path: plain N-API (napi_get_cb_info into a stack array), without
+// node-addon-api's CallbackInfo, which the bench showed costs per call.
+template <int64_t (*Call)(sock, char*, size_t, int)>
+napi_value Transfer(napi_env env, napi_callback_info callback_info) {
+  size_t argc = 5;
+  napi_value argv[5];  // missing arguments read as undefined
+  if (napi_get_cb_info(env, callback_info, &argc, argv, nullptr, nullptr) != napi_ok) {
+    return nullptr;
+  }
+  int64_t fd;
+  int64_t flags;
   char* data;
   size_t length;
-  if (!ReadRange(info, 1, &data, &length)) return env.Undefined();
-  RAWRECV_ARG_INT(4, flags);
-  return Num(env, sys::recv(fd, data, length, flags));
+  if (!ReadInteger(env, argv[0], "fd", kSockMin, kSockMax, &fd) ||
+      !ReadRange(env, argv[1], argv[2], argv[3], &data, &length) ||
+      !ReadInteger(env, argv[4], "flags", -kIntMax - 1, kIntMax, &flags)) {
+    return nullptr;
+  }
+  napi_value result;
+  napi_create_int64(env, Call(fd, data, length, static_cast<int>(flags)), &result);
+  return result;
+}
+
+int64_t CallRecv(sock fd, char* data, size_t length, int flags) {
+  return sys::recv(fd, data, length, flags);
+}
+int64_t CallSend(sock fd, char* data, size_t length, int flags) {
+  return sys::send(fd, data, length, flags);
 }
 
 bool ReadOutObject(const Napi::CallbackInfo& info, size_t index) {
@@ -301,16 +325,6 @@ Napi::Value RecvMsg(const Napi::CallbackInfo& info) {
     out.Set("msgFlags", Napi::Number::New(env, msg_flags));
   }
   return Num(env, ret);
-}
-
-Napi::Value Send(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  RAWRECV_ARG_SOCK(0, fd);
-  char* data;
-  size_t length;
-  if (!ReadRange(info, 1, &data, &length)) return env.Undefined();
-  RAWRECV_ARG_INT(4, flags);
-  return Num(env, sys::send(fd, data, length, flags));
 }
 
 Napi::Value SendTo(const Napi::CallbackInfo& info) {
@@ -543,12 +557,21 @@ class Poller : public Napi::ObjectWrap<Poller> {
     }
   }
 
-  // open(fd): uv_poll_init_socket. Returns 0 or a negative libuv error code (UV_EEXIST when
-  // another handle on this loop already polls the descriptor).
+  // open(fd, blocking): uv_poll_init_socket. Returns 0 or a negative libuv error code
+  // (UV_EEXIST when another handle on this loop already polls the descriptor).
+  // uv_poll_init sets O_NONBLOCK (FIONBIO on Windows) on the descriptor; polling does not need
+  // it, and the socket's mode is its user's, so a blocking socket is put back in blocking mode
+  // at once (`blocking` is the mode the Socket tracks: Windows cannot read it back).
   Napi::Value Open(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     sock fd;
     if (!ReadSock(info, 0, &fd)) return env.Undefined();
+    if (!info[1].IsBoolean()) {
+      ThrowWithCode(env, false, "ERR_INVALID_ARG_TYPE",
+                    "The \"blocking\" argument must be of type boolean");
+      return env.Undefined();
+    }
+    bool blocking = info[1].As<Napi::Boolean>().Value();
     if (handle_ != nullptr) return Num(env, UV_EALREADY);
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok) return Num(env, UV_EINVAL);
@@ -566,7 +589,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
     handle->poll.data = handle;
     napi_add_async_cleanup_hook(env, OnEnvironmentCleanup, handle, &handle->cleanup);
     handle_ = handle;
-    return Num(env, 0);
+    return Num(env, blocking ? sys::set_nonblocking(fd, false) : 0);
   }
 
   // start(events): uv_poll_start with UV_READABLE / UV_WRITABLE / UV_DISCONNECT bits.
@@ -633,10 +656,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"getpeername", SocketAddress<sys::getpeername>},
       {"getNonBlocking", GetNonBlocking},
       {"setNonBlocking", SetNonBlocking},
-      {"recv", Recv},
       {"recvfrom", RecvFrom},
       {"recvmsg", RecvMsg},
-      {"send", Send},
       {"sendto", SendTo},
       {"shutdown", Shutdown},
       {"close", Close},
@@ -654,6 +675,15 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   };
   for (const auto& function : functions) {
     exports.Set(function.name, Napi::Function::New(env, function.callback, function.name));
+  }
+  const struct {
+    const char* name;
+    napi_callback callback;
+  } fast[] = {{"recv", Transfer<CallRecv>}, {"send", Transfer<CallSend>}};
+  for (const auto& function : fast) {
+    napi_value value;
+    napi_create_function(env, function.name, NAPI_AUTO_LENGTH, function.callback, nullptr, &value);
+    exports.Set(function.name, value);
   }
   return exports;
 }

@@ -28,8 +28,12 @@ export interface RecvFromOut {
 
 /** One libuv poll handle (uv_poll_t) on this environment's loop. */
 export interface PollerHandle {
-  /** uv_poll_init_socket: 0, or a negative libuv error (UV_EEXIST if another handle polls the descriptor). */
-  open(fd: number): number;
+  /**
+   * uv_poll_init_socket: 0, or a negative libuv error (UV_EEXIST if another handle polls the
+   * descriptor). libuv sets O_NONBLOCK there; with `blocking` true it is cleared again at once
+   * (a failure of that is the negated platform error).
+   */
+  open(fd: number, blocking: boolean): number;
   /** uv_poll_start with READABLE / WRITABLE / DISCONNECT bits: 0 or a negative libuv error. */
   start(events: number): number;
   /** uv_poll_stop. */

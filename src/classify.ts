@@ -3,7 +3,7 @@
  * platforms' numbers, so it is tested for each of them on any OS.
  * @module
  */
-import { errnoName, errnoNumber, PLATFORMS, type Platform } from './errno.js';
+import { errnoNumber, nameOf, PLATFORMS, type Platform } from './errno.js';
 import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 import { getSystemErrorMap } from 'node:util';
 
@@ -142,7 +142,7 @@ export function classifyFailure(
   flags: number,
 ): FailureResult {
   const facts = FACTS[platform];
-  const code = errnoName(errno, platform) ?? 'UNKNOWN';
+  const code = nameOf(errno, platform) ?? 'UNKNOWN';
   if (errno === facts.wouldBlock) {
     // Unix reports an expired SO_RCVTIMEO as EAGAIN (trap 3): only the mode tells them apart.
     const timedOut = blocking && timeout > 0 && (flags & facts.dontWait) === 0;

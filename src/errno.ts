@@ -469,6 +469,14 @@ const NAMES: Readonly<Record<Platform, ReadonlyMap<number, string>>> = Object.fr
   win32: reverse('win32'),
 });
 
+/**
+ * @internal errnoName without argument checks, for the recv path: `platform` is already one of
+ * the four (every classification names its error).
+ */
+export function nameOf(errno: number, platform: Platform): string | undefined {
+  return NAMES[platform].get(errno);
+}
+
 function isPlatform(value: unknown): value is Platform {
   return (PLATFORMS as readonly unknown[]).includes(value);
 }

@@ -42,7 +42,8 @@ export class PollError extends Error {
 export const READABLE = addon.Poller.READABLE;
 export const WRITABLE = addon.Poller.WRITABLE;
 
-function abortError(signal: AbortSignal): Error {
+/** An AbortError as Node's own APIs give it: code 'ABORT_ERR', the signal's reason as `cause`. */
+export function abortError(signal: AbortSignal): Error {
   return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), {
     name: 'AbortError',
     code: 'ABORT_ERR',
@@ -119,8 +120,9 @@ export class Readiness {
   /**
    * Waits until the descriptor is readable or writable (`events`: READABLE / WRITABLE bits).
    * Readiness can be spurious: the caller follows it with a real non-blocking call.
+   * `blocking` is the socket's mode, which the first wait keeps (see PollerHandle.open).
    */
-  wait(events: number, options: WaitOptions): Promise<WaitOutcome> {
+  wait(events: number, options: WaitOptions, blocking: boolean): Promise<WaitOutcome> {
     const { timeout, signal } = options;
     return new Promise<WaitOutcome>((resolve, reject) => {
       if (this.#closed) {
@@ -164,8 +166,9 @@ export class Readiness {
       signal?.addEventListener('abort', onAbort, { once: true });
       if (this.#poller === undefined) {
         const poller = new addon.Poller(onPoll);
-        const ret = poller.open(this.#fd);
+        const ret = poller.open(this.#fd, blocking);
         if (ret < 0) {
+          poller.close();
           settle();
           reject(new PollError(ret));
           return;

@@ -20,7 +20,7 @@ import {
 import { constants, KNOWN_MSG_FLAGS } from './constants.js';
 import { currentPlatform, errnoName, type Platform } from './errno.js';
 import { invalidArgType, invalidArgValue, notSupported, outOfRange, socketClosed, SocketError } from './errors.js';
-import { READABLE, Readiness, WRITABLE, type WaitOptions, type WaitOutcome } from './readiness.js';
+import { abortError, READABLE, Readiness, WRITABLE, type WaitOptions, type WaitOutcome } from './readiness.js';
 
 /** The result of `send` / `sendTo`. */
 export type SendResult = { kind: 'sent'; ret: number; errno: 0; bytesSent: number } | FailureResult;
@@ -487,9 +487,13 @@ export class Socket {
   }
 
   /** Notes what the kernel said once, so `readState` can say it later (trap 2). */
-  #remember(kind: string, code: string | undefined): void {
+  #remember(outcome: { kind: string; code?: string }): void {
+    const kind = outcome.kind;
+    // would-block, timeout and interrupted say nothing about the connection: the common case.
+    if (kind !== 'eof' && kind !== 'error') return;
     const state = this.#readState;
     if (state === 'reset' || state === 'error' || this.#type === 'dgram') return;
+    const code = outcome.code;
     if (kind === 'eof') {
       if (state === 'open') this.#readState = 'eof';
     } else if (code === 'ECONNRESET' || code === 'WSAECONNRESET') {
@@ -520,7 +524,7 @@ export class Socket {
       else data = (view as Buffer).subarray(0, n);
       return { kind: 'data', ret: outcome.ret, errno: 0, bytesRead: n, data };
     }
-    this.#remember(outcome.kind, outcome.kind === 'eof' ? undefined : outcome.code);
+    this.#remember(outcome);
     return outcome;
   }
 
@@ -597,7 +601,7 @@ export class Socket {
     const outcome =
       ret >= 0 ? classifyOutcome(ret, 0, fromOut.msgFlags ?? 0, context) : classifyOutcome(-1, -ret, 0, context);
     if (outcome.kind !== 'data') {
-      this.#remember(outcome.kind, outcome.kind === 'eof' ? undefined : outcome.code);
+      this.#remember(outcome);
       return outcome;
     }
     const n = outcome.bytesRead;
@@ -690,7 +694,7 @@ export class Socket {
     const errno = this.#call(addon.getsockopt(fd, constants.SOL.SOCKET, constants.SO.ERROR), 'getsockopt');
     if (errno === 0) return null;
     const { code } = classifyFailure(errno, PLATFORM, false, 0, 0);
-    this.#remember('error', code);
+    this.#remember({ kind: 'error', code });
     return { errno, code };
   }
 
@@ -740,7 +744,7 @@ export class Socket {
 
   #wait(events: number, options: WaitOptions): Promise<WaitOutcome> {
     try {
-      return this.#readiness().wait(events, checkWaitOptions(options));
+      return this.#readiness().wait(events, checkWaitOptions(options), this.#blocking);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -789,6 +793,8 @@ export class Socket {
     attempt: () => R,
   ): Promise<R | (FailureResult & { kind: 'timeout' })> {
     const { timeout, signal } = checkWaitOptions(options);
+    // An aborted signal stops the call before any system call, even one that could proceed.
+    if (signal?.aborted) throw abortError(signal);
     const deadline = timeout === undefined ? Infinity : performance.now() + timeout;
     for (;;) {
       const result = attempt();
@@ -796,10 +802,11 @@ export class Socket {
       const remaining = deadline - performance.now();
       const outcome =
         remaining > 0
-          ? await this.#readiness().wait(events, {
-              timeout: Number.isFinite(remaining) ? Math.ceil(remaining) : undefined,
-              signal,
-            })
+          ? await this.#readiness().wait(
+              events,
+              { timeout: Number.isFinite(remaining) ? Math.ceil(remaining) : undefined, signal },
+              this.#blocking,
+            )
           : 'timeout';
       if (outcome === 'timeout') {
         const last = attempt();
@@ -922,7 +929,7 @@ export class Socket {
       throw invalidArgValue('options.family', family, "must be 'IPv4' or 'IPv6'");
     }
     const { timeout, signal } = checkWaitOptions(wait);
-    signal?.throwIfAborted();
+    if (signal?.aborted) throw abortError(signal);
     const found = await lookup(host, { family: family === 'IPv6' ? 6 : family === 'IPv4' ? 4 : 0 });
     const resolved: Family = found.family === 6 ? 'IPv6' : 'IPv4';
     const fd = throwIfFailed(addon.socket(familyNumber(resolved), constants.SOCK.STREAM, 0), 'socket');
