@@ -143,5 +143,9 @@ export interface Addon {
 const require = createRequire(import.meta.url);
 const load = require('node-gyp-build') as (root: string) => unknown;
 
-/** The loaded addon: a prebuild that fits this platform, else build/Release. */
-export const addon = load(fileURLToPath(new URL('..', import.meta.url))) as Addon;
+/**
+ * The loaded addon: a prebuild that fits this platform, else build/Release. Copied into a
+ * plain frozen object: the exports object the addon fills one property at a time can be in
+ * V8's slow dictionary mode, and every recv loads a function from this one.
+ */
+export const addon: Addon = Object.freeze({ ...(load(fileURLToPath(new URL('..', import.meta.url))) as Addon) });

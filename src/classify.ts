@@ -80,6 +80,8 @@ interface PlatformFacts {
   readonly dontWait: number;
   /** MSG_TRUNC as it appears in recvmsg's msg_flags. */
   readonly truncated: number;
+  /** The would-block number's name, looked up once: it is the hot path. */
+  readonly wouldBlockCode: string;
 }
 
 /** MSG_DONTWAIT and MSG_TRUNC per platform (Windows has no MSG_DONTWAIT). */
@@ -102,6 +104,7 @@ function factsOf(platform: Platform): PlatformFacts {
     interrupted: number('EINTR'),
     timedOut: number('ETIMEDOUT'),
     messageSize: number('EMSGSIZE'),
+    wouldBlockCode: platform === 'win32' ? 'WSAEWOULDBLOCK' : 'EAGAIN',
     ...MESSAGE_FLAGS[platform],
   });
 }
@@ -142,12 +145,12 @@ export function classifyFailure(
   flags: number,
 ): FailureResult {
   const facts = FACTS[platform];
-  const code = nameOf(errno, platform) ?? 'UNKNOWN';
   if (errno === facts.wouldBlock) {
     // Unix reports an expired SO_RCVTIMEO as EAGAIN (trap 3): only the mode tells them apart.
     const timedOut = blocking && timeout > 0 && (flags & facts.dontWait) === 0;
-    return { kind: timedOut ? 'timeout' : 'would-block', ret: -1, errno, code };
+    return { kind: timedOut ? 'timeout' : 'would-block', ret: -1, errno, code: facts.wouldBlockCode };
   }
+  const code = nameOf(errno, platform) ?? 'UNKNOWN';
   if (errno === facts.interrupted) return { kind: 'interrupted', ret: -1, errno, code };
   // Windows reports an expired SO_RCVTIMEO as WSAETIMEDOUT; on POSIX ETIMEDOUT always means
   // the connection died (keepalive, user timeout), never a receive timeout.

@@ -2,18 +2,26 @@
  * Runs once before the suite:
  * - builds dist/, so the tests that run the package as a user would (child processes, worker
  *   threads, the CLI) run the code under test, never a stale build;
- * - makes the prebuild for this platform if there is none (`npm run prebuildify`), for the
- *   package test. It rebuilds build/ too, which is why it runs here, before any test file.
+ * - makes the prebuild for this platform if there is none or it is older than native/
+ *   (`npm run prebuildify`), for the package test. It rebuilds build/ too, which is why it runs here, before any test file.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 export default function setup(): void {
   const require = createRequire(import.meta.url);
   const tsc = require.resolve('typescript/bin/tsc');
   execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-  if (process.platform === 'linux' && !existsSync(`prebuilds/linux-${process.arch}/rawrecv.node`)) {
+  const prebuild = `prebuilds/linux-${process.arch}/rawrecv.node`;
+  if (process.platform === 'linux' && (!existsSync(prebuild) || olderThanSources(prebuild))) {
     execFileSync('npm', ['run', 'prebuildify'], { stdio: 'inherit' });
   }
+}
+
+/** Whether `file` predates any file of native/ or binding.gyp. */
+function olderThanSources(file: string): boolean {
+  const built = statSync(file).mtimeMs;
+  const sources = ['binding.gyp', ...readdirSync('native').map((name) => `native/${name}`)];
+  return sources.some((source) => statSync(source).mtimeMs > built);
 }

@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/**
+ * The `rawrecv` command: probe, diff, watch and serve, over the package's public API.
+ * Bad arguments and bad input are one line on stderr and exit code 2, never a stack trace.
+ * @module
+ */
+import { messageOf } from '../scenarios/index.js';
+import { InputError } from './args.js';
+import { diff } from './diff.js';
+import { probe } from './probe.js';
+import { serve } from './serve.js';
+import { err, out } from './style.js';
+import { VERSION } from './version.js';
+import { watch } from './watch.js';
+
+const HELP = `Usage: rawrecv <command> [options]
+
+What recv(2) really returns on this machine: the exact ret and errno, and the typed kind.
+
+Commands:
+  probe     run every scenario of the recv reference here, over loopback, and print each call
+  diff      compare two probe reports (probe --json), e.g. from two OSes of a CI matrix
+  watch     connect to HOST:PORT and log every recv until EOF, an error or Ctrl-C
+  serve     a scripted TCP peer (send, wait, shutdown, close, reset) for watch
+
+Options:
+  -h, --help      this help; rawrecv <command> --help for a command's
+  -v, --version   the rawrecv version
+
+Exit codes: 0 success, 1 failure or difference (see each command), 2 bad arguments or input.`;
+
+const COMMANDS: Readonly<Record<string, (args: string[]) => Promise<number>>> = { probe, diff, watch, serve };
+
+/** Runs the command line `argv` (without node and the script) and returns the exit code. */
+async function main(argv: readonly string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  let prefix = 'rawrecv';
+  try {
+    if (first === undefined)
+      throw new InputError("missing command: probe, diff, watch or serve (see 'rawrecv --help')");
+    if (first === '--help' || first === '-h' || first === 'help') {
+      out(HELP);
+      return 0;
+    }
+    if (first === '--version' || first === '-v') {
+      out(VERSION);
+      return 0;
+    }
+    if (first.startsWith('-')) throw new InputError(`unknown option '${first}' (see 'rawrecv --help')`);
+    const command = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
+    if (command === undefined) {
+      throw new InputError(`unknown command '${first}': the commands are probe, diff, watch and serve`);
+    }
+    prefix = `rawrecv ${first}`;
+    return await command(rest);
+  } catch (error) {
+    if (error instanceof InputError) {
+      err(`${prefix}: ${error.message}`);
+      return 2;
+    }
+    // A failure of the tool itself: still one line, the stack only on request.
+    err(`${prefix}: ${messageOf(error)}`);
+    if (process.env.RAWRECV_DEBUG && error instanceof Error && error.stack) err(error.stack);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

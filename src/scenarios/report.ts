@@ -1,0 +1,184 @@
+/**
+ * The probe report: what `rawrecv probe --json` writes and `rawrecv diff` reads. Versioned;
+ * documented by schema/probe-report.schema.json and docs/probe-report.md. `validateReport`
+ * checks the same rules as the schema without a schema library (the package has none at run time).
+ * @module
+ */
+import { release } from 'node:os';
+
+import { constants } from '../index.js';
+import { STEP_KINDS, type ScenarioResult, type ScenarioStatus, type Step } from './types.js';
+
+export const REPORT_FORMAT = 'rawrecv-probe-report';
+/** Bumped whenever a field is added, removed or changes meaning. */
+export const REPORT_FORMAT_VERSION = 1;
+
+export interface ProbeReport {
+  format: typeof REPORT_FORMAT;
+  formatVersion: typeof REPORT_FORMAT_VERSION;
+  /** The rawrecv version that made the report. */
+  rawrecv: string;
+  /** `process.platform`: the OS whose error numbers the steps carry. */
+  os: string;
+  /** `os.release()`. */
+  osRelease: string;
+  /** `process.arch`. */
+  arch: string;
+  /** `process.version`. */
+  node: string;
+  /** The Wine version when the Windows build ran under Wine, else null. */
+  wine: string | null;
+  /** When the probe ran (ISO 8601). */
+  createdAt: string;
+  /** Free text: where the numbers come from when they were not measured. */
+  note?: string;
+  scenarios: ScenarioResult[];
+}
+
+/** A report of this machine for `results`. */
+export function buildReport(results: readonly ScenarioResult[], rawrecvVersion: string): ProbeReport {
+  return {
+    format: REPORT_FORMAT,
+    formatVersion: REPORT_FORMAT_VERSION,
+    rawrecv: rawrecvVersion,
+    os: process.platform,
+    osRelease: release(),
+    arch: process.arch,
+    node: process.version,
+    wine: constants.wine,
+    createdAt: new Date().toISOString(),
+    scenarios: [...results],
+  };
+}
+
+const STATUSES: readonly ScenarioStatus[] = ['ok', 'unsupported', 'timeout', 'error'];
+const LAYERS: readonly Step['layer'][] = ['typed', 'sys'];
+const ID = /^[a-z0-9-]+(\.[a-z0-9-]+)+$/;
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+type Problems = string[];
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function only(value: Record<string, unknown>, allowed: readonly string[], where: string, problems: Problems): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) problems.push(`${where}: unexpected property '${key}'`);
+  }
+}
+
+function string(value: Record<string, unknown>, key: string, where: string, problems: Problems, optional = false) {
+  const field = value[key];
+  if (field === undefined && optional) return;
+  if (typeof field !== 'string' || field === '') problems.push(`${where}.${key}: must be a non-empty string`);
+}
+
+function integer(value: unknown, min: number): boolean {
+  return typeof value === 'number' && Number.isInteger(value) && value >= min;
+}
+
+function checkStep(step: unknown, where: string, problems: Problems): void {
+  if (!isObject(step)) {
+    problems.push(`${where}: must be an object`);
+    return;
+  }
+  only(step, ['socket', 'call', 'layer', 'ret', 'errno', 'code', 'kind', 'bytes', 'truncated'], where, problems);
+  string(step, 'socket', where, problems);
+  string(step, 'call', where, problems);
+  if (!LAYERS.includes(step.layer as Step['layer'])) problems.push(`${where}.layer: must be 'typed' or 'sys'`);
+  if (!integer(step.ret, -1)) problems.push(`${where}.ret: must be an integer >= -1`);
+  if (!integer(step.errno, 0)) problems.push(`${where}.errno: must be an integer >= 0`);
+  if (step.errno === 0 && step.code !== null) problems.push(`${where}.code: must be null when errno is 0`);
+  if (step.errno !== 0 && (typeof step.code !== 'string' || step.code === '')) {
+    problems.push(`${where}.code: must be the errno's name when errno is not 0`);
+  }
+  if (!(STEP_KINDS as readonly unknown[]).includes(step.kind)) {
+    problems.push(`${where}.kind: must be one of ${STEP_KINDS.join(', ')}`);
+  }
+  if (step.bytes !== undefined && !integer(step.bytes, 0)) problems.push(`${where}.bytes: must be an integer >= 0`);
+  if (step.truncated !== undefined && typeof step.truncated !== 'boolean') {
+    problems.push(`${where}.truncated: must be a boolean`);
+  }
+}
+
+function checkScenario(scenario: unknown, where: string, problems: Problems): void {
+  if (!isObject(scenario)) {
+    problems.push(`${where}: must be an object`);
+    return;
+  }
+  only(scenario, ['id', 'title', 'status', 'reason', 'note', 'durationMs', 'steps'], where, problems);
+  if (typeof scenario.id !== 'string' || !ID.test(scenario.id)) {
+    problems.push(`${where}.id: must be a scenario id such as 'tcp.fin'`);
+  }
+  string(scenario, 'title', where, problems);
+  if (!STATUSES.includes(scenario.status as ScenarioStatus)) {
+    problems.push(`${where}.status: must be one of ${STATUSES.join(', ')}`);
+  }
+  string(scenario, 'reason', where, problems, scenario.status === 'ok');
+  string(scenario, 'note', where, problems, true);
+  if (!integer(scenario.durationMs, 0)) problems.push(`${where}.durationMs: must be an integer >= 0`);
+  if (!Array.isArray(scenario.steps)) {
+    problems.push(`${where}.steps: must be an array`);
+    return;
+  }
+  scenario.steps.forEach((step, index) => checkStep(step, `${where}.steps[${index}]`, problems));
+}
+
+/**
+ * Checks a parsed JSON value against the report format (the rules of the JSON Schema).
+ * @returns the report, or the problems found (each 'path: what is wrong'; at most 20).
+ */
+export function validateReport(value: unknown): { report: ProbeReport } | { problems: string[] } {
+  const problems: Problems = [];
+  if (!isObject(value)) return { problems: ['report: must be a JSON object'] };
+  if (value.format !== REPORT_FORMAT) {
+    return { problems: [`format: must be '${REPORT_FORMAT}' (is this a rawrecv probe report?)`] };
+  }
+  if (value.formatVersion !== REPORT_FORMAT_VERSION) {
+    return {
+      problems: [
+        `formatVersion: ${String(value.formatVersion)} is not a version this rawrecv reads (${REPORT_FORMAT_VERSION})`,
+      ],
+    };
+  }
+  only(
+    value,
+    [
+      '$schema',
+      'format',
+      'formatVersion',
+      'rawrecv',
+      'os',
+      'osRelease',
+      'arch',
+      'node',
+      'wine',
+      'createdAt',
+      'note',
+      'scenarios',
+    ],
+    'report',
+    problems,
+  );
+  for (const key of ['rawrecv', 'os', 'osRelease', 'arch', 'node']) string(value, key, 'report', problems);
+  if (value.wine !== null && (typeof value.wine !== 'string' || value.wine === '')) {
+    problems.push('report.wine: must be null or a non-empty string');
+  }
+  if (typeof value.createdAt !== 'string' || !DATE_TIME.test(value.createdAt)) {
+    problems.push('report.createdAt: must be an ISO 8601 date-time');
+  }
+  string(value, 'note', 'report', problems, true);
+  if (!Array.isArray(value.scenarios)) {
+    problems.push('report.scenarios: must be an array');
+  } else {
+    const seen = new Set<unknown>();
+    value.scenarios.forEach((scenario, index) => {
+      checkScenario(scenario, `scenarios[${index}]`, problems);
+      const id = isObject(scenario) ? scenario.id : undefined;
+      if (seen.has(id)) problems.push(`scenarios[${index}].id: '${String(id)}' appears twice`);
+      seen.add(id);
+    });
+  }
+  return problems.length > 0 ? { problems: problems.slice(0, 20) } : { report: value as unknown as ProbeReport };
+}

@@ -1,0 +1,383 @@
+/**
+ * The TCP scenarios of recv-semantics.md, each made on loopback with its peer in this process.
+ * Blocking recvs are bounded by SO_RCVTIMEO, so none can outlive the scenario's deadline.
+ * @module
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+
+import { constants, Server, Socket, sys, type Platform } from '../index.js';
+import {
+  adopt,
+  closedPort,
+  errnoOf,
+  IPV4,
+  loopbackHosts,
+  tcpPair,
+  tcpSocketFd,
+  waitForBytes,
+  waitForReset,
+} from './helpers.js';
+import type { Scenario } from './types.js';
+
+const PLATFORM = constants.platform as Platform;
+/** The bound on a blocking recv that is expected to return at once or soon. */
+const BOUND_MS = 2000;
+const always = (): true => true;
+
+export const tcpScenarios: readonly Scenario[] = [
+  {
+    id: 'tcp.idle.nonblocking',
+    title: 'connected, no data, O_NONBLOCK',
+    supported: always,
+    async run(ctx) {
+      for (const host of loopbackHosts(ctx)) {
+        const { client } = tcpPair(ctx, host);
+        client.setBlocking(false);
+        ctx.recv(client, 16);
+      }
+    },
+  },
+  {
+    id: 'tcp.idle.dontwait',
+    title: 'blocking socket, MSG_DONTWAIT flag',
+    supported: () => constants.MSG.DONTWAIT !== undefined || `${PLATFORM} has no MSG_DONTWAIT flag`,
+    async run(ctx) {
+      const dontWait = constants.MSG.DONTWAIT ?? 0;
+      const { client } = tcpPair(ctx);
+      ctx.recv(client, 16, dontWait);
+      // With a receive timeout set too: MSG_DONTWAIT still makes it would-block, not timeout.
+      client.setReceiveTimeout(BOUND_MS);
+      ctx.recv(client, 16, dontWait);
+    },
+  },
+  {
+    id: 'tcp.idle.rcvtimeo',
+    title: 'blocking socket, SO_RCVTIMEO expires',
+    supported: always,
+    async run(ctx) {
+      const { client } = tcpPair(ctx);
+      client.setReceiveTimeout(100);
+      ctx.recv(client, 16);
+    },
+  },
+  {
+    id: 'tcp.data',
+    title: 'data pending',
+    supported: always,
+    async run(ctx) {
+      for (const host of loopbackHosts(ctx)) {
+        const { client, peer } = tcpPair(ctx, host);
+        client.setBlocking(false);
+        peer.send('hello');
+        await waitForBytes(ctx, client, 5);
+        ctx.recv(client, 3);
+        ctx.recv(client, 16);
+        ctx.recv(client, 16);
+      }
+    },
+  },
+  {
+    id: 'tcp.peek',
+    title: 'MSG_PEEK with data',
+    supported: always,
+    async run(ctx) {
+      const { client, peer } = tcpPair(ctx);
+      client.setBlocking(false);
+      peer.send('hello');
+      await waitForBytes(ctx, client, 5);
+      ctx.recv(client, 16, constants.MSG.PEEK);
+      ctx.recv(client, 16);
+      ctx.recv(client, 16, constants.MSG.PEEK);
+    },
+  },
+  {
+    id: 'tcp.fin',
+    title: 'peer shutdown(SHUT_WR) or close() after sending',
+    supported: always,
+    async run(ctx) {
+      for (const host of loopbackHosts(ctx)) {
+        const { client, peer } = tcpPair(ctx, host);
+        client.setReceiveTimeout(BOUND_MS);
+        peer.send('hello');
+        peer.shutdown('write');
+        await waitForBytes(ctx, client, 5);
+        ctx.recv(client, 16);
+        ctx.recv(client, 16);
+        ctx.recv(client, 16, constants.MSG.PEEK);
+        ctx.recv(client, 16);
+      }
+      // The same with close() for the FIN.
+      const { client, peer } = tcpPair(ctx);
+      client.setReceiveTimeout(BOUND_MS);
+      peer.send('hello');
+      peer.close();
+      await waitForBytes(ctx, client, 5);
+      ctx.recv(client, 16);
+      ctx.recv(client, 16);
+    },
+  },
+  {
+    id: 'tcp.half-close',
+    title: "after the peer's FIN our send still works",
+    supported: always,
+    async run(ctx) {
+      const { client, peer } = tcpPair(ctx);
+      client.setReceiveTimeout(BOUND_MS);
+      peer.shutdown('write');
+      ctx.recv(client, 16);
+      ctx.send(client, 'pong');
+      await waitForBytes(ctx, peer, 4);
+      ctx.recv(peer, 16, 0, 'peer');
+    },
+  },
+  {
+    id: 'tcp.rst',
+    title: 'peer closed with unread data, or SO_LINGER {1, 0} + close',
+    supported: always,
+    async run(ctx) {
+      // 1: the peer closes with data it never read.
+      const unread = tcpPair(ctx);
+      unread.client.setReceiveTimeout(BOUND_MS);
+      unread.client.send('unread');
+      await waitForBytes(ctx, unread.peer, 6);
+      unread.peer.close();
+      await waitForReset(ctx, unread.client);
+      ctx.recv(unread.client, 16);
+      ctx.recv(unread.client, 16);
+      ctx.recv(unread.client, 16);
+      // 2: the peer aborts (SO_LINGER {1, 0} then close).
+      const linger = tcpPair(ctx);
+      linger.client.setReceiveTimeout(BOUND_MS);
+      linger.peer.reset();
+      await waitForReset(ctx, linger.client);
+      ctx.recv(linger.client, 16);
+      ctx.recv(linger.client, 16);
+      ctx.recv(linger.client, 16);
+    },
+  },
+  {
+    id: 'tcp.rst.pending',
+    title: 'RST arrives while our receive buffer still holds data',
+    supported: always,
+    async run(ctx) {
+      const { client, peer } = tcpPair(ctx);
+      client.setReceiveTimeout(BOUND_MS);
+      peer.send('abc');
+      await waitForBytes(ctx, client, 3);
+      peer.reset();
+      await waitForReset(ctx, client);
+      ctx.recv(client, 16);
+      ctx.recv(client, 16);
+      ctx.recv(client, 16);
+    },
+  },
+  {
+    id: 'tcp.rst.consumed',
+    title: 'RST, then getsockopt(SO_ERROR) or a MSG_PEEK recv first',
+    supported: always,
+    async run(ctx) {
+      const first = tcpPair(ctx);
+      first.client.setReceiveTimeout(BOUND_MS);
+      first.peer.reset();
+      await waitForReset(ctx, first.client);
+      ctx.takeError(first.client);
+      ctx.recv(first.client, 16);
+      const second = tcpPair(ctx);
+      second.client.setReceiveTimeout(BOUND_MS);
+      second.peer.reset();
+      await waitForReset(ctx, second.client);
+      ctx.recv(second.client, 16, constants.MSG.PEEK);
+      ctx.recv(second.client, 16);
+    },
+  },
+  {
+    id: 'tcp.len0.idle',
+    title: 'recv(len=0), no data (sys layer: the typed recv refuses length 0)',
+    supported: always,
+    async run(ctx) {
+      const { client } = tcpPair(ctx);
+      client.setBlocking(false);
+      ctx.sysRecv(client, 0);
+      // Blocking: Linux waits (for data, FIN or the timeout) even for zero bytes.
+      client.setBlocking(true);
+      client.setReceiveTimeout(100);
+      ctx.sysRecv(client, 0);
+    },
+  },
+  {
+    id: 'tcp.len0.data',
+    title: 'recv(len=0), data pending (sys layer)',
+    supported: always,
+    async run(ctx) {
+      const { client, peer } = tcpPair(ctx);
+      client.setBlocking(false);
+      peer.send('abc');
+      await waitForBytes(ctx, client, 3);
+      ctx.sysRecv(client, 0);
+      ctx.recv(client, 16);
+    },
+  },
+  {
+    id: 'tcp.unconnected',
+    title: 'socket never connected',
+    supported: always,
+    async run(ctx) {
+      const socket = adopt(ctx, tcpSocketFd(ctx));
+      socket.setReceiveTimeout(BOUND_MS);
+      ctx.recv(socket, 16);
+    },
+  },
+  {
+    id: 'tcp.listening',
+    title: 'recv on a listening socket',
+    supported: always,
+    async run(ctx) {
+      const server = ctx.track(Server.listen({ host: IPV4 }));
+      const view = ctx.track(Socket.fromFd(server.fd, { owned: false }));
+      view.setReceiveTimeout(BOUND_MS);
+      ctx.recv(view, 16);
+    },
+  },
+  {
+    id: 'tcp.connecting',
+    title: 'non-blocking connect still in progress',
+    supported: always,
+    async run(ctx) {
+      // backlog 0: the accept queue holds one connection and SYNs beyond it are dropped, so a
+      // second connect stays in SYN_SENT (its first retransmission is a second away).
+      const server = ctx.track(Server.listen({ host: IPV4, backlog: 0 }));
+      ctx.track(Socket.connectSync({ host: IPV4, port: server.port }));
+      const raw = tcpSocketFd(ctx);
+      sys.setNonBlocking(raw.fd, true);
+      const connected = sys.connect(raw.fd, constants.AF.INET, IPV4, server.port);
+      if (connected === 0) throw new Error('connect() completed at once: the scenario needs it in progress');
+      const socket = adopt(ctx, raw, { blocking: false });
+      ctx.recv(socket, 16);
+      if (sys.getpeername(socket.fd) !== -errnoOf('ENOTCONN')) ctx.note('the connect had completed by the recv');
+    },
+  },
+  {
+    id: 'tcp.refused',
+    title: 'non-blocking connect refused, then recv',
+    supported: always,
+    async run(ctx) {
+      const port = closedPort();
+      const raw = tcpSocketFd(ctx);
+      sys.setNonBlocking(raw.fd, true);
+      sys.connect(raw.fd, constants.AF.INET, IPV4, port);
+      const socket = adopt(ctx, raw, { blocking: false });
+      // Writable once the connect has failed; waiting takes nothing (SO_ERROR stays pending).
+      const outcome = await socket.waitWritable({ timeout: Math.min(BOUND_MS, ctx.remaining()), signal: ctx.signal });
+      if (outcome === 'timeout') throw new Error('the refusal did not come');
+      ctx.recv(socket, 16);
+      ctx.recv(socket, 16);
+    },
+  },
+  {
+    id: 'tcp.keepalive-dead',
+    title: 'keepalive / user timeout kills the connection',
+    supported: () =>
+      constants.TCP.USER_TIMEOUT !== undefined ||
+      'killing a loopback connection in bounded time needs TCP_USER_TIMEOUT, which this OS lacks',
+    async run(ctx) {
+      // The peer's window is made zero (small receive buffer, never read) and the client's
+      // TCP_USER_TIMEOUT is 200 ms: the zero-window probes go unanswered for longer than that
+      // and the kernel kills the connection with ETIMEDOUT (Linux >= 5.x, in about half a second).
+      const server = ctx.track(Server.listen({ host: IPV4 }));
+      sys.setsockopt(server.fd, constants.SOL.SOCKET, constants.SO.RCVBUF, 4096);
+      const client = ctx.track(Socket.connectSync({ host: IPV4, port: server.port }));
+      const accepted = server.accept();
+      if (accepted.kind !== 'socket') throw new Error(`accept gave ${accepted.kind}`);
+      ctx.track(accepted.socket);
+      const userTimeout = constants.TCP.USER_TIMEOUT ?? 0;
+      if (sys.setsockopt(client.fd, constants.IPPROTO.TCP, userTimeout, 200) < 0) throw new Error('TCP_USER_TIMEOUT');
+      sys.setsockopt(client.fd, constants.SOL.SOCKET, constants.SO.SNDBUF, 4096);
+      client.setBlocking(false);
+      const chunk = Buffer.alloc(64 * 1024);
+      for (let i = 0; i < 1000 && client.send(chunk).kind === 'sent'; i++);
+      const outcome = await client.waitReadable({ timeout: ctx.remaining(), signal: ctx.signal });
+      if (outcome === 'timeout') throw new Error('the connection did not die');
+      ctx.recv(client, 16);
+      ctx.recv(client, 16);
+    },
+    deadlineMs: 4000,
+  },
+  {
+    id: 'tcp.shut-rd',
+    title: 'local shutdown(SHUT_RD)',
+    supported: always,
+    async run(ctx) {
+      // Data queued before the shutdown.
+      const before = tcpPair(ctx);
+      before.client.setReceiveTimeout(BOUND_MS);
+      before.peer.send('abc');
+      await waitForBytes(ctx, before.client, 3);
+      before.client.shutdown('read');
+      ctx.recv(before.client, 16);
+      ctx.recv(before.client, 16);
+      // Nothing queued: 0 at once even though blocking; then data sent after the shutdown.
+      const after = tcpPair(ctx);
+      after.client.setReceiveTimeout(BOUND_MS);
+      after.client.shutdown('read');
+      ctx.recv(after.client, 16);
+      after.peer.send('late');
+      // Linux still delivers it; elsewhere it may be dropped: wait a little, not forever.
+      await waitForBytes(ctx, after.client, 4, 300).catch(() => ctx.note('the late data was not queued'));
+      ctx.recv(after.client, 16);
+      ctx.recv(after.client, 16);
+    },
+  },
+  {
+    id: 'tcp.waitall',
+    title: 'MSG_WAITALL, peer sends less then FIN',
+    supported: always,
+    async run(ctx) {
+      const { client, peer } = tcpPair(ctx);
+      client.setReceiveTimeout(BOUND_MS);
+      peer.send('abc');
+      peer.shutdown('write');
+      ctx.recv(client, 16, constants.MSG.WAITALL);
+      ctx.recv(client, 16);
+    },
+  },
+  {
+    id: 'tcp.eintr',
+    title: 'signal during a blocking recv (SO_RCVTIMEO set)',
+    supported: () => PLATFORM !== 'win32' || 'Windows has no signals',
+    async run(ctx) {
+      const { client } = tcpPair(ctx);
+      client.setReceiveTimeout(BOUND_MS);
+      let signals = 0;
+      const onSignal = (): void => {
+        signals += 1;
+      };
+      // libuv installs the handler with SA_RESTART; signal(7): a recv with SO_RCVTIMEO is
+      // interrupted anyway. A child sends the signal while this thread is blocked in recv.
+      process.on('SIGUSR2', onSignal);
+      const signaller = spawn('/bin/sh', ['-c', `sleep 0.1; kill -USR2 ${process.pid}`], { stdio: 'ignore' });
+      const exited = once(signaller, 'exit').catch(() => undefined);
+      ctx.track({ close: () => signaller.kill('SIGKILL') });
+      try {
+        ctx.recv(client, 16);
+      } finally {
+        // The handler must stay until the signal has been handled: SIGUSR2's default ends the process.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, BOUND_MS)))]);
+        clearTimeout(timer);
+        const until = performance.now() + BOUND_MS;
+        while (signaller.exitCode === 0 && signals === 0 && performance.now() < until) {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        process.off('SIGUSR2', onSignal);
+      }
+    },
+  },
+  {
+    id: 'tcp.wake',
+    title: 'another thread blocked in recv',
+    supported: () =>
+      'needs a second thread blocked in recv while this one calls shutdown() or close(); probe runs each scenario on one thread',
+    async run() {},
+  },
+];
