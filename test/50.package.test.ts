@@ -38,8 +38,16 @@ afterAll(() => {
 });
 
 describe('npm pack', () => {
-  it('ships dist/, native/, binding.gyp and the prebuild for this platform', () => {
-    for (const path of ['package.json', 'README.md', 'binding.gyp', 'dist/index.js', 'dist/index.d.ts']) {
+  it('ships dist/ (with the CLI), native/, binding.gyp, the report schema and the prebuild for this platform', () => {
+    for (const path of [
+      'package.json',
+      'README.md',
+      'binding.gyp',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/cli/main.js',
+      'schema/probe-report.schema.json',
+    ]) {
       expect(files).toContain(path);
     }
     for (const path of ['native/platform.h', 'native/posix.cc', 'native/win32.cc', 'native/addon.cc', prebuild]) {

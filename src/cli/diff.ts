@@ -15,13 +15,16 @@ import { colorEnabled, out, paintKind, painter, type Paint } from './style.js';
 export const DIFF_HELP = `Usage: rawrecv diff A.json B.json [--no-color]
 
 Compares two reports of rawrecv probe --json (from two OSes, two machines, two versions)
-scenario by scenario and call by call, and prints what differs. Each errno is named on its own
-report's OS: 35 on darwin is EAGAIN, 10035 on win32 is WSAEWOULDBLOCK.
+scenario by scenario and call by call, and prints what differs. Calls are paired by socket,
+call and occurrence. Each errno is named on its own report's OS: 35 on darwin is EAGAIN, 10035
+on win32 is WSAEWOULDBLOCK.
 
-  same        the same kind and the same numbers
-  portable    the same typed kind, other numbers (EAGAIN 11 vs 35; EAGAIN vs WSAETIMEDOUT for a timeout)
-  KIND        another kind, or a call made on one side only: a real semantic difference
-  not compared  missing from one report, or not run (unsupported, timeout, error) on a side
+  same          the same kinds and the same numbers (listed on one line)
+  portable      the same typed kinds, other numbers: EAGAIN 11 vs 35, or EAGAIN vs WSAETIMEDOUT
+                for a timeout; two errors of kind 'error' with other names are marked
+  KIND DIFFERS  a call with another kind: a real semantic difference
+  other calls   a call made on one side only (a platform-only flag, no ::1, an undocumented step)
+  not compared  missing from a report, or not run on a side (unsupported, timeout, error)
 
 Options:
   --no-color      no colour (also: NO_COLOR=1)
@@ -44,12 +47,17 @@ interface Side {
 
 /** Reads and validates a report; every failure is bad input (exit 2). */
 export function loadReport(path: string): ProbeReport {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (error) {
     throw new InputError(`cannot read ${path}: ${(error as { code?: string }).code ?? String(error)}`);
   }
+  // Windows PowerShell 5 redirects (`>`) as UTF-16 with a byte order mark; others may add a UTF-8 one.
+  const text =
+    bytes[0] === 0xff && bytes[1] === 0xfe
+      ? bytes.subarray(2).toString('utf16le')
+      : bytes.toString('utf8').replace(/^\uFEFF/, '');
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -75,9 +83,15 @@ function nameOf(step: Step, on: Side): string {
   return (on.platform && errnoName(step.errno, on.platform)) ?? step.code ?? `errno ${step.errno}`;
 }
 
-/** `would-block -1 EAGAIN (35)`, `data 5 bytes`, `eof 0`. */
-function describeStep(step: Step, on: Side, paint: Paint): string {
-  const parts = [paintKind(paint, step.kind)];
+/** The name without Winsock's prefix: WSAECONNRESET and ECONNRESET are the same error. */
+function plainName(step: Step, on: Side): string {
+  const name = nameOf(step, on);
+  return name.startsWith('WSA') ? name.slice(3) : name;
+}
+
+/** `would-block -1 EAGAIN (35)`, `data 5 bytes (ret 5)`, `eof 0` (without the kind: `-1 EAGAIN (35)`). */
+function describeStep(step: Step, on: Side, paint: Paint, withKind = true): string {
+  const parts = withKind ? [paintKind(paint, step.kind)] : [];
   if (step.errno !== 0) parts.push(`${step.ret} ${nameOf(step, on)} (${step.errno})`);
   else if (step.bytes !== undefined) parts.push(`${step.bytes} byte${step.bytes === 1 ? '' : 's'} (ret ${step.ret})`);
   else parts.push(String(step.ret));
@@ -85,10 +99,10 @@ function describeStep(step: Step, on: Side, paint: Paint): string {
   return parts.join(' ');
 }
 
-type Verdict = 'same' | 'portable' | 'kind' | 'not compared' | 'status';
+type Verdict = 'same' | 'portable' | 'calls' | 'kind' | 'not compared' | 'status';
 
-function stepVerdict(a: Step | undefined, b: Step | undefined, left: Side, right: Side): 'same' | 'portable' | 'kind' {
-  if (!a || !b || a.kind !== b.kind) return 'kind';
+function stepVerdict(a: Step, b: Step, left: Side, right: Side): 'same' | 'portable' | 'kind' {
+  if (a.kind !== b.kind) return 'kind';
   const same =
     a.ret === b.ret &&
     a.errno === b.errno &&
@@ -115,31 +129,93 @@ function compareScenario(id: string, left: Side, right: Side, paint: Paint): Ver
       out(`${paint('bold', id)}: ${paint(['red', 'bold'], 'STATUS DIFFERS')}: ${state(a, left)}, ${state(b, right)}`);
       return 'status';
     }
-    out(`${paint('bold', id)}: not compared: ${state(a, left)}; ${state(b, right)}`);
+    if (a.status === b.status && a.reason === b.reason) {
+      out(`${paint('bold', id)}: not compared: ${a.status} on both${a.reason ? ` (${a.reason})` : ''}`);
+    } else {
+      out(`${paint('bold', id)}: not compared: ${state(a, left)}; ${state(b, right)}`);
+    }
     return 'not compared';
   }
-  const count = Math.max(a.steps.length, b.steps.length);
   const lines: string[] = [];
-  let verdict: 'same' | 'portable' | 'kind' = 'same';
-  for (let index = 0; index < count; index++) {
-    const sa = a.steps[index];
-    const sb = b.steps[index];
-    const step = stepVerdict(sa, sb, left, right);
+  let kinds = 0;
+  let numbers = 0;
+  let unpaired = 0;
+  for (const [sa, sb] of pairSteps(a.steps, b.steps)) {
+    const call = sa ?? sb;
+    if (!call) continue;
+    const where = `#${call.index + 1} ${call.step.socket} ${call.step.call}`;
+    if (!sa || !sb) {
+      unpaired += 1;
+      const [has, lacks] = sa ? [left, right] : [right, left];
+      lines.push(
+        `  ${where}: only in ${has.label}, ${describeStep(call.step, has, paint)} (no such call in ${lacks.label})`,
+      );
+      continue;
+    }
+    const step = stepVerdict(sa.step, sb.step, left, right);
     if (step === 'same') continue;
-    if (step === 'kind' || verdict === 'same') verdict = step;
-    const call = sa && sb && (sa.call !== sb.call || sa.socket !== sb.socket) ? undefined : (sa ?? sb);
-    const where = call ? `${call.socket} ${call.call}` : `${sa?.socket} ${sa?.call} / ${sb?.socket} ${sb?.call}`;
-    const what = (s: Step | undefined, on: Side): string =>
-      `${on.label} ${s ? describeStep(s, on, paint) : paint('gray', 'no such call')}`;
-    const same = step === 'portable' && sa ? `${paintKind(paint, sa.kind)} on both; ` : '';
-    lines.push(`  #${index + 1} ${where}: ${same}${what(sa, left)}, ${what(sb, right)}`);
+    const both = `${left.label} ${describeStep(sa.step, left, paint)}, ${right.label} ${describeStep(sb.step, right, paint)}`;
+    if (step === 'kind') {
+      kinds += 1;
+      lines.push(`  ${where}: ${paint(['red', 'bold'], 'kind differs')}: ${both}`);
+      continue;
+    }
+    numbers += 1;
+    // The kind is portable, but two results of kind 'error' can still be different errors.
+    const otherError =
+      sa.step.kind === 'error' && plainName(sa.step, left) !== plainName(sb.step, right)
+        ? paint('yellow', ' (a different error)')
+        : '';
+    const numbersOnly =
+      `${left.label} ${describeStep(sa.step, left, paint, false)}, ` +
+      `${right.label} ${describeStep(sb.step, right, paint, false)}`;
+    lines.push(`  ${where}: ${paintKind(paint, sa.step.kind)} on both: ${numbersOnly}${otherError}`);
   }
-  if (verdict === 'same') return 'same';
-  const label = verdict === 'kind' ? paint(['red', 'bold'], 'KIND DIFFERS') : paint('yellow', 'portable');
-  const explain = verdict === 'kind' ? 'a different outcome' : 'same kinds, other numbers';
-  out(`${paint('bold', id)}: ${label} (${explain})`);
+  if (lines.length === 0) return 'same';
+  const parts: string[] = [];
+  if (kinds > 0) parts.push(`${kinds} call${kinds === 1 ? '' : 's'} with another kind`);
+  if (numbers > 0) parts.push(`${numbers} with the same kind, other numbers`);
+  if (unpaired > 0) parts.push(`${unpaired} made on one side only`);
+  const verdict: Verdict = kinds > 0 ? 'kind' : numbers > 0 ? 'portable' : 'calls';
+  const label =
+    verdict === 'kind'
+      ? paint(['red', 'bold'], 'KIND DIFFERS')
+      : verdict === 'portable'
+        ? paint('yellow', 'portable')
+        : paint('gray', 'other calls');
+  out(`${paint('bold', id)}: ${label} (${parts.join('; ')})`);
   for (const line of lines) out(line);
   return verdict;
+}
+
+interface Indexed {
+  step: Step;
+  index: number;
+}
+
+/**
+ * Pairs the two sides' calls by socket, call and occurrence (the 2nd `tcp4 recv(16)` with the
+ * 2nd), so that a call made on one side only (a platform-only flag, no ::1 on one machine, a
+ * cell the documentation leaves open) does not shift the rest. A's order first, then B's extras.
+ */
+function pairSteps(a: readonly Step[], b: readonly Step[]): [Indexed | undefined, Indexed | undefined][] {
+  const keyed = (steps: readonly Step[]): [string, Indexed][] => {
+    const seen = new Map<string, number>();
+    return steps.map((step, index) => {
+      const base = `${step.socket}\0${step.call}`;
+      const occurrence = (seen.get(base) ?? 0) + 1;
+      seen.set(base, occurrence);
+      return [`${base}\0${occurrence}`, { step, index }];
+    });
+  };
+  const right = new Map(keyed(b));
+  const pairs: [Indexed | undefined, Indexed | undefined][] = [];
+  for (const [key, step] of keyed(a)) {
+    pairs.push([step, right.get(key)]);
+    right.delete(key);
+  }
+  for (const step of right.values()) pairs.push([undefined, step]);
+  return pairs;
 }
 
 function labels(a: ProbeReport, b: ProbeReport, pathA: string, pathB: string): [string, string] {
@@ -164,19 +240,33 @@ export async function diff(args: string[]): Promise<number> {
   const [labelA, labelB] = labels(reportA, reportB, pathA, pathB);
   const left = side(reportA, labelA);
   const right = side(reportB, labelB);
-  const about = (report: ProbeReport, path: string): string =>
-    `${path}: ${report.os} ${report.osRelease} ${report.arch}, rawrecv ${report.rawrecv}, Node ${report.node}` +
-    (report.wine ? `, Wine ${report.wine}` : '') +
-    (report.note ? ` (${report.note})` : '');
-  out(paint('bold', `${labelA} = ${about(reportA, pathA)}`));
-  out(paint('bold', `${labelB} = ${about(reportB, pathB)}`));
+  for (const [label, report, path] of [
+    [labelA, reportA, pathA],
+    [labelB, reportB, pathB],
+  ] as const) {
+    const wine = report.wine ? `, Wine ${report.wine}` : '';
+    out(
+      paint(
+        'bold',
+        `${label} = ${path}: ${report.os} ${report.osRelease} ${report.arch}, rawrecv ${report.rawrecv}, Node ${report.node}${wine}`,
+      ),
+    );
+    if (report.note) out(paint('gray', `  note: ${report.note}`));
+  }
 
   const ids = [...left.byId.keys(), ...[...right.byId.keys()].filter((id) => !left.byId.has(id))];
-  const tally: Record<Verdict, number> = { same: 0, portable: 0, kind: 0, status: 0, 'not compared': 0 };
-  for (const id of ids) tally[compareScenario(id, left, right, paint)] += 1;
+  const tally: Record<Verdict, number> = { same: 0, portable: 0, calls: 0, kind: 0, status: 0, 'not compared': 0 };
+  const same: string[] = [];
+  for (const id of ids) {
+    const verdict = compareScenario(id, left, right, paint);
+    tally[verdict] += 1;
+    if (verdict === 'same') same.push(id);
+  }
+  if (same.length > 0) out(`${paint('green', 'same on both')}: ${same.join(', ')}`);
   const differs = tally.kind + tally.status;
   const line =
-    `${ids.length} scenarios: ${tally.same} same, ${tally.portable} portable, ${tally.kind} differ in kind, ` +
+    `${ids.length} scenarios: ${tally.same} same, ${tally.portable} portable, ` +
+    `${tally.calls} with calls made on one side only, ${tally.kind} differ in kind, ` +
     `${tally.status} differ in status, ${tally['not compared']} not compared`;
   out(differs > 0 ? paint(['red', 'bold'], line) : paint('bold', line));
   return differs > 0 ? 1 : 0;

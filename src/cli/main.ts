@@ -65,4 +65,9 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+// A reader that stops early (`rawrecv probe | head`) closes the pipe: stop quietly, as shell tools do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => process.exit(error.code === 'EPIPE' ? 0 : 1));
+}
+
 process.exitCode = await main(process.argv.slice(2));

@@ -60,7 +60,7 @@ function stepRow(step: Step, paint: Paint): string {
     '  ',
     pad(step.code ?? '-', WIDTH.code),
     paintKind(paint, step.kind),
-    paint('gray', detail),
+    detail ? paint('gray', detail) : '',
   ].join('');
 }
 

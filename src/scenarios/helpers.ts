@@ -120,8 +120,3 @@ export function waitForReset(ctx: ScenarioContext, socket: Socket): Promise<void
   const notConnected = -errnoOf('ENOTCONN');
   return ctx.waitFor(() => sys.getpeername(socket.fd) === notConnected, 'the RST');
 }
-
-/** The flag, or the reason this OS has none. */
-export function flag(name: string): number | undefined {
-  return constants.MSG[name];
-}

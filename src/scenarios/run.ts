@@ -6,8 +6,16 @@
  * A synchronous blocking recv holds the only thread: scenarios bound those with SO_RCVTIMEO.
  * @module
  */
-import { classify, constants, errnoName, type Platform, type RecvFromResult, type RecvResult } from '../index.js';
-import { sys, type Socket } from '../index.js';
+import {
+  classify,
+  constants,
+  errnoName,
+  sys,
+  type Platform,
+  type RecvFromResult,
+  type RecvResult,
+  type Socket,
+} from '../index.js';
 import type { Closable, Scenario, ScenarioContext, ScenarioResult, Step, StepKind, SysRecvTarget } from './types.js';
 
 /** A scenario's deadline when it does not name its own. */
@@ -181,9 +189,7 @@ function contextOf(run: Run): ScenarioContext {
       receiveTimeout: target.receiveTimeout,
       flags,
     });
-    const step = stepOf(target.label, callLabel('recv', length, flags), 'sys', result);
-    if (result.kind === 'data') step.bytes = result.bytesRead;
-    run.record(step);
+    run.record(stepOf(target.label, callLabel('recv', length, flags), 'sys', result));
     return ret;
   };
   return {

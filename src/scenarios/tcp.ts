@@ -281,9 +281,10 @@ export const tcpScenarios: readonly Scenario[] = [
       constants.TCP.USER_TIMEOUT !== undefined ||
       'killing a loopback connection in bounded time needs TCP_USER_TIMEOUT, which this OS lacks',
     async run(ctx) {
-      // The peer's window is made zero (small receive buffer, never read) and the client's
-      // TCP_USER_TIMEOUT is 200 ms: the zero-window probes go unanswered for longer than that
-      // and the kernel kills the connection with ETIMEDOUT (Linux >= 5.x, in about half a second).
+      // The peer's window is closed (a small receive buffer it never reads) and the client's
+      // TCP_USER_TIMEOUT is 200 ms. Linux bounds zero-window probing by the user timeout too:
+      // the probes are answered but the window never opens, so after about half a second the
+      // kernel kills the connection with ETIMEDOUT, as keepalive would a silent peer's.
       const server = ctx.track(Server.listen({ host: IPV4 }));
       sys.setsockopt(server.fd, constants.SOL.SOCKET, constants.SO.RCVBUF, 4096);
       const client = ctx.track(Socket.connectSync({ host: IPV4, port: server.port }));

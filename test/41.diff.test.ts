@@ -1,0 +1,333 @@
+/**
+ * `rawrecv diff`, as a child process, on a report produced on this machine (`probe --json`) and
+ * on the fixtures whose numbers come from the darwin and win32 columns of recv-semantics.md
+ * (test/fixtures/probe-{darwin,win32}-reference.json: derived from the documentation, not
+ * measured). Checks the exit codes (0 the kinds agree, 1 a kind differs, 2 bad input) and that
+ * every errno is named on its own platform.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import Ajv2020 from 'ajv/dist/2020.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { validateReport, type ProbeReport, type ScenarioResult } from '../src/scenarios/index.js';
+import { runCli, type CliResult } from './fixtures/run-cli.js';
+import { errnoOf, guardFds } from './helpers.js';
+
+guardFds();
+
+const FIXTURES = new URL('fixtures/', import.meta.url);
+const DARWIN = fileURLToPath(new URL('probe-darwin-reference.json', FIXTURES));
+const WIN32 = fileURLToPath(new URL('probe-win32-reference.json', FIXTURES));
+const SCHEMA = JSON.parse(
+  readFileSync(new URL('../schema/probe-report.schema.json', import.meta.url), 'utf8'),
+) as object;
+const validateWithSchema = new Ajv2020.default({ strict: true, allErrors: true }).compile(SCHEMA);
+
+const linux = process.platform === 'linux';
+let dir = '';
+/** The report `probe --json` made on this machine. */
+let here: ProbeReport;
+let herePath = '';
+
+function load(path: string): ProbeReport {
+  return JSON.parse(readFileSync(path, 'utf8')) as ProbeReport;
+}
+
+/** Writes `report` (only the scenarios `ids`, when given) to the temporary folder. */
+function write(name: string, report: ProbeReport, ids?: readonly string[]): string {
+  const path = join(dir, name);
+  const scenarios = ids ? report.scenarios.filter((scenario) => ids.includes(scenario.id)) : report.scenarios;
+  writeFileSync(path, JSON.stringify({ ...report, scenarios }));
+  return path;
+}
+
+function scenarioOf(report: ProbeReport, id: string): ScenarioResult {
+  const found = report.scenarios.find((scenario) => scenario.id === id);
+  if (!found) throw new Error(`no ${id} in the report`);
+  return found;
+}
+
+/** A deep copy whose scenario `id` has been changed by `change`. */
+function edited(report: ProbeReport, id: string, change: (scenario: ScenarioResult) => void): ProbeReport {
+  const copy = structuredClone(report);
+  change(scenarioOf(copy, id));
+  return copy;
+}
+
+function expectOneLineError(result: CliResult, pattern: RegExp): void {
+  expect(result.code).toBe(2);
+  expect(result.stdout).toBe('');
+  expect(result.stderr.endsWith('\n')).toBe(true);
+  expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+  expect(result.stderr).toMatch(/^rawrecv diff: /);
+  expect(result.stderr).toMatch(pattern);
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'rawrecv-diff-'));
+  const probe = await runCli(['probe', '--json'], 20_000);
+  expect(probe.code).toBe(0);
+  herePath = join(dir, `${process.platform}.json`);
+  writeFileSync(herePath, probe.stdout);
+  here = load(herePath);
+}, 30_000);
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the fixtures from the reference columns', () => {
+  it.each([DARWIN, WIN32])(
+    '%s is a valid probe report (schema and validateReport) that says it is not measured',
+    (path) => {
+      const report = load(path);
+      expect(validateWithSchema(report), JSON.stringify(validateWithSchema.errors)).toBe(true);
+      expect(validateReport(report)).toEqual({ report });
+      expect(report.note).toMatch(/^Derived from the .* column of recv-semantics\.md .*not measured/);
+      for (const scenario of report.scenarios) {
+        if (scenario.status === 'ok') expect(scenario.note).toMatch(/^reference: /);
+        else expect(scenario.reason).toMatch(/\S/);
+      }
+    },
+  );
+
+  it('carry the platform numbers of the reference table (EAGAIN 35 on darwin, WSAEWOULDBLOCK 10035 on win32)', () => {
+    expect(scenarioOf(load(DARWIN), 'tcp.idle.nonblocking').steps[0]).toMatchObject({ errno: 35, code: 'EAGAIN' });
+    expect(scenarioOf(load(WIN32), 'tcp.idle.nonblocking').steps[0]).toMatchObject({
+      errno: 10035,
+      code: 'WSAEWOULDBLOCK',
+    });
+    expect(scenarioOf(load(WIN32), 'tcp.idle.rcvtimeo').steps[0]).toMatchObject({
+      kind: 'timeout',
+      errno: 10060,
+      code: 'WSAETIMEDOUT',
+    });
+  });
+});
+
+describe('rawrecv diff: exit codes and naming', () => {
+  it('a report against itself: exit 0, everything that ran is the same', async () => {
+    const result = await runCli(['diff', herePath, herePath, '--no-color']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const ran = here.scenarios.filter((scenario) => scenario.status === 'ok').length;
+    const skipped = here.scenarios.length - ran;
+    expect(result.stdout).toContain(
+      `${here.scenarios.length} scenarios: ${ran} same, 0 portable, 0 with calls made on one side only, ` +
+        `0 differ in kind, 0 differ in status, ${skipped} not compared`,
+    );
+  });
+
+  it.runIf(linux)('this machine against the darwin column: exit 1, tcp.len0.idle differs in kind', async () => {
+    const result = await runCli(['diff', herePath, DARWIN, '--no-color']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(1);
+    const lines = result.stdout.split('\n');
+    // Linux: non-blocking recv(len=0) is EAGAIN; macOS returns 0 at once [S].
+    expect(lines).toContain('tcp.len0.idle: KIND DIFFERS (1 call with another kind)');
+    expect(lines).toContain(
+      `  #1 tcp4 recv(0): kind differs: linux would-block -1 EAGAIN (${errnoOf('EAGAIN')}), darwin data 0 bytes (ret 0)`,
+    );
+    // Each errno named on its own platform: 11 on linux and 35 on darwin are both EAGAIN.
+    expect(lines).toContain('tcp.idle.rcvtimeo: portable (1 with the same kind, other numbers)');
+    expect(lines).toContain('  #1 tcp4 recv(16): timeout on both: linux -1 EAGAIN (11), darwin -1 EAGAIN (35)');
+    expect(lines).toContain('  #1 tcp4 recv(16): error on both: linux -1 ECONNRESET (104), darwin -1 ECONNRESET (54)');
+    // Missing or unsupported on one side: said so, never a difference.
+    expect(lines).toContain('tcp.eintr: not compared, missing from darwin (only in linux)');
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^unix\.seqpacket: not compared: linux ok; darwin unsupported \(/),
+    );
+  });
+
+  it.runIf(linux)(
+    'this machine against the win32 column: exit 1; 10035 is WSAEWOULDBLOCK, rcvtimeo is portable',
+    async () => {
+      const result = await runCli(['diff', herePath, WIN32, '--no-color']);
+      expect(result.code).toBe(1);
+      const lines = result.stdout.split('\n');
+      expect(lines).toContain(
+        '  #1 tcp4 recv(16): would-block on both: linux -1 EAGAIN (11), win32 -1 WSAEWOULDBLOCK (10035)',
+      );
+      // Same kind 'timeout', WSAETIMEDOUT on Windows, EAGAIN on Linux: portable.
+      expect(lines).toContain('tcp.idle.rcvtimeo: portable (1 with the same kind, other numbers)');
+      expect(lines).toContain(
+        '  #1 tcp4 recv(16): timeout on both: linux -1 EAGAIN (11), win32 -1 WSAETIMEDOUT (10060)',
+      );
+      // Windows: recv(len=0) on a stream socket is WSAEINVAL [D].
+      expect(lines).toContain('tcp.len0.idle: KIND DIFFERS (2 calls with another kind)');
+      // Same kind 'error', but another error: marked.
+      expect(lines).toContain(
+        '  #1 udp4 recv(16): error on both: linux -1 ECONNREFUSED (111), win32 -1 WSAECONNRESET (10054) (a different error)',
+      );
+      expect(lines).toContain(
+        'tcp.idle.dontwait: not compared: linux ok; win32 unsupported (win32 has no MSG_DONTWAIT flag)',
+      );
+    },
+  );
+
+  it.runIf(linux)('exit 0 when every kind agrees: this machine and darwin on the scenarios where they do', async () => {
+    const ids = [
+      'tcp.idle.nonblocking',
+      'tcp.idle.rcvtimeo',
+      'tcp.data',
+      'tcp.fin',
+      'tcp.rst',
+      'udp.idle',
+      'fd.closed',
+    ];
+    // A scenario on one side only is reported, not a difference.
+    const a = write('a.json', here, [...ids, 'udp.len0']);
+    const b = write('b.json', load(DARWIN), ids);
+    const result = await runCli(['diff', a, b, '--no-color']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split('\n');
+    expect(lines).toContain('  #1 tcp4 recv(16): would-block on both: linux -1 EAGAIN (11), darwin -1 EAGAIN (35)');
+    expect(lines).toContain('udp.len0: not compared, missing from darwin (only in linux)');
+    expect(lines).toContain('same on both: tcp.fin, fd.closed');
+    expect(lines.at(-2)).toBe(
+      '8 scenarios: 2 same, 5 portable, 0 with calls made on one side only, 0 differ in kind, 0 differ in status, 1 not compared',
+    );
+  });
+
+  it.runIf(linux)('exit 0 for tcp.idle.rcvtimeo against win32: WSAETIMEDOUT and EAGAIN are the same kind', async () => {
+    const a = write('rcvtimeo-linux.json', here, ['tcp.idle.rcvtimeo']);
+    const b = write('rcvtimeo-win32.json', load(WIN32), ['tcp.idle.rcvtimeo']);
+    const result = await runCli(['diff', a, b, '--no-color']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(
+      '  #1 tcp4 recv(16): timeout on both: linux -1 EAGAIN (11), win32 -1 WSAETIMEDOUT (10060)',
+    );
+  });
+
+  it("names each errno from its platform table, not from the report's code field", async () => {
+    const darwin = edited(load(DARWIN), 'tcp.idle.rcvtimeo', (scenario) => {
+      for (const recorded of scenario.steps) recorded.code = 'NOT-THE-NAME';
+    });
+    const win32 = edited(load(WIN32), 'tcp.idle.rcvtimeo', (scenario) => {
+      for (const recorded of scenario.steps) recorded.code = 'NOT-THE-NAME';
+    });
+    const result = await runCli([
+      'diff',
+      write('named-darwin.json', darwin, ['tcp.idle.rcvtimeo']),
+      write('named-win32.json', win32, ['tcp.idle.rcvtimeo']),
+      '--no-color',
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('timeout on both: darwin -1 EAGAIN (35), win32 -1 WSAETIMEDOUT (10060)');
+    expect(result.stdout).not.toContain('NOT-THE-NAME');
+  });
+
+  it('Wine-like tcp.rst (recv returns 0 where Windows says WSAECONNRESET) is a kind difference: exit 1', async () => {
+    // Wine returns 0 instead of WSAECONNRESET (recv-semantics.md, [W]).
+    const wine = edited(load(WIN32), 'tcp.rst', (scenario) => {
+      scenario.steps[0] = { ...scenario.steps[0]!, ret: 0, errno: 0, code: null, kind: 'eof' };
+    });
+    const winePath = write('wine.json', { ...wine, wine: '8.0' }, ['tcp.rst']);
+    const windows = await runCli(['diff', write('windows.json', load(WIN32), ['tcp.rst']), winePath, '--no-color']);
+    expect(windows.code).toBe(1);
+    expect(windows.stdout.split('\n')).toContain(
+      '  #1 tcp4 recv(16): kind differs: win32(windows.json) error -1 WSAECONNRESET (10054), win32(wine.json) eof 0',
+    );
+    expect(windows.stdout).toContain('win32(wine.json) = ');
+    expect(windows.stdout).toContain(', Wine 8.0');
+    if (linux) {
+      const here1 = await runCli(['diff', write('rst-linux.json', here, ['tcp.rst']), winePath, '--no-color']);
+      expect(here1.code).toBe(1);
+      expect(here1.stdout).toContain('tcp.rst: KIND DIFFERS');
+      expect(here1.stdout).toContain('  #1 tcp4 recv(16): kind differs: linux error -1 ECONNRESET (104), win32 eof 0');
+    }
+  });
+
+  it('a scenario that ran on one side and timed out on the other is a difference: exit 1', async () => {
+    const timedOut = edited(here, 'tcp.fin', (scenario) => {
+      scenario.status = 'timeout';
+      scenario.reason = 'cut off by its 3000 ms deadline';
+    });
+    const result = await runCli(['diff', herePath, write('timed-out.json', timedOut), '--no-color']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^tcp\.fin: STATUS DIFFERS: .* ok, .* timeout \(cut off by its 3000 ms deadline\)$/m);
+  });
+});
+
+describe('rawrecv diff: reports as Windows shells write them', () => {
+  it('reads a report saved as UTF-16 with a byte order mark (PowerShell 5 `>`) or UTF-8 with one', async () => {
+    const text = readFileSync(DARWIN, 'utf8');
+    const utf16 = join(dir, 'utf16.json');
+    const bom = join(dir, 'bom.json');
+    writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
+    writeFileSync(bom, `\uFEFF${text}`);
+    const result = await runCli(['diff', utf16, bom, '--no-color']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(
+      /\n\d+ scenarios: \d+ same, 0 portable, 0 with calls made on one side only, 0 differ in kind/,
+    );
+  });
+});
+
+describe('rawrecv diff: bad input is exit 2 and one line', () => {
+  it('one file, or three', async () => {
+    expectOneLineError(await runCli(['diff', DARWIN]), /needs two report files .* got 1/);
+    expectOneLineError(await runCli(['diff', DARWIN, WIN32, DARWIN]), /got 3/);
+  });
+
+  it('a file that cannot be read', async () => {
+    expectOneLineError(
+      await runCli(['diff', join(dir, 'missing.json'), DARWIN]),
+      /cannot read .*missing\.json: ENOENT/,
+    );
+  });
+
+  it('a file that is not JSON', async () => {
+    const path = join(dir, 'broken.json');
+    writeFileSync(path, '{"format": "rawrecv-probe-report",');
+    expectOneLineError(await runCli(['diff', DARWIN, path]), /broken\.json is not JSON: /);
+  });
+
+  it.each([
+    [
+      'another format',
+      (report: Record<string, unknown>) => ({ ...report, format: 'something else' }),
+      /format: must be/,
+    ],
+    [
+      'a newer format version',
+      (report: Record<string, unknown>) => ({ ...report, formatVersion: 2 }),
+      /formatVersion: 2/,
+    ],
+    [
+      'a step without its kind',
+      (report: Record<string, unknown>) => {
+        const copy = structuredClone(report) as unknown as ProbeReport;
+        delete (copy.scenarios[0]!.steps[0] as Partial<ProbeReport['scenarios'][0]['steps'][0]>).kind;
+        return copy as unknown as Record<string, unknown>;
+      },
+      /scenarios\[0\]\.steps\[0\]\.kind: must be one of/,
+    ],
+    [
+      'an unsupported scenario without a reason',
+      (report: Record<string, unknown>) => {
+        const copy = structuredClone(report) as unknown as ProbeReport;
+        copy.scenarios[0] = { ...copy.scenarios[0]!, status: 'unsupported', reason: undefined };
+        return copy as unknown as Record<string, unknown>;
+      },
+      /scenarios\[0\]\.reason: must be a non-empty string/,
+    ],
+    ['a JSON array', () => [] as unknown as Record<string, unknown>, /report: must be a JSON object/],
+  ])('a report with %s: refused by diff and by the schema', async (_what, change, pattern) => {
+    const bad = change(load(DARWIN) as unknown as Record<string, unknown>);
+    const path = join(dir, 'invalid.json');
+    writeFileSync(path, JSON.stringify(bad));
+    expect(validateWithSchema(JSON.parse(readFileSync(path, 'utf8')))).toBe(false);
+    expectOneLineError(
+      await runCli(['diff', DARWIN, path]),
+      new RegExp(`invalid\\.json is not a valid probe report: ${pattern.source}`),
+    );
+  });
+});
