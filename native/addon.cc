@@ -227,7 +227,7 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
 Napi::Value Accept(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RAWRECV_ARG_SOCK(0, fd);
-  return Num(env, sys::accept(fd, nullptr));
+  return Num(env, sys::accept(fd));
 }
 
 template <int64_t (*Call)(sock, SockAddr*)>
@@ -302,9 +302,10 @@ Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
   if (!ReadRange(info, 1, &data, &length)) return env.Undefined();
   RAWRECV_ARG_INT(4, flags);
   if (!ReadOutObject(info, 5)) return env.Undefined();
-  SockAddr from;
+  SockAddr from{};
   int64_t ret = sys::recvfrom(fd, data, length, flags, &from);
-  if (ret >= 0) AddressObject(env, from, info[5].As<Napi::Object>());
+  // Filled whenever a datagram was taken: also Windows' WSAEMSGSIZE, which took one.
+  if (ret >= 0 || from.length > 0) AddressObject(env, from, info[5].As<Napi::Object>());
   return Num(env, ret);
 }
 
@@ -316,10 +317,10 @@ Napi::Value RecvMsg(const Napi::CallbackInfo& info) {
   if (!ReadRange(info, 1, &data, &length)) return env.Undefined();
   RAWRECV_ARG_INT(4, flags);
   if (!ReadOutObject(info, 5)) return env.Undefined();
-  SockAddr from;
+  SockAddr from{};
   int msg_flags = 0;
   int64_t ret = sys::recvmsg(fd, data, length, flags, &from, &msg_flags);
-  if (ret >= 0) {
+  if (ret >= 0 || from.length > 0) {
     Napi::Object out = info[5].As<Napi::Object>();
     AddressObject(env, from, out);
     out.Set("msgFlags", Napi::Number::New(env, msg_flags));

@@ -52,8 +52,9 @@ int64_t socketpair(int domain, int type, int protocol, sock fds[2]);
 int64_t bind(sock fd, const SockAddr& address);
 int64_t connect(sock fd, const SockAddr& address);
 int64_t listen(sock fd, int backlog);
-// accept(2) (accept4 with SOCK_CLOEXEC on Linux). peer may be null.
-int64_t accept(sock fd, SockAddr* peer);
+// accept(2) (accept4 with SOCK_CLOEXEC on Linux and FreeBSD). The peer's address is asked
+// for separately (getpeername), so none is taken here.
+int64_t accept(sock fd);
 int64_t getsockname(sock fd, SockAddr* out);
 int64_t getpeername(sock fd, SockAddr* out);
 // fcntl(F_GETFL): 1 if O_NONBLOCK is set, else 0.
@@ -62,6 +63,8 @@ int64_t get_nonblocking(sock fd);
 int64_t set_nonblocking(sock fd, bool nonblocking);
 int64_t recv(sock fd, void* buffer, size_t length, int flags);
 int64_t recvfrom(sock fd, void* buffer, size_t length, int flags, SockAddr* from);
+// recvfrom / recvmsg set from->length to 0 when the call gave no address (a connected stream
+// socket): the caller zero-initialises `from`, so its family then reads AF_UNSPEC.
 // recvmsg(2) with one iovec; msg_flags (MSG_TRUNC, ...) is written to msg_flags.
 int64_t recvmsg(sock fd, void* buffer, size_t length, int flags, SockAddr* from, int* msg_flags);
 int64_t send(sock fd, const void* buffer, size_t length, int flags);

@@ -416,20 +416,15 @@ int64_t connect(sock fd, const SockAddr& address) {
 
 int64_t listen(sock fd, int backlog) { return result(::listen(fd_of(fd), backlog)); }
 
-int64_t accept(sock fd, SockAddr* peer) {
-  socklen_t length = sizeof(peer->bytes);
-  sockaddr* address = peer ? as_sockaddr(peer) : nullptr;
-  socklen_t* length_pointer = peer ? &length : nullptr;
+int64_t accept(sock fd) {
 #if defined(__linux__) || defined(__FreeBSD__)
-  int ret = ::accept4(fd_of(fd), address, length_pointer, SOCK_CLOEXEC);
-  if (ret == -1) return -static_cast<int64_t>(errno);
+  return result(::accept4(fd_of(fd), nullptr, nullptr, SOCK_CLOEXEC));
 #else
-  int ret = ::accept(fd_of(fd), address, length_pointer);
+  int ret = ::accept(fd_of(fd), nullptr, nullptr);
   if (ret == -1) return -static_cast<int64_t>(errno);
   ::fcntl(ret, F_SETFD, FD_CLOEXEC);
-#endif
-  if (peer) peer->length = length;
   return ret;
+#endif
 }
 
 int64_t getsockname(sock fd, SockAddr* out) {

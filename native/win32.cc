@@ -61,6 +61,19 @@ void no_inherit(SOCKET s) {
   SetHandleInformation(reinterpret_cast<HANDLE>(s), HANDLE_FLAG_INHERIT, 0);
 }
 
+// Whether `server`'s peer is `client`'s own address: the accepted connection is ours.
+bool same_endpoint(SOCKET server, SOCKET client) {
+  sockaddr_in peer{};
+  sockaddr_in local{};
+  int peer_length = sizeof(peer);
+  int local_length = sizeof(local);
+  if (::getpeername(server, reinterpret_cast<sockaddr*>(&peer), &peer_length) == SOCKET_ERROR ||
+      ::getsockname(client, reinterpret_cast<sockaddr*>(&local), &local_length) == SOCKET_ERROR) {
+    return false;
+  }
+  return peer.sin_port == local.sin_port && peer.sin_addr.s_addr == local.sin_addr.s_addr;
+}
+
 const Constant k_SHUT[] = {{"SHUT_RD", SD_RECEIVE}, {"SHUT_WR", SD_SEND}, {"SHUT_RDWR", SD_BOTH}};
 
 const Constant k_errno[] = {
@@ -395,6 +408,10 @@ int64_t socketpair(int, int type, int, sock fds[2]) {
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   int64_t error = 0;
+  // No other socket may bind this port while the pair is made.
+  BOOL exclusive = TRUE;
+  ::setsockopt(listener, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, reinterpret_cast<const char*>(&exclusive),
+               sizeof(exclusive));
   if (::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == SOCKET_ERROR ||
       ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == SOCKET_ERROR ||
       ::listen(listener, 1) == SOCKET_ERROR) {
@@ -407,11 +424,17 @@ int64_t socketpair(int, int type, int, sock fds[2]) {
       error = fail();
     } else {
       server = ::accept(listener, nullptr, nullptr);
-      if (server == INVALID_SOCKET) error = fail();
+      if (server == INVALID_SOCKET) {
+        error = fail();
+      } else if (!same_endpoint(server, client)) {
+        // Another local process connected to the listener first: never hand out its socket.
+        error = -static_cast<int64_t>(WSAECONNREFUSED);
+      }
     }
   }
   ::closesocket(listener);
   if (error != 0) {
+    if (server != INVALID_SOCKET) ::closesocket(server);
     if (client != INVALID_SOCKET) ::closesocket(client);
     return error;
   }
@@ -435,12 +458,10 @@ int64_t listen(sock fd, int backlog) {
   return ::listen(sock_of(fd), backlog) == SOCKET_ERROR ? fail() : 0;
 }
 
-int64_t accept(sock fd, SockAddr* peer) {
-  int length = sizeof(peer ? peer->bytes : SockAddr{}.bytes);
-  SOCKET s = ::accept(sock_of(fd), peer ? as_sockaddr(peer) : nullptr, peer ? &length : nullptr);
+int64_t accept(sock fd) {
+  SOCKET s = ::accept(sock_of(fd), nullptr, nullptr);
   if (s == INVALID_SOCKET) return fail();
   no_inherit(s);
-  if (peer) peer->length = static_cast<uint32_t>(length);
   return static_cast<int64_t>(s);
 }
 
@@ -471,13 +492,15 @@ int64_t recv(sock fd, void* buffer, size_t length, int flags) {
   return ret == SOCKET_ERROR ? fail() : ret;
 }
 
+// Winsock ignores the address arguments of a connection-oriented socket: `from` (zeroed by
+// the caller) then stays AF_UNSPEC. On WSAEMSGSIZE the datagram and its sender were taken.
 int64_t recvfrom(sock fd, void* buffer, size_t length, int flags, SockAddr* from) {
   int address_length = sizeof(from->bytes);
   int ret = ::recvfrom(sock_of(fd), static_cast<char*>(buffer), clamp(length), flags,
                        as_sockaddr(from), &address_length);
-  if (ret == SOCKET_ERROR) return fail();
+  int64_t error = ret == SOCKET_ERROR ? fail() : 0;
   from->length = static_cast<uint32_t>(address_length);
-  return ret;
+  return error != 0 ? error : ret;
 }
 
 // WSARecvFrom reports the output flags (MSG_PARTIAL, ...); a datagram longer than the buffer
@@ -489,10 +512,10 @@ int64_t recvmsg(sock fd, void* buffer, size_t length, int flags, SockAddr* from,
   int address_length = sizeof(from->bytes);
   int ret = ::WSARecvFrom(sock_of(fd), &vector, 1, &received, &io_flags, as_sockaddr(from),
                           &address_length, nullptr, nullptr);
-  if (ret == SOCKET_ERROR) return fail();
+  int64_t error = ret == SOCKET_ERROR ? fail() : 0;
   from->length = static_cast<uint32_t>(address_length);
   *msg_flags = static_cast<int>(io_flags);
-  return static_cast<int64_t>(received);
+  return error != 0 ? error : static_cast<int64_t>(received);
 }
 
 int64_t send(sock fd, const void* buffer, size_t length, int flags) {

@@ -7,7 +7,8 @@ import { isIP } from 'node:net';
 import type { RawAddress } from './addon.js';
 import type { Origin } from './classify.js';
 import { constants } from './constants.js';
-import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
+import { invalidArgType, invalidArgValue } from './errors.js';
+import { checkInteger } from './validate.js';
 
 export type Family = Origin['family'];
 
@@ -32,11 +33,7 @@ export function checkHost(host: unknown, name: string): { host: string; family: 
 }
 
 export function checkPort(port: unknown, name: string, min: number): number {
-  if (typeof port !== 'number') throw invalidArgType(name, 'of type number', port);
-  if (!Number.isInteger(port) || port < min || port > 65535) {
-    throw outOfRange(name, `an integer >= ${min} and <= 65535`, port);
-  }
-  return port;
+  return checkInteger(port, name, min, 65535);
 }
 
 /** `{ host, port }` with an IP literal host and a port in [min, 65535]. */

@@ -4,7 +4,8 @@
  * @module
  */
 import { errnoNumber, nameOf, PLATFORMS, type Platform } from './errno.js';
-import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
+import { invalidArgType, invalidArgValue } from './errors.js';
+import { checkInteger } from './validate.js';
 import { getSystemErrorMap } from 'node:util';
 
 /** `SOCK_STREAM`, `SOCK_DGRAM` or `SOCK_SEQPACKET`. */
@@ -39,9 +40,13 @@ export type FailureResult =
   | { kind: 'interrupted'; ret: -1; errno: number; code: string }
   | { kind: 'error'; ret: -1; errno: number; code: string; message: string };
 
-/** The result of a typed recv on a connected socket. */
+/**
+ * The result of a typed recv. A data result's `errno` is 0, except one case: Windows reports a
+ * datagram longer than the buffer as ret -1, WSAEMSGSIZE (10040), with the buffer filled; that
+ * is data, and it keeps the call's own ret and errno.
+ */
 export type RecvResult =
-  | { kind: 'data'; ret: number; errno: 0; bytesRead: number; data: Buffer }
+  | { kind: 'data'; ret: number; errno: number; bytesRead: number; data: Buffer }
   | { kind: 'eof'; ret: 0; errno: 0 }
   | FailureResult;
 
@@ -187,13 +192,6 @@ export function classifyOutcome(
 }
 
 const SOCKET_TYPES: readonly SocketType[] = ['stream', 'dgram', 'seqpacket'];
-
-function checkInteger(value: unknown, name: string, min: number, max: number): void {
-  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw outOfRange(name, `an integer >= ${min} and <= ${max}`, value);
-  }
-}
 
 /**
  * Maps a recv outcome to its kind, the rules in one place:

@@ -7,6 +7,7 @@
 import { getSystemErrorName } from 'node:util';
 
 import { addon, type PollerHandle } from './addon.js';
+import { errnoName } from './errno.js';
 import { socketClosed } from './errors.js';
 
 /** What a wait resolves to: readiness, or its own timeout. */
@@ -21,6 +22,8 @@ export interface WaitOptions {
 
 interface Waiter {
   events: number;
+  /** The waiting Socket: referenced here so that a pending wait keeps it alive. */
+  keepAlive: object | undefined;
   ready(): void;
   fail(error: Error): void;
 }
@@ -31,7 +34,8 @@ export class PollError extends Error {
   readonly errno: number;
   readonly syscall = 'uv_poll';
   constructor(status: number) {
-    const code = getSystemErrorName(status);
+    // libuv's own codes, or a negated Winsock one (from restoring the mode after init).
+    const code = errnoName(-status) ?? getSystemErrorName(status);
     super(`uv_poll ${code}`);
     this.name = 'PollError';
     this.code = code;
@@ -62,9 +66,20 @@ export class Readiness {
   #poller: PollerHandle | undefined;
   readonly #waiters = new Set<Waiter>();
   #closed = false;
+  /** The libuv status of a POLLERR wake-up not yet looked at by a waiter (0: none). */
+  #errorWake = 0;
 
-  constructor(fd: number) {
+  readonly #closeWhenIdle: boolean;
+
+  /**
+   * `closeWhenIdle`: close the poll handle whenever no wait is pending, instead of keeping it
+   * stopped. For a descriptor the Socket does not own: whoever owns it may close it, and the
+   * number be reused, while the Socket lives on; a handle kept open over that number would,
+   * when finally closed, take the new socket out of epoll (uv_close runs EPOLL_CTL_DEL on it).
+   */
+  constructor(fd: number, closeWhenIdle: boolean) {
     this.#fd = fd;
+    this.#closeWhenIdle = closeWhenIdle;
   }
 
   /** How many waits are pending. */
@@ -79,7 +94,12 @@ export class Readiness {
     const poller = this.#poller;
     if (poller === undefined) return;
     if (events === 0) {
-      poller.stop();
+      if (this.#closeWhenIdle) {
+        poller.close();
+        this.#poller = undefined;
+      } else {
+        poller.stop();
+      }
       return;
     }
     const ret = poller.start(events);
@@ -89,7 +109,7 @@ export class Readiness {
   #failAll(error: Error): void {
     const waiters = [...this.#waiters];
     this.#waiters.clear();
-    this.#poller?.stop();
+    this.#update();
     for (const waiter of waiters) waiter.fail(error);
   }
 
@@ -100,7 +120,8 @@ export class Readiness {
         // libuv reports POLLERR as UV_EBADF and stops the handle (src/unix/poll.c). The
         // descriptor is never closed under a poll here, so it means an error is pending on the
         // socket (ECONNREFUSED, ECONNRESET, ...): wake every waiter, and the real call that
-        // follows reports that error exactly.
+        // follows reports that error exactly (takeErrorWake tells a caller it was this).
+        this.#errorWake = status;
         this.dispatch(0, READABLE | WRITABLE);
         return;
       }
@@ -118,11 +139,22 @@ export class Readiness {
   }
 
   /**
+   * The libuv status if the last wake-up was POLLERR (reported by libuv as UV_EBADF), else 0;
+   * clears it. A caller whose following call still would block must not wait again: the
+   * condition would wake it at once, forever.
+   */
+  takeErrorWake(): number {
+    const status = this.#errorWake;
+    this.#errorWake = 0;
+    return status;
+  }
+
+  /**
    * Waits until the descriptor is readable or writable (`events`: READABLE / WRITABLE bits).
    * Readiness can be spurious: the caller follows it with a real non-blocking call.
    * `blocking` is the socket's mode, which the first wait keeps (see PollerHandle.open).
    */
-  wait(events: number, options: WaitOptions, blocking: boolean): Promise<WaitOutcome> {
+  wait(events: number, options: WaitOptions, blocking: boolean, keepAlive?: object): Promise<WaitOutcome> {
     const { timeout, signal } = options;
     return new Promise<WaitOutcome>((resolve, reject) => {
       if (this.#closed) {
@@ -146,6 +178,7 @@ export class Readiness {
       };
       const waiter: Waiter = {
         events,
+        keepAlive,
         ready: () => {
           settle();
           resolve('ready');

@@ -8,7 +8,8 @@ import { classifyFailure, type FailureResult, type Origin } from './classify.js'
 import { constants } from './constants.js';
 import { socketClosed, SocketError } from './errors.js';
 import { READABLE, type WaitOptions } from './readiness.js';
-import { checkInteger, checkOptions, kNonBlocking, kUntilReady, PLATFORM, Socket } from './socket.js';
+import { kNonBlocking, kUntilReady, PLATFORM, Socket } from './socket.js';
+import { checkInteger, checkOptions } from './validate.js';
 
 const CONSTRUCT = Symbol('rawrecv.Server');
 
@@ -61,7 +62,12 @@ export class Server {
         throw new SocketError(syscall, -ret, { address: host, port, platform: PLATFORM });
       }
     }
-    return new Server(CONSTRUCT, Socket.adopt(fd, true));
+    try {
+      return new Server(CONSTRUCT, Socket.adopt(fd, true));
+    } catch (error) {
+      addon.close(fd);
+      throw error;
+    }
   }
 
   /** The listening descriptor, or -1 once closed. */
@@ -123,7 +129,14 @@ export class Server {
     const socket = this.#socket;
     try {
       if (socket.closed) throw socketClosed();
-      return socket[kUntilReady](READABLE, options, () => socket[kNonBlocking](() => this.accept()));
+      const blocking = socket.blocking;
+      return socket[kUntilReady](READABLE, options, () => {
+        const result = socket[kNonBlocking](() => this.accept());
+        // Winsock and the BSDs' accept(2) give the new socket the listener's mode, which was
+        // non-blocking for this one call: a new socket starts blocking, as accept() gives it.
+        if (result.kind === 'socket' && blocking && !result.socket.blocking) result.socket.setBlocking(true);
+        return result;
+      });
     } catch (error) {
       return Promise.reject(error);
     }

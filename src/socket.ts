@@ -10,6 +10,7 @@ import { checkEndpoint, checkPort, familyName, familyNumber, toOrigin, type Fami
 import {
   classifyFailure,
   classifyOutcome,
+  type Classification,
   type ClassifyContext,
   type FailureResult,
   type Origin,
@@ -18,9 +19,18 @@ import {
   type SocketType,
 } from './classify.js';
 import { constants, KNOWN_MSG_FLAGS } from './constants.js';
-import { currentPlatform, errnoName, type Platform } from './errno.js';
+import { currentPlatform, errnoName, nameOf, type Platform } from './errno.js';
 import { invalidArgType, invalidArgValue, notSupported, outOfRange, socketClosed, SocketError } from './errors.js';
-import { abortError, READABLE, Readiness, WRITABLE, type WaitOptions, type WaitOutcome } from './readiness.js';
+import {
+  abortError,
+  PollError,
+  READABLE,
+  Readiness,
+  WRITABLE,
+  type WaitOptions,
+  type WaitOutcome,
+} from './readiness.js';
+import { checkBoolean, checkInteger, checkOptions } from './validate.js';
 
 /** The result of `send` / `sendTo`. */
 export type SendResult = { kind: 'sent'; ret: number; errno: 0; bytesSent: number } | FailureResult;
@@ -28,6 +38,9 @@ export type SendResult = { kind: 'sent'; ret: number; errno: 0; bytesSent: numbe
 /** The result of `sendAsync`: every byte sent, or the first failure and how much went before it. */
 export type SendAsyncResult =
   { kind: 'sent'; ret: number; errno: 0; bytesSent: number } | (FailureResult & { bytesSent: number });
+
+/** The `timeout` result an async call ends with at its deadline. */
+type TimeoutResult = FailureResult & { kind: 'timeout' };
 
 /** Options of the async receive and send calls. */
 export interface RecvAsyncOptions extends WaitOptions {
@@ -55,7 +68,8 @@ export const PLATFORM: Platform = platformOrThrow();
 const MAX_LENGTH = 2 ** 31 - 1;
 const NOSIGNAL = constants.MSG.NOSIGNAL ?? 0;
 const DONTWAIT = constants.MSG.DONTWAIT;
-const IN_PROGRESS = new Set(['EINPROGRESS', 'EAGAIN', 'WSAEWOULDBLOCK']);
+const TRUNC = constants.MSG.TRUNC ?? 0;
+const IN_PROGRESS = new Set(['EINPROGRESS', 'WSAEWOULDBLOCK']);
 /** setTimeout's own ceiling. */
 const MAX_TIMEOUT = 2 ** 31 - 1;
 const SOCKET_TYPES: Readonly<Record<string, SocketType>> = { stream: 'stream', dgram: 'dgram', seqpacket: 'seqpacket' };
@@ -80,16 +94,20 @@ const ownedFds = new Set<number>();
  */
 interface Resources {
   fd: number;
+  owned: boolean;
   readiness: Readiness | undefined;
 }
 
 /**
  * A Socket dropped without close() is closed here, exactly once: its poll handle first (libuv
- * must stop watching a descriptor before it is closed), then the descriptor. A pending wait
- * keeps its Socket reachable, so this never runs under a wait.
+ * must stop watching a descriptor before it is closed: uv_close takes the number out of epoll,
+ * which would hit whatever socket has the number by then), then the descriptor if owned. Every
+ * Socket is registered, owned or not, for the poll handle. A pending wait keeps its Socket
+ * reachable, so this never runs under a wait.
  */
 const finalizer = new FinalizationRegistry<Resources>((resources) => {
   resources.readiness?.close();
+  if (!resources.owned) return;
   release(resources.fd);
   addon.close(resources.fd);
 });
@@ -120,28 +138,6 @@ export const kUntilReady = Symbol('rawrecv.untilReady');
 /** @internal */
 export const kNonBlocking = Symbol('rawrecv.nonBlocking');
 
-/** @internal Throws unless `value` is an integer in [min, max]. */
-export function checkInteger(value: unknown, name: string, min: number, max: number): number {
-  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw outOfRange(name, `an integer >= ${min} and <= ${max}`, value);
-  }
-  return value;
-}
-
-/** @internal */
-export function checkBoolean(value: unknown, name: string): boolean {
-  if (typeof value !== 'boolean') throw invalidArgType(name, 'of type boolean', value);
-  return value;
-}
-
-/** @internal An options argument: undefined, or a plain object. */
-export function checkOptions<T extends object>(value: T | undefined, name: string): Partial<T> {
-  if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null) throw invalidArgType(name, 'of type object', value);
-  return value;
-}
-
 function checkLength(length: unknown, name = 'length'): number {
   if (typeof length !== 'number') throw invalidArgType(name, 'of type number', length);
   // A zero-length recv is platform-dependent and says nothing (trap 1): sys.recv allows it.
@@ -171,6 +167,34 @@ function checkWaitOptions(options: unknown): WaitOptions {
     throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
   }
   return { timeout, signal };
+}
+
+/** The options' timeout as an absolute deadline (performance.now() based; Infinity for none). */
+function deadlineOf(options: unknown): { deadline: number; signal: AbortSignal | undefined } {
+  const { timeout, signal } = checkWaitOptions(options);
+  return { deadline: timeout === undefined ? Infinity : performance.now() + timeout, signal };
+}
+
+/** Settles with `promise`, or rejects at the deadline (`onTimeout()`) or on abort. */
+function withDeadline<T>(
+  promise: Promise<T>,
+  deadline: number,
+  signal: AbortSignal | undefined,
+  onTimeout: () => Error,
+): Promise<T> {
+  if (deadline === Infinity && signal === undefined) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const timer =
+      deadline === Infinity
+        ? undefined
+        : setTimeout(() => reject(onTimeout()), Math.max(0, deadline - performance.now()));
+    const onAbort = (): void => reject(abortError(signal as AbortSignal));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    });
+  });
 }
 
 function checkView(buffer: unknown, name: string): ArrayBufferView {
@@ -256,11 +280,9 @@ export class Socket {
       receiveTimeout: state.receiveTimeout,
       flags: 0,
     };
-    this.#resources = { fd: state.fd, readiness: undefined };
-    if (state.owned) {
-      own(state.fd);
-      finalizer.register(this, this.#resources, this);
-    }
+    this.#resources = { fd: state.fd, owned: state.owned, readiness: undefined };
+    if (state.owned) own(state.fd);
+    finalizer.register(this, this.#resources, this);
   }
 
   /**
@@ -462,8 +484,7 @@ export class Socket {
     const fd = this.#open();
     checkBoolean(blocking, 'blocking');
     this.#call(addon.setNonBlocking(fd, !blocking), 'fcntl');
-    this.#blocking = blocking;
-    this.#context.blocking = blocking;
+    this.#setTracked(blocking);
   }
 
   /**
@@ -503,29 +524,26 @@ export class Socket {
     }
   }
 
-  /** Classifies recv's number; `view` holds the bytes at `start` when it is data. */
-  #finish(
-    ret: number,
-    length: number,
-    flags: number,
-    view: Buffer | undefined,
-    start: number,
-    source?: ArrayBufferView,
-  ): RecvResult {
+  /**
+   * Classifies one recv call's number with the socket's state (the context object is reused:
+   * nothing is allocated here but the result) and remembers what the kernel says only once.
+   */
+  #classify(ret: number, length: number, flags: number, msgFlags: number): Classification {
     const context = this.#context;
     context.requested = length;
     context.flags = flags;
-    const outcome = ret >= 0 ? classifyOutcome(ret, 0, 0, context) : classifyOutcome(-1, -ret, 0, context);
-    if (outcome.kind === 'data') {
-      const n = outcome.bytesRead;
-      let data: Buffer;
-      if (source !== undefined) data = Buffer.from(source.buffer, source.byteOffset + start, n);
-      else if (view === scratch) data = Buffer.from(scratch.subarray(0, n));
-      else data = (view as Buffer).subarray(0, n);
-      return { kind: 'data', ret: outcome.ret, errno: 0, bytesRead: n, data };
-    }
-    this.#remember(outcome);
+    const outcome = ret >= 0 ? classifyOutcome(ret, 0, msgFlags, context) : classifyOutcome(-1, -ret, 0, context);
+    if (outcome.kind !== 'data') this.#remember(outcome);
     return outcome;
+  }
+
+  /** A recv result: for data, `data` is `target`'s first bytes (copied out of the scratch buffer). */
+  #finish(ret: number, length: number, flags: number, target: Buffer): RecvResult {
+    const outcome = this.#classify(ret, length, flags, 0);
+    if (outcome.kind !== 'data') return outcome;
+    const n = outcome.bytesRead;
+    const data = target === scratch ? Buffer.from(scratch.subarray(0, n)) : target.subarray(0, n);
+    return { kind: 'data', ret: outcome.ret, errno: outcome.errno, bytesRead: n, data };
   }
 
   /**
@@ -538,8 +556,20 @@ export class Socket {
     const fd = this.#open();
     checkLength(length);
     checkFlags(flags);
+    this.#checkStreamFlags(flags);
     const target = length <= SCRATCH_LIMIT ? scratch : Buffer.allocUnsafe(length);
-    return this.#finish(addon.recv(fd, target, 0, length, flags), length, flags, target, 0);
+    return this.#finish(addon.recv(fd, target, 0, length, flags), length, flags, target);
+  }
+
+  /**
+   * Linux's MSG_TRUNC on a stream socket discards the bytes without copying them: a data
+   * result would show whatever the buffer held before. It is refused on the typed stream path
+   * (sys.recv passes it through).
+   */
+  #checkStreamFlags(flags: number): void {
+    if (this.#type === 'stream' && TRUNC !== 0 && (flags & TRUNC) !== 0) {
+      throw invalidArgValue('flags', flags, 'has MSG_TRUNC, which discards stream data unread (use sys.recv)');
+    }
   }
 
   /**
@@ -575,7 +605,12 @@ export class Socket {
         length,
       );
     }
-    return this.#finish(addon.recv(fd, buffer, offset, length, flags), length, flags, undefined, offset, buffer);
+    this.#checkStreamFlags(flags);
+    const outcome = this.#classify(addon.recv(fd, buffer, offset, length, flags), length, flags, 0);
+    if (outcome.kind !== 'data') return outcome;
+    // A view of the caller's memory: nothing is copied.
+    const data = Buffer.from(buffer.buffer, buffer.byteOffset + offset, outcome.bytesRead);
+    return { kind: 'data', ret: outcome.ret, errno: outcome.errno, bytesRead: outcome.bytesRead, data };
   }
 
   /** recv(2) with MSG_PEEK: the data stays queued. @see recv(2) MSG_PEEK */
@@ -595,33 +630,16 @@ export class Socket {
     checkFlags(flags);
     const target = length <= SCRATCH_LIMIT ? scratch : Buffer.allocUnsafe(length);
     const ret = addon.recvmsg(fd, target, 0, length, flags, fromOut);
-    const context = this.#context;
-    context.requested = length;
-    context.flags = flags;
-    const outcome =
-      ret >= 0 ? classifyOutcome(ret, 0, fromOut.msgFlags ?? 0, context) : classifyOutcome(-1, -ret, 0, context);
-    if (outcome.kind !== 'data') {
-      this.#remember(outcome);
-      return outcome;
-    }
+    const outcome = this.#classify(ret, length, flags, ret >= 0 ? (fromOut.msgFlags ?? 0) : 0);
+    if (outcome.kind !== 'data') return outcome;
     const n = outcome.bytesRead;
     const data = target === scratch ? Buffer.from(scratch.subarray(0, n)) : target.subarray(0, n);
-    const origin: Origin =
-      ret >= 0
-        ? toOrigin(
-            { family: fromOut.family ?? 0, address: fromOut.address ?? '', port: fromOut.port ?? 0 },
-            this.#family,
-          )
-        : { address: '', port: 0, family: this.#family };
-    return {
-      kind: 'data',
-      ret: outcome.ret,
-      errno: outcome.errno,
-      bytesRead: n,
-      data,
-      truncated: outcome.truncated,
-      ...origin,
-    };
+    // The addon filled fromOut for every datagram taken (also Windows' WSAEMSGSIZE).
+    const origin = toOrigin(
+      { family: fromOut.family ?? 0, address: fromOut.address ?? '', port: fromOut.port ?? 0 },
+      this.#family,
+    );
+    return { kind: 'data', ret, errno: outcome.errno, bytesRead: n, data, truncated: outcome.truncated, ...origin };
   }
 
   #sent(ret: number, flags: number): SendResult {
@@ -680,6 +698,12 @@ export class Socket {
     if (this.#type !== 'stream') {
       throw Object.assign(new Error(`reset() needs a stream socket, not ${this.#type}`), { code: 'ERR_INVALID_STATE' });
     }
+    if (!this.#owned) {
+      // close() would only let go of a shared descriptor: no RST would be sent.
+      throw Object.assign(new Error('reset() needs a socket this Socket owns (fromFd with owned: true)'), {
+        code: 'ERR_INVALID_STATE',
+      });
+    }
     this.#call(addon.setLinger(fd, true, 0), 'setsockopt');
     this.close();
   }
@@ -693,7 +717,7 @@ export class Socket {
     const fd = this.#open();
     const errno = this.#call(addon.getsockopt(fd, constants.SOL.SOCKET, constants.SO.ERROR), 'getsockopt');
     if (errno === 0) return null;
-    const { code } = classifyFailure(errno, PLATFORM, false, 0, 0);
+    const code = nameOf(errno, PLATFORM) ?? 'UNKNOWN';
     this.#remember({ kind: 'error', code });
     return { errno, code };
   }
@@ -721,7 +745,7 @@ export class Socket {
   #readiness(): Readiness {
     this.#open();
     const resources = this.#resources;
-    resources.readiness ??= new Readiness(resources.fd);
+    resources.readiness ??= new Readiness(resources.fd, !resources.owned);
     return resources.readiness;
   }
 
@@ -744,7 +768,7 @@ export class Socket {
 
   #wait(events: number, options: WaitOptions): Promise<WaitOutcome> {
     try {
-      return this.#readiness().wait(events, checkWaitOptions(options), this.#blocking);
+      return this.#readiness().wait(events, checkWaitOptions(options), this.#blocking, this);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -767,11 +791,20 @@ export class Socket {
   [kNonBlocking]<R>(call: () => R): R {
     if (!this.#blocking) return call();
     this.#call(addon.setNonBlocking(this.#open(), true), 'fcntl');
+    // For the call the socket is non-blocking, and its outcome is classified so: a would-block
+    // is would-block there, not an expired receive timeout.
+    this.#setTracked(false);
     try {
       return call();
     } finally {
+      this.#setTracked(true);
       this.#call(addon.setNonBlocking(this.#open(), false), 'fcntl');
     }
+  }
+
+  #setTracked(blocking: boolean): void {
+    this.#blocking = blocking;
+    this.#context.blocking = blocking;
   }
 
   /**
@@ -783,37 +816,48 @@ export class Socket {
     events: number,
     options: WaitOptions,
     attempt: () => R,
-  ): Promise<R | (FailureResult & { kind: 'timeout' })> {
-    return this.#untilReady(events, options, attempt);
+  ): Promise<R | TimeoutResult> {
+    try {
+      const { deadline, signal } = deadlineOf(options);
+      return this.#untilReady(events, deadline, signal, attempt);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   async #untilReady<R extends { kind: string }>(
     events: number,
-    options: WaitOptions,
+    deadline: number,
+    signal: AbortSignal | undefined,
     attempt: () => R,
-  ): Promise<R | (FailureResult & { kind: 'timeout' })> {
-    const { timeout, signal } = checkWaitOptions(options);
+  ): Promise<R | TimeoutResult> {
     // An aborted signal stops the call before any system call, even one that could proceed.
     if (signal?.aborted) throw abortError(signal);
-    const deadline = timeout === undefined ? Infinity : performance.now() + timeout;
+    let pollError = 0;
     for (;;) {
       const result = attempt();
       if (result.kind !== 'would-block') return result;
+      // libuv woke us for POLLERR, and the call still would block: the error condition is one
+      // recv cannot clear (an undrained IP_RECVERR queue, say). Report it; never spin on it.
+      if (pollError !== 0) throw new PollError(pollError);
       const remaining = deadline - performance.now();
+      const readiness = this.#readiness();
       const outcome =
         remaining > 0
-          ? await this.#readiness().wait(
+          ? await readiness.wait(
               events,
               { timeout: Number.isFinite(remaining) ? Math.ceil(remaining) : undefined, signal },
               this.#blocking,
+              this,
             )
           : 'timeout';
       if (outcome === 'timeout') {
         const last = attempt();
         if (last.kind !== 'would-block') return last;
         const { ret, errno, code } = last as unknown as FailureResult;
-        return { kind: 'timeout', ret, errno, code } as FailureResult & { kind: 'timeout' };
+        return { kind: 'timeout', ret, errno, code };
       }
+      pollError = readiness.takeErrorWake();
     }
   }
 
@@ -829,7 +873,8 @@ export class Socket {
       const { flags = 0, ...wait } = checkOptions(options, 'options');
       checkLength(length);
       checkFlags(flags);
-      return this.#untilReady(READABLE, wait, () => this.#attempt(flags, (f) => this.recv(length, f)));
+      const { deadline, signal } = deadlineOf(wait);
+      return this.#untilReady(READABLE, deadline, signal, () => this.#attempt(flags, (f) => this.recv(length, f)));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -843,8 +888,9 @@ export class Socket {
     try {
       const { flags = 0, offset, length, ...wait } = checkOptions(options, 'options');
       checkFlags(flags);
-      // A synchronous first attempt validates buffer, offset and length before any wait.
-      return this.#untilReady(READABLE, wait, () =>
+      const { deadline, signal } = deadlineOf(wait);
+      // The first attempt validates buffer, offset and length before any wait.
+      return this.#untilReady(READABLE, deadline, signal, () =>
         this.#attempt(flags, (f) => this.recvInto(buffer, { offset, length, flags: f })),
       );
     } catch (error) {
@@ -858,7 +904,8 @@ export class Socket {
       const { flags = 0, ...wait } = checkOptions(options, 'options');
       checkLength(length);
       checkFlags(flags);
-      return this.#untilReady(READABLE, wait, () => this.#attempt(flags, (f) => this.recvFrom(length, f)));
+      const { deadline, signal } = deadlineOf(wait);
+      return this.#untilReady(READABLE, deadline, signal, () => this.#attempt(flags, (f) => this.recvFrom(length, f)));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -872,21 +919,21 @@ export class Socket {
    */
   async sendAsync(data: ArrayBufferView | string, options: RecvAsyncOptions = {}): Promise<SendAsyncResult> {
     const { flags = 0, ...wait } = checkOptions(options, 'options');
-    const fd = this.#open();
+    this.#open();
     const bytes = checkPayload(data);
     checkFlags(flags);
-    checkWaitOptions(wait);
+    // One deadline for the whole call, however many sends it takes.
+    const { deadline, signal } = deadlineOf(wait);
     let sent = 0;
     for (;;) {
-      const result = await this.#untilReady(WRITABLE, wait, () =>
+      const result = await this.#untilReady(WRITABLE, deadline, signal, () =>
         this.#attempt(flags, (f) =>
           this.#sent(addon.send(this.#open(), bytes, sent, bytes.byteLength - sent, f | NOSIGNAL), f),
         ),
       );
       if (result.kind !== 'sent') return { ...result, bytesSent: sent };
-      sent += (result as { bytesSent: number }).bytesSent;
+      sent += result.ret;
       if (sent >= bytes.byteLength) return { kind: 'sent', ret: result.ret, errno: 0, bytesSent: sent };
-      void fd;
     }
   }
 
@@ -928,9 +975,21 @@ export class Socket {
     if (family !== undefined && family !== 'IPv4' && family !== 'IPv6') {
       throw invalidArgValue('options.family', family, "must be 'IPv4' or 'IPv6'");
     }
-    const { timeout, signal } = checkWaitOptions(wait);
+    const { timeout } = checkWaitOptions(wait);
+    const { deadline, signal } = deadlineOf(wait);
     if (signal?.aborted) throw abortError(signal);
-    const found = await lookup(host, { family: family === 'IPv6' ? 6 : family === 'IPv4' ? 4 : 0 });
+    const timedOut = (address: string): Error =>
+      Object.assign(new Error(`connect timed out after ${timeout} ms (${address}:${port})`), {
+        code: 'ERR_SOCKET_CONNECTION_TIMEOUT',
+      });
+    // The name lookup counts against the timeout too (dns.lookup cannot be cancelled: its
+    // answer is then ignored).
+    const found = await withDeadline(
+      lookup(host, { family: family === 'IPv6' ? 6 : family === 'IPv4' ? 4 : 0 }),
+      deadline,
+      signal,
+      () => timedOut(host),
+    );
     const resolved: Family = found.family === 6 ? 'IPv6' : 'IPv4';
     const fd = throwIfFailed(addon.socket(familyNumber(resolved), constants.SOCK.STREAM, 0), 'socket');
     const socket = Socket.#fresh(fd, 'stream', resolved);
@@ -938,19 +997,26 @@ export class Socket {
     try {
       socket.setBlocking(false);
       const ret = addon.connect(fd, familyNumber(resolved), found.address, port);
-      // In progress: EINPROGRESS on POSIX, WSAEWOULDBLOCK on Windows.
+      // In progress: EINPROGRESS on POSIX, WSAEWOULDBLOCK on Windows. (EAGAIN from a TCP
+      // connect is a real failure, connect(2).)
       if (ret < 0 && !IN_PROGRESS.has(errnoName(-ret, PLATFORM) ?? '')) {
         throw new SocketError('connect', -ret, where);
       }
-      if (ret < 0) {
-        const outcome = await socket.waitWritable({ timeout, signal });
-        if (outcome === 'timeout') {
-          throw Object.assign(new Error(`connect timed out after ${timeout} ms (${found.address}:${port})`), {
-            code: 'ERR_SOCKET_CONNECTION_TIMEOUT',
-          });
-        }
+      // Writability can be spurious: connected once getpeername succeeds, failed once SO_ERROR
+      // says so; otherwise wait again, until the deadline.
+      while (ret < 0) {
+        const remaining = deadline - performance.now();
+        const outcome =
+          remaining > 0
+            ? await socket.waitWritable({
+                timeout: Number.isFinite(remaining) ? Math.ceil(remaining) : undefined,
+                signal,
+              })
+            : 'timeout';
+        if (outcome === 'timeout') throw timedOut(found.address);
         const error = socket.#call(addon.getsockopt(fd, constants.SOL.SOCKET, constants.SO.ERROR), 'getsockopt');
         if (error !== 0) throw new SocketError('connect', error, where);
+        if (typeof addon.getpeername(fd) !== 'number') break;
       }
       socket.setBlocking(true);
       return socket;
@@ -971,8 +1037,8 @@ export class Socket {
     this.#fd = -1;
     // Pending waits reject with ERR_SOCKET_CLOSED, and libuv lets go of the descriptor first.
     this.#resources.readiness?.close();
-    if (!this.#owned) return;
     finalizer.unregister(this);
+    if (!this.#owned) return;
     release(fd);
     this.#call(addon.close(fd), 'close');
   }
