@@ -240,6 +240,12 @@ Napi::Value SocketAddress(const Napi::CallbackInfo& info) {
   return AddressObject(env, address, Napi::Object::New(env));
 }
 
+Napi::Value SocketFamily(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  return Num(env, sys::socket_family(fd));
+}
+
 Napi::Value GetNonBlocking(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RAWRECV_ARG_SOCK(0, fd);
@@ -655,6 +661,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"accept", Accept},
       {"getsockname", SocketAddress<sys::getsockname>},
       {"getpeername", SocketAddress<sys::getpeername>},
+      {"socketFamily", SocketFamily},
       {"getNonBlocking", GetNonBlocking},
       {"setNonBlocking", SetNonBlocking},
       {"recvfrom", RecvFrom},

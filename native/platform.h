@@ -57,6 +57,10 @@ int64_t listen(sock fd, int backlog);
 int64_t accept(sock fd);
 int64_t getsockname(sock fd, SockAddr* out);
 int64_t getpeername(sock fd, SockAddr* out);
+// The socket's address family (AF_*): getsockname on POSIX, which answers for an unbound
+// socket too; getsockopt(SO_PROTOCOL_INFOW) on Windows, where getsockname of an unbound socket
+// fails (WSAEINVAL).
+int64_t socket_family(sock fd);
 // fcntl(F_GETFL): 1 if O_NONBLOCK is set, else 0.
 int64_t get_nonblocking(sock fd);
 // fcntl(F_GETFL) then fcntl(F_SETFL) with only O_NONBLOCK changed.

@@ -443,6 +443,14 @@ int64_t getpeername(sock fd, SockAddr* out) {
   return 0;
 }
 
+int64_t socket_family(sock fd) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof(address);
+  int ret = ::getsockname(fd_of(fd), reinterpret_cast<sockaddr*>(&address), &length);
+  if (ret == -1) return -static_cast<int64_t>(errno);
+  return address.ss_family;
+}
+
 int64_t get_nonblocking(sock fd) {
   int flags = ::fcntl(fd_of(fd), F_GETFL);
   if (flags == -1) return -static_cast<int64_t>(errno);

@@ -7,6 +7,8 @@
 #include <windows.h>
 #include <winsock2.h>
 #include <ws2tcpip.h>
+// MSG_TRUNC / MSG_CTRUNC: in ws2def.h for MSVC, in mswsock.h for mingw-w64.
+#include <mswsock.h>
 #if __has_include(<afunix.h>)
 #include <afunix.h>
 #endif
@@ -477,6 +479,16 @@ int64_t getpeername(sock fd, SockAddr* out) {
   if (::getpeername(sock_of(fd), as_sockaddr(out), &length) == SOCKET_ERROR) return fail();
   out->length = static_cast<uint32_t>(length);
   return 0;
+}
+
+int64_t socket_family(sock fd) {
+  WSAPROTOCOL_INFOW info{};
+  int length = sizeof(info);
+  if (::getsockopt(sock_of(fd), SOL_SOCKET, SO_PROTOCOL_INFOW, reinterpret_cast<char*>(&info),
+                   &length) == SOCKET_ERROR) {
+    return fail();
+  }
+  return info.iAddressFamily;
 }
 
 // FIONBIO cannot be read back on Windows (recv-semantics.md, trap 5): the library tracks it.

@@ -77,6 +77,8 @@ export interface Addon {
   getsockname(fd: number): RawAddress | number;
   /** getpeername(2). */
   getpeername(fd: number): RawAddress | number;
+  /** The socket's AF_* family: getsockname (POSIX), getsockopt(SO_PROTOCOL_INFOW) (Windows). */
+  socketFamily(fd: number): number;
   /** fcntl(F_GETFL): 1 when O_NONBLOCK is set, 0 when not, or -errno. */
   getNonBlocking(fd: number): number;
   /** fcntl(F_GETFL) then, if it changes, fcntl(F_SETFL): only O_NONBLOCK is touched. */

@@ -305,9 +305,9 @@ export class Socket {
     if (type === undefined) {
       throw invalidArgValue('fd', fd, `is a socket of type ${typeRet}, not stream, dgram or seqpacket`);
     }
-    const local = addon.getsockname(fd);
-    if (typeof local === 'number') throw new SocketError('getsockname', -local, { platform: PLATFORM });
-    const family = familyName(local.family, 'unix');
+    const af = addon.socketFamily(fd);
+    if (af < 0) throw new SocketError(PLATFORM === 'win32' ? 'getsockopt' : 'getsockname', -af, { platform: PLATFORM });
+    const family = familyName(af, 'unix');
     if (PLATFORM !== 'win32') blocking = throwIfFailed(addon.getNonBlocking(fd), 'fcntl') === 0;
     const receiveTimeout = throwIfFailed(addon.getTimeout(fd, constants.SO.RCVTIMEO), 'getsockopt');
     const sendTimeout = throwIfFailed(addon.getTimeout(fd, constants.SO.SNDTIMEO), 'getsockopt');
@@ -639,7 +639,15 @@ export class Socket {
       { family: fromOut.family ?? 0, address: fromOut.address ?? '', port: fromOut.port ?? 0 },
       this.#family,
     );
-    return { kind: 'data', ret, errno: outcome.errno, bytesRead: n, data, truncated: outcome.truncated, ...origin };
+    return {
+      kind: 'data',
+      ret: outcome.ret,
+      errno: outcome.errno,
+      bytesRead: n,
+      data,
+      truncated: outcome.truncated,
+      ...origin,
+    };
   }
 
   #sent(ret: number, flags: number): SendResult {

@@ -21,6 +21,7 @@ export const sys: Readonly<Sys> = Object.freeze({
   accept: addon.accept,
   getsockname: addon.getsockname,
   getpeername: addon.getpeername,
+  socketFamily: addon.socketFamily,
   getNonBlocking: addon.getNonBlocking,
   setNonBlocking: addon.setNonBlocking,
   recv: addon.recv,

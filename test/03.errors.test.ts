@@ -3,11 +3,12 @@
  * Built by hand for every platform's numbers, and for real from connectSync and Server.listen.
  */
 import { connect as netConnect } from 'node:net';
+import { getSystemErrorName } from 'node:util';
 
 import { describe, expect, it } from 'vitest';
 
 import { Server, Socket, SocketError } from '../src/index.js';
-import { closedPort, errnoOf, guardFds, openFdCount } from './helpers.js';
+import { closedPort, codeOf, errnoOf, guardFds, openFdCount, WIN32 } from './helpers.js';
 
 guardFds();
 
@@ -130,11 +131,12 @@ describe('SocketError built by hand', () => {
   });
 
   it("without a platform names the number as this process's OS does", () => {
+    // WSAECONNREFUSED (10061) on Windows.
     const errno = errnoOf('ECONNREFUSED');
     const error = new SocketError('connect', errno);
-    expect(error.code).toBe('ECONNREFUSED');
+    expect(error.code).toBe(codeOf('ECONNREFUSED'));
     expect(error.errno).toBe(errno);
-    expect(error.message).toBe('connect ECONNREFUSED');
+    expect(error.message).toBe(`connect ${codeOf('ECONNREFUSED')}`);
   });
 });
 
@@ -147,32 +149,46 @@ describe('SocketError from real calls', () => {
     expect(error).toBeInstanceOf(Error);
     expect(error.name).toBe('SocketError');
     expect(error.errno).toBe(errnoOf('ECONNREFUSED'));
-    expect(error.code).toBe('ECONNREFUSED');
+    expect(error.code).toBe(codeOf('ECONNREFUSED'));
     expect(error.syscall).toBe('connect');
     expect(error.address).toBe('127.0.0.1');
     expect(error.port).toBe(port);
-    expect(error.message).toBe(`connect ECONNREFUSED 127.0.0.1:${port}`);
+    expect(error.message).toBe(`connect ${codeOf('ECONNREFUSED')} 127.0.0.1:${port}`);
   });
 
-  it("connectSync's message is the one Node's net gives for the same refused connect", async () => {
-    const port = closedPort();
-    const error = catchSocketError(() => Socket.connectSync({ host: '127.0.0.1', port }));
-    const nodeError = await nodeConnectError(port);
-    expect(nodeError.code).toBe('ECONNREFUSED');
-    expect(error.message).toBe(nodeError.message);
-    expect(error.syscall).toBe(nodeError.syscall);
-    expect(error.address).toBe(nodeError.address);
-    expect(error.port).toBe(nodeError.port);
-    // Node's errno is libuv's negated number; SocketError's is the OS's own, positive.
-    expect(error.errno).toBe(-(nodeError.errno as number));
-  });
+  it(
+    WIN32
+      ? "connectSync's message is the one Node's net gives for the same refused connect, with Winsock's code"
+      : "connectSync's message is the one Node's net gives for the same refused connect",
+    async () => {
+      const port = closedPort();
+      const error = catchSocketError(() => Socket.connectSync({ host: '127.0.0.1', port }));
+      const nodeError = await nodeConnectError(port);
+      expect(nodeError.code).toBe('ECONNREFUSED');
+      expect(error.syscall).toBe(nodeError.syscall);
+      expect(error.address).toBe(nodeError.address);
+      expect(error.port).toBe(nodeError.port);
+      if (WIN32) {
+        // Node names libuv's own number (UV_ECONNREFUSED, -4078 on Windows); SocketError keeps
+        // what WSAGetLastError said: WSAECONNREFUSED, 10061. Only the code differs in the message.
+        expect(getSystemErrorName(nodeError.errno as number)).toBe('ECONNREFUSED');
+        expect(nodeError.errno).not.toBe(-error.errno);
+        expect(error.errno).toBe(10061);
+        expect(error.message).toBe(nodeError.message.replace('ECONNREFUSED', 'WSAECONNREFUSED'));
+      } else {
+        expect(error.message).toBe(nodeError.message);
+        // Node's errno is libuv's negated number; SocketError's is the OS's own, positive.
+        expect(error.errno).toBe(-(nodeError.errno as number));
+      }
+    },
+  );
 
   it("connectSync to 'localhost' reports the address it connected to, 127.0.0.1", () => {
     const port = closedPort();
     const before = openFdCount();
     const error = catchSocketError(() => Socket.connectSync({ host: 'localhost', port }));
     expect(openFdCount()).toBe(before);
-    expect(error.code).toBe('ECONNREFUSED');
+    expect(error.code).toBe(codeOf('ECONNREFUSED'));
     expect(error.address).toBe('127.0.0.1');
     expect(error.port).toBe(port);
   });
@@ -185,11 +201,11 @@ describe('SocketError from real calls', () => {
       const error = catchSocketError(() => Server.listen({ host: '127.0.0.1', port }));
       expect(openFdCount()).toBe(before);
       expect(error.errno).toBe(errnoOf('EADDRINUSE'));
-      expect(error.code).toBe('EADDRINUSE');
+      expect(error.code).toBe(codeOf('EADDRINUSE'));
       expect(error.syscall).toBe('bind');
       expect(error.address).toBe('127.0.0.1');
       expect(error.port).toBe(port);
-      expect(error.message).toBe(`bind EADDRINUSE 127.0.0.1:${port}`);
+      expect(error.message).toBe(`bind ${codeOf('EADDRINUSE')} 127.0.0.1:${port}`);
       // The first server is untouched and still listening.
       expect(server.closed).toBe(false);
       expect(server.port).toBe(port);

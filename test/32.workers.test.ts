@@ -10,9 +10,9 @@ import { Worker } from 'node:worker_threads';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { Socket } from '../src/index.js';
+import { constants, Socket, sys } from '../src/index.js';
 import { ensureDist, tempDir, writeModule } from './built-package.js';
-import { closeAll, guardFds, openFdCount } from './helpers.js';
+import { closeAll, errnoOf, guardFds, openFdCount, WIN32 } from './helpers.js';
 
 guardFds();
 
@@ -63,7 +63,11 @@ try {
 parentPort.postMessage({ type: 'result', results });
 `;
 
-/** A worker that starts a recvAsync that nothing will answer, reports its descriptors, and waits. */
+/**
+ * A worker that starts a recvAsync that nothing will answer, reports its descriptors, and waits.
+ * Linux: each with its /proc/self/fd link (socket:[inode]), which a reused number would not
+ * share. Windows has no such link (null): SOCKET handles are checked right after the terminate.
+ */
 const STUCK_WORKER = `
 import { readlinkSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
@@ -74,7 +78,10 @@ a.recvAsync(16).then(
   (result) => parentPort.postMessage({ type: 'settled', result }),
   (error) => parentPort.postMessage({ type: 'settled', error: String(error) }),
 );
-const fds = [a.fd, b.fd].map((fd) => ({ fd, link: readlinkSync('/proc/self/fd/' + fd) }));
+const fds = [a.fd, b.fd].map((fd) => ({
+  fd,
+  link: process.platform === 'win32' ? null : readlinkSync('/proc/self/fd/' + fd),
+}));
 parentPort.postMessage({ type: 'waiting', fds });
 `;
 
@@ -89,7 +96,7 @@ interface WorkerResults {
 interface Message {
   type: string;
   results?: WorkerResults;
-  fds?: { fd: number; link: string }[];
+  fds?: { fd: number; link: string | null }[];
 }
 
 /** Resolves with the next message of `type`, rejecting on the worker's error, exit, or after `ms`. */
@@ -211,6 +218,16 @@ describe('worker threads', () => {
       expect(await worker.terminate()).toBe(1);
       expect(await exited).toBe(1);
       expect(settled).toBeUndefined();
+      if (WIN32) {
+        // Windows: no /proc links, so each handle is checked now, before anything new can take
+        // its value: the environment cleanup hook closed it, and Winsock says WSAENOTSOCK.
+        for (const { fd } of fds) {
+          expect(
+            sys.getsockopt(fd, constants.SOL.SOCKET, constants.SO.TYPE),
+            `handle ${fd} of the terminated worker`,
+          ).toBe(-errnoOf('ENOTSOCK'));
+        }
+      }
 
       // The process is alive and its own loop still polls.
       const [a, b] = Socket.pair();
@@ -221,7 +238,7 @@ describe('worker threads', () => {
       }
       // Terminating a worker runs no JavaScript, so no FinalizationRegistry callback: the addon's
       // environment cleanup hook closes the descriptors its Sockets owned.
-      for (const { fd, link } of fds) {
+      for (const { fd, link } of WIN32 ? [] : fds) {
         let now = '';
         try {
           now = readlinkSync(`/proc/self/fd/${fd}`);

@@ -1,17 +1,84 @@
 /**
  * Shared test helpers: real sockets on loopback, exact errno checks, and the fd-leak guard
- * every test file installs.
+ * every test file installs. Platform-aware: on Windows (the leg that runs under Wine) errno
+ * numbers and codes are Winsock's, and the guard counts handles.
  */
 import { readdirSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 
 import { afterAll, beforeAll, expect } from 'vitest';
 
-import { Server, Socket } from '../src/index.js';
+import { constants, Server, Socket, sys } from '../src/index.js';
 
-/** Open descriptors of this process, from /proc/self/fd. */
+/** True on Windows: errno names take Winsock's WSA prefix, and there is no /proc. */
+export const WIN32 = process.platform === 'win32';
+
+/** True when the Windows build runs under Wine, which is not Windows (see recv-semantics.md). */
+export const WINE = constants.wine !== null;
+
+/**
+ * Wine deviation (recv-semantics.md, tcp.rst): after the peer's RST, Wine's recv returns 0, a
+ * clean end of stream, where Windows reports WSAECONNRESET (10054) once, as Linux reports
+ * ECONNRESET. Tests of a reset assert the documented value unless this is true.
+ */
+export const WINE_RST_IS_EOF = WIN32 && WINE;
+
+/**
+ * Handle values the Wine count probes: below 2^16, i.e. the first 16,384 handle slots. Windows
+ * and Wine hand out the lowest free slot, so a socket can sit above this only after the process
+ * held more than 16,000 handles at once; a test process holds a few hundred.
+ */
+const WINE_HANDLE_LIMIT = 2 ** 16;
+
+/**
+ * The SOCKET handles open in this process, found by asking every handle value below
+ * {@link WINE_HANDLE_LIMIT} for getsockopt(SO_TYPE): a live socket answers, anything else is
+ * WSAENOTSOCK. Handle values are multiples of 4 (the low two bits are ignored by the handle table).
+ */
+function openSocketHandles(): number {
+  let count = 0;
+  for (let handle = 4; handle < WINE_HANDLE_LIMIT; handle += 4) {
+    if (sys.getsockopt(handle, constants.SOL.SOCKET, constants.SO.TYPE) >= 0) count++;
+  }
+  return count;
+}
+
+/**
+ * Open descriptors of this process. Linux: the entries of /proc/self/fd. Windows:
+ * GetProcessHandleCount (sys.handleCount), which counts every handle, SOCKETs included.
+ * Under Wine (8.0) GetProcessHandleCount is a stub that always reports 0, and the Wine
+ * process's Unix descriptors (/proc/self/fd through the Z: drive) drift by themselves in a
+ * vitest worker (Wine's own pipes and files come and go), so there the count is of the open
+ * SOCKET handles, which is what a leak of this library's would leave.
+ */
 export function openFdCount(): number {
+  if (WIN32) {
+    if (WINE) return openSocketHandles();
+    const count = sys.handleCount();
+    if (count < 0) throw new Error(`GetProcessHandleCount failed with ${-count}`);
+    return count;
+  }
   return readdirSync('/proc/self/fd').length;
+}
+
+/**
+ * Windows: libuv's uv_poll keeps one unbound "peer" socket per address family for the loop's
+ * whole life (src/win/poll.c, uv__fast_poll_get_peer_socket), made by the first poll of an
+ * IPv4 or IPv6 socket. It is libuv's, not a leak of the test file: a poll of each family here,
+ * before the guard's first count, makes libuv create both, so the count covers only the file's.
+ */
+async function createPollPeerSockets(): Promise<void> {
+  for (const [family, host] of [
+    ['IPv4', '127.0.0.1'],
+    ['IPv6', '::1'],
+  ] as const) {
+    const socket = Socket.udp({ family, bind: { host, port: 0 } });
+    try {
+      await socket.waitReadable({ timeout: 0 });
+    } finally {
+      socket.close();
+    }
+  }
 }
 
 /**
@@ -20,7 +87,8 @@ export function openFdCount(): number {
  */
 export function guardFds(): void {
   let before = -1;
-  beforeAll(() => {
+  beforeAll(async () => {
+    if (WIN32) await createPollPeerSockets();
     before = openFdCount();
   });
   afterAll(() => {
@@ -28,19 +96,41 @@ export function guardFds(): void {
   });
 }
 
-/** The errno number Node knows for `name` on this OS (os.constants.errno), asserting it exists. */
+/**
+ * The name this OS gives `name`: itself on POSIX; on Windows the Winsock name, `WSA${name}`,
+ * with EAGAIN as WSAEWOULDBLOCK (Winsock has no WSAEAGAIN: would-block is its one number).
+ */
+export function osErrnoName(name: string): string {
+  if (!WIN32) return name;
+  return name === 'EAGAIN' ? 'WSAEWOULDBLOCK' : `WSA${name}`;
+}
+
+/**
+ * The errno number Node knows for `name` on this OS (os.constants.errno), asserting it exists.
+ * On Windows the Winsock number (os.constants.errno.WSAEWOULDBLOCK, ...), what WSAGetLastError
+ * reports, never the C runtime's E* number Node lists beside it.
+ */
 export function errnoOf(name: string): number {
-  const value = (osConstants.errno as Record<string, number | undefined>)[name];
-  if (value === undefined) throw new Error(`os.constants.errno has no ${name}`);
+  const osName = osErrnoName(name);
+  const value = (osConstants.errno as Record<string, number | undefined>)[osName];
+  if (value === undefined) throw new Error(`os.constants.errno has no ${osName}`);
   return value;
+}
+
+/**
+ * The `code` a result carries for `name` on this OS: EWOULDBLOCK is EAGAIN's alias on POSIX
+ * and the code is the canonical name; Winsock codes keep their WSA prefix.
+ */
+export function codeOf(name: string): string {
+  if (WIN32) return osErrnoName(name);
+  return name === 'EWOULDBLOCK' ? 'EAGAIN' : name;
 }
 
 /** Asserts a failure result's exact errno (from os.constants.errno) and code. */
 export function expectErrno(result: { ret: number; errno: number; code?: string }, name: string): void {
   expect(result.ret).toBe(-1);
   expect(result.errno).toBe(errnoOf(name));
-  // EWOULDBLOCK is EAGAIN's alias on Linux; the code is the canonical name.
-  expect(result.code).toBe(name === 'EWOULDBLOCK' ? 'EAGAIN' : name);
+  expect(result.code).toBe(codeOf(name));
 }
 
 /** Closes everything given, ignoring what is already closed. */
@@ -80,4 +170,56 @@ export async function waitFor(check: () => boolean, ms = 2000, what = 'condition
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/**
+ * Two UDP sockets on 127.0.0.1 connected to each other: what stands in for an AF_UNIX dgram
+ * socketpair on Windows, which has none (Socket.pair({ type: 'dgram' }) is ERR_NOT_SUPPORTED there).
+ */
+export function udpPair(): [Socket, Socket] {
+  const first = Socket.udp({ bind: { host: '127.0.0.1', port: 0 } });
+  let second: Socket | undefined;
+  try {
+    second = Socket.udp({
+      bind: { host: '127.0.0.1', port: 0 },
+      connect: { host: '127.0.0.1', port: first.localAddress().port },
+    });
+    const ret = sys.connect(first.fd, constants.AF.INET, '127.0.0.1', second.localAddress().port);
+    if (ret < 0) throw new Error(`connect failed: ${ret}`);
+    return [first, second];
+  } catch (error) {
+    closeAll(first, second);
+    throw error;
+  }
+}
+
+/**
+ * Windows: whether a connected socket is in blocking mode, as Winsock holds it. FIONBIO is
+ * write-only there (sys.getNonBlocking is WSAEOPNOTSUPP), so a recv(MSG_PEEK) with a 50 ms
+ * SO_RCVTIMEO tells: WSAETIMEDOUT when blocking, WSAEWOULDBLOCK at once when not. Its receive
+ * timeout is put back after. The socket must have nothing queued, and since Winsock calls a
+ * socket whose receive timed out indeterminate, probe it after the test's own calls.
+ */
+export function probeBlocking(fd: number): boolean {
+  const timeout = sys.getTimeout(fd, constants.SO.RCVTIMEO);
+  if (timeout < 0) throw new Error(`getsockopt(SO_RCVTIMEO) failed with ${-timeout}`);
+  expect(sys.setTimeout(fd, constants.SO.RCVTIMEO, 50)).toBe(0);
+  const ret = sys.recv(fd, Buffer.alloc(1), 0, 1, constants.MSG.PEEK);
+  expect(sys.setTimeout(fd, constants.SO.RCVTIMEO, timeout)).toBe(0);
+  if (ret === -errnoOf('ETIMEDOUT')) return true;
+  if (ret === -errnoOf('EWOULDBLOCK')) return false;
+  throw new Error(`the blocking-mode probe's recv returned ${ret}: the socket must be connected and idle`);
+}
+
+/**
+ * Asserts the socket's blocking mode as the OS holds it, not as the Socket remembers it.
+ * POSIX reads O_NONBLOCK back (fcntl F_GETFL); Windows cannot (see {@link probeBlocking}).
+ */
+export function expectBlockingMode(socket: Socket, blocking: boolean): void {
+  if (!WIN32) {
+    expect(sys.getNonBlocking(socket.fd)).toBe(blocking ? 0 : 1);
+    return;
+  }
+  expect(sys.getNonBlocking(socket.fd)).toBe(-errnoOf('EOPNOTSUPP'));
+  expect(probeBlocking(socket.fd)).toBe(blocking);
 }
