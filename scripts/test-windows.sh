@@ -9,7 +9,8 @@
 #    the libuv symbols the poller uses) into prebuilds/win32-x64/, which node-gyp-build picks
 #    under PREBUILDS_ONLY (build/Release holds the Linux binary).
 # 5. vitest's win32 native bindings beside the Linux ones, at the versions in the lock file.
-# 6. The suite (vitest.windows.config.ts) and `rawrecv probe --json` under Wine.
+# 6. The suite (vitest.windows.config.ts) and `rawrecv probe --json` under Wine, the latter
+#    compared with the committed test/fixtures/probe-win32-wine.json.
 # Everything is cached in .cache/windows and each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -96,5 +97,19 @@ step "vitest under Wine (node.exe $node_version)"
 status=0
 run_wine "$cache/vitest.log" node_modules/vitest/vitest.mjs run --config vitest.windows.config.ts || status=$?
 cat "$cache/vitest.log"
+
+# The probe under Wine, compared with the committed report (test/fixtures/probe-win32-wine.json,
+# which the diff tests use): the same kinds, or the fixture is out of date.
+step "rawrecv probe --json under Wine"
+probe_status=0
+run_wine "$cache/probe-win32-wine.json" dist/cli/main.js probe --json || probe_status=$?
+if [ $probe_status -ne 0 ]; then
+  echo "probe under Wine exited $probe_status:" >&2
+  cat "$cache/probe-win32-wine.json" >&2
+  status=1
+else
+  node dist/cli/main.js diff --no-color test/fixtures/probe-win32-wine.json "$cache/probe-win32-wine.json" ||
+    { echo "the Wine probe differs in kind from test/fixtures/probe-win32-wine.json (refresh it from $cache)" >&2; status=1; }
+fi
 wineserver -w || true
 exit $status

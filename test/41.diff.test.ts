@@ -22,6 +22,8 @@ guardFds();
 const FIXTURES = new URL('fixtures/', import.meta.url);
 const DARWIN = fileURLToPath(new URL('probe-darwin-reference.json', FIXTURES));
 const WIN32 = fileURLToPath(new URL('probe-win32-reference.json', FIXTURES));
+/** Measured: `rawrecv probe --json` with the Windows node.exe under Wine (npm run test:windows checks it is current). */
+const WINE = fileURLToPath(new URL('probe-win32-wine.json', FIXTURES));
 const SCHEMA = JSON.parse(
   readFileSync(new URL('../schema/probe-report.schema.json', import.meta.url), 'utf8'),
 ) as object;
@@ -108,6 +110,41 @@ describe('the fixtures from the reference columns', () => {
       code: 'WSAETIMEDOUT',
     });
   });
+});
+
+describe('the report measured under Wine', () => {
+  it('is a valid probe report from win32 under Wine, with Winsock numbers', () => {
+    const report = load(WINE);
+    expect(validateWithSchema(report), JSON.stringify(validateWithSchema.errors)).toBe(true);
+    expect(report).toMatchObject({ os: 'win32', wine: expect.stringMatching(/^\d/) });
+    expect(scenarioOf(report, 'tcp.idle.nonblocking').steps[0]).toMatchObject({
+      kind: 'would-block',
+      errno: 10035,
+      code: 'WSAEWOULDBLOCK',
+    });
+  });
+
+  it.runIf(linux)(
+    'this machine against Wine: exit 1, the expected semantic differences and the portable ones',
+    async () => {
+      const result = await runCli(['diff', herePath, WINE, '--no-color']);
+      expect(result.code).toBe(1);
+      const lines = result.stdout.split('\n');
+      expect(lines).toContain('win32 = ' + WINE + ': win32 10.0.18362 x64, rawrecv 0.1.0, Node v20.20.2, Wine 8.0');
+      // Portable: the same kinds under other numbers.
+      expect(lines).toContain(
+        '  #1 tcp4 recv(16): would-block on both: linux -1 EAGAIN (11), win32 -1 WSAEWOULDBLOCK (10035)',
+      );
+      expect(lines).toContain(
+        '  #1 tcp4 recv(16): timeout on both: linux -1 EAGAIN (11), win32 -1 WSAETIMEDOUT (10060)',
+      );
+      // Wine's deviation from Windows (recv-semantics.md): a reset reads as an orderly 0.
+      expect(lines).toContain('tcp.rst: KIND DIFFERS (2 calls with another kind)');
+      expect(lines).toContain('  #1 tcp4 recv(16): kind differs: linux error -1 ECONNRESET (104), win32 eof 0');
+      // Windows' shutdown(SD_RECEIVE) is WSAESHUTDOWN; Linux returns 0.
+      expect(lines.some((line) => line.startsWith('tcp.shut-rd: KIND DIFFERS'))).toBe(true);
+    },
+  );
 });
 
 describe('rawrecv diff: exit codes and naming', () => {
