@@ -377,30 +377,40 @@ const ConstantGroup kGroups[] = {
 
 namespace sys {
 
-int64_t socket(int domain, int type, int protocol) {
-#ifdef SOCK_CLOEXEC
-  // Atomic close-on-exec, so a child process Node spawns never inherits it.
-  return result(::socket(domain, type | SOCK_CLOEXEC, protocol));
-#else
-  // macOS has no SOCK_CLOEXEC: fall back to the same two calls libuv makes.
-  int fd = ::socket(domain, type, protocol);
-  if (fd == -1) return -static_cast<int64_t>(errno);
+// What SOCK_CLOEXEC and MSG_NOSIGNAL do where they exist, done by hand where they do not
+// (macOS): close-on-exec, so a child process Node spawns never inherits the socket, and
+// SO_NOSIGPIPE, so a send to a closed peer is EPIPE rather than SIGPIPE. Their own failures
+// cannot make the new descriptor unusable and are not reported.
+static void finish_new(int fd) {
+#ifndef SOCK_CLOEXEC
   ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-  return fd;
 #endif
+#if !defined(MSG_NOSIGNAL) && defined(SO_NOSIGPIPE)
+  int on = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &on, sizeof(on));
+#endif
+  (void)fd;
+}
+
+#ifdef SOCK_CLOEXEC
+constexpr int kCloexec = SOCK_CLOEXEC;  // atomic: no window for a fork between the calls
+#else
+constexpr int kCloexec = 0;
+#endif
+
+int64_t socket(int domain, int type, int protocol) {
+  int fd = ::socket(domain, type | kCloexec, protocol);
+  if (fd == -1) return -static_cast<int64_t>(errno);
+  finish_new(fd);
+  return fd;
 }
 
 int64_t socketpair(int domain, int type, int protocol, sock fds[2]) {
   int pair[2];
-#ifdef SOCK_CLOEXEC
-  int ret = ::socketpair(domain, type | SOCK_CLOEXEC, protocol, pair);
+  int ret = ::socketpair(domain, type | kCloexec, protocol, pair);
   if (ret == -1) return -static_cast<int64_t>(errno);
-#else
-  int ret = ::socketpair(domain, type, protocol, pair);
-  if (ret == -1) return -static_cast<int64_t>(errno);
-  ::fcntl(pair[0], F_SETFD, FD_CLOEXEC);
-  ::fcntl(pair[1], F_SETFD, FD_CLOEXEC);
-#endif
+  finish_new(pair[0]);
+  finish_new(pair[1]);
   fds[0] = pair[0];
   fds[1] = pair[1];
   return 0;
@@ -418,13 +428,13 @@ int64_t listen(sock fd, int backlog) { return result(::listen(fd_of(fd), backlog
 
 int64_t accept(sock fd) {
 #if defined(__linux__) || defined(__FreeBSD__)
-  return result(::accept4(fd_of(fd), nullptr, nullptr, SOCK_CLOEXEC));
+  int ret = ::accept4(fd_of(fd), nullptr, nullptr, SOCK_CLOEXEC);
 #else
   int ret = ::accept(fd_of(fd), nullptr, nullptr);
-  if (ret == -1) return -static_cast<int64_t>(errno);
-  ::fcntl(ret, F_SETFD, FD_CLOEXEC);
-  return ret;
 #endif
+  if (ret == -1) return -static_cast<int64_t>(errno);
+  finish_new(ret);
+  return ret;
 }
 
 int64_t getsockname(sock fd, SockAddr* out) {
