@@ -75,6 +75,16 @@ bool ReadInt(const Napi::CallbackInfo& info, size_t index, const char* name, int
   return true;
 }
 
+bool ReadBool(const Napi::CallbackInfo& info, size_t index, const char* name, bool* out) {
+  if (!info[index].IsBoolean()) {
+    ThrowWithCode(info.Env(), false, "ERR_INVALID_ARG_TYPE",
+                  std::string("The \"") + name + "\" argument must be of type boolean");
+    return false;
+  }
+  *out = info[index].As<Napi::Boolean>().Value();
+  return true;
+}
+
 // Reads (buffer, offset, length) and checks the range lies inside the view, so the kernel is
 // never handed memory past its end. The typed-array query comes first: it is the common case,
 // and it fails cleanly (napi_invalid_arg) for anything else.
@@ -255,12 +265,9 @@ Napi::Value GetNonBlocking(const Napi::CallbackInfo& info) {
 Napi::Value SetNonBlocking(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RAWRECV_ARG_SOCK(0, fd);
-  if (!info[1].IsBoolean()) {
-    ThrowWithCode(env, false, "ERR_INVALID_ARG_TYPE",
-                  "The \"nonblocking\" argument must be of type boolean");
-    return env.Undefined();
-  }
-  return Num(env, sys::set_nonblocking(fd, info[1].As<Napi::Boolean>().Value()));
+  bool nonblocking;
+  if (!ReadBool(info, 1, "nonblocking", &nonblocking)) return env.Undefined();
+  return Num(env, sys::set_nonblocking(fd, nonblocking));
 }
 
 // recv and send are the hot path: plain N-API (napi_get_cb_info into a stack array), without
@@ -300,22 +307,10 @@ bool ReadOutObject(const Napi::CallbackInfo& info, size_t index) {
   return false;
 }
 
-Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  RAWRECV_ARG_SOCK(0, fd);
-  char* data;
-  size_t length;
-  if (!ReadRange(info, 1, &data, &length)) return env.Undefined();
-  RAWRECV_ARG_INT(4, flags);
-  if (!ReadOutObject(info, 5)) return env.Undefined();
-  SockAddr from{};
-  int64_t ret = sys::recvfrom(fd, data, length, flags, &from);
-  // Filled whenever a datagram was taken: also Windows' WSAEMSGSIZE, which took one.
-  if (ret >= 0 || from.length > 0) AddressObject(env, from, info[5].As<Napi::Object>());
-  return Num(env, ret);
-}
-
-Napi::Value RecvMsg(const Napi::CallbackInfo& info) {
+// recvfrom (WithFlags false) and recvmsg (true): the sender, and recvmsg's msg_flags, go to
+// `out` whenever a datagram was taken (also Windows' WSAEMSGSIZE, which took one).
+template <bool WithFlags>
+Napi::Value ReceiveFrom(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RAWRECV_ARG_SOCK(0, fd);
   char* data;
@@ -325,11 +320,12 @@ Napi::Value RecvMsg(const Napi::CallbackInfo& info) {
   if (!ReadOutObject(info, 5)) return env.Undefined();
   SockAddr from{};
   int msg_flags = 0;
-  int64_t ret = sys::recvmsg(fd, data, length, flags, &from, &msg_flags);
+  int64_t ret = WithFlags ? sys::recvmsg(fd, data, length, flags, &from, &msg_flags)
+                          : sys::recvfrom(fd, data, length, flags, &from);
   if (ret >= 0 || from.length > 0) {
     Napi::Object out = info[5].As<Napi::Object>();
     AddressObject(env, from, out);
-    out.Set("msgFlags", Napi::Number::New(env, msg_flags));
+    if (WithFlags) out.Set("msgFlags", Napi::Number::New(env, msg_flags));
   }
   return Num(env, ret);
 }
@@ -408,15 +404,11 @@ Napi::Value GetLinger(const Napi::CallbackInfo& info) {
 Napi::Value SetLinger(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RAWRECV_ARG_SOCK(0, fd);
-  if (!info[1].IsBoolean()) {
-    ThrowWithCode(env, false, "ERR_INVALID_ARG_TYPE",
-                  "The \"on\" argument must be of type boolean");
-    return env.Undefined();
-  }
+  bool on;
+  if (!ReadBool(info, 1, "on", &on)) return env.Undefined();
   int64_t seconds;
   if (!ReadInteger(info, 2, "seconds", 0, 65535, &seconds)) return env.Undefined();
-  return Num(env, sys::set_linger(fd, info[1].As<Napi::Boolean>().Value() ? 1 : 0,
-                                  static_cast<int>(seconds)));
+  return Num(env, sys::set_linger(fd, on ? 1 : 0, static_cast<int>(seconds)));
 }
 
 Napi::Value Fionread(const Napi::CallbackInfo& info) {
@@ -428,12 +420,9 @@ Napi::Value Fionread(const Napi::CallbackInfo& info) {
 Napi::Value SetUdpConnReset(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RAWRECV_ARG_SOCK(0, fd);
-  if (!info[1].IsBoolean()) {
-    ThrowWithCode(env, false, "ERR_INVALID_ARG_TYPE",
-                  "The \"report\" argument must be of type boolean");
-    return env.Undefined();
-  }
-  return Num(env, sys::set_udp_connreset(fd, info[1].As<Napi::Boolean>().Value()));
+  bool report;
+  if (!ReadBool(info, 1, "report", &report)) return env.Undefined();
+  return Num(env, sys::set_udp_connreset(fd, report));
 }
 
 // The descriptors that live Sockets of this environment own. A worker that is terminated runs
@@ -573,12 +562,8 @@ class Poller : public Napi::ObjectWrap<Poller> {
     Napi::Env env = info.Env();
     sock fd;
     if (!ReadSock(info, 0, &fd)) return env.Undefined();
-    if (!info[1].IsBoolean()) {
-      ThrowWithCode(env, false, "ERR_INVALID_ARG_TYPE",
-                    "The \"blocking\" argument must be of type boolean");
-      return env.Undefined();
-    }
-    bool blocking = info[1].As<Napi::Boolean>().Value();
+    bool blocking;
+    if (!ReadBool(info, 1, "blocking", &blocking)) return env.Undefined();
     if (handle_ != nullptr) return Num(env, UV_EALREADY);
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok) return Num(env, UV_EINVAL);
@@ -664,8 +649,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"socketFamily", SocketFamily},
       {"getNonBlocking", GetNonBlocking},
       {"setNonBlocking", SetNonBlocking},
-      {"recvfrom", RecvFrom},
-      {"recvmsg", RecvMsg},
+      {"recvfrom", ReceiveFrom<false>},
+      {"recvmsg", ReceiveFrom<true>},
       {"sendto", SendTo},
       {"shutdown", Shutdown},
       {"close", Close},

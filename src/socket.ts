@@ -877,15 +877,11 @@ export class Socket {
    * mode and receive timeout are left as they are.
    */
   recvAsync(length: number, options: RecvAsyncOptions = {}): Promise<RecvResult> {
-    try {
-      const { flags = 0, ...wait } = checkOptions(options, 'options');
-      checkLength(length);
-      checkFlags(flags);
-      const { deadline, signal } = deadlineOf(wait);
-      return this.#untilReady(READABLE, deadline, signal, () => this.#attempt(flags, (f) => this.recv(length, f)));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.#recvAsync(
+      options,
+      () => checkLength(length),
+      (flags) => this.recv(length, flags),
+    );
   }
 
   /** {@link Socket.recvAsync} into the caller's buffer, as {@link Socket.recvInto}. */
@@ -893,27 +889,34 @@ export class Socket {
     buffer: ArrayBufferView,
     options: RecvAsyncOptions & { offset?: number; length?: number } = {},
   ): Promise<RecvResult> {
-    try {
-      const { flags = 0, offset, length, ...wait } = checkOptions(options, 'options');
-      checkFlags(flags);
-      const { deadline, signal } = deadlineOf(wait);
-      // The first attempt validates buffer, offset and length before any wait.
-      return this.#untilReady(READABLE, deadline, signal, () =>
-        this.#attempt(flags, (f) => this.recvInto(buffer, { offset, length, flags: f })),
-      );
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    // The first attempt validates buffer, offset and length before any wait.
+    return this.#recvAsync(options, undefined, (flags, { offset, length }) =>
+      this.recvInto(buffer, { offset, length, flags }),
+    );
   }
 
   /** {@link Socket.recvAsync} for datagrams, as {@link Socket.recvFrom}. */
   recvFromAsync(length: number, options: RecvAsyncOptions = {}): Promise<RecvFromResult> {
+    return this.#recvAsync(
+      options,
+      () => checkLength(length),
+      (flags) => this.recvFrom(length, flags),
+    );
+  }
+
+  /** The async receive calls: checks (rejecting, never throwing), then the one async loop. */
+  #recvAsync<R extends { kind: string }, O extends RecvAsyncOptions>(
+    options: O,
+    check: (() => void) | undefined,
+    call: (flags: number, options: Partial<O>) => R,
+  ): Promise<R | TimeoutResult> {
     try {
-      const { flags = 0, ...wait } = checkOptions(options, 'options');
-      checkLength(length);
+      const checked = checkOptions(options, 'options');
+      const { flags = 0 } = checked;
+      check?.();
       checkFlags(flags);
-      const { deadline, signal } = deadlineOf(wait);
-      return this.#untilReady(READABLE, deadline, signal, () => this.#attempt(flags, (f) => this.recvFrom(length, f)));
+      const { deadline, signal } = deadlineOf(checked);
+      return this.#untilReady(READABLE, deadline, signal, () => this.#attempt(flags, (f) => call(f, checked)));
     } catch (error) {
       return Promise.reject(error);
     }

@@ -11,12 +11,14 @@ import { messageOf } from '../scenarios/index.js';
 import { InputError, integerOption, parse, parseHostPort, stringValue } from './args.js';
 import { colorEnabled, err, out, paintKind, painter, type Paint } from './style.js';
 
+const SUMMARY_ORDER = ['data', 'eof', 'would-block', 'timeout', 'interrupted', 'error'];
+
 export const WATCH_HELP = `Usage: rawrecv watch HOST:PORT [--mode MODE] [--length N] [--interval MS] [--no-color]
 
 Connects to HOST:PORT (127.0.0.1:8080, localhost:8080, [::1]:8080) and logs every recv: the time
 (UTC) and the time since connecting, the call, its ret, errno and code, the typed kind, and for
 data the byte count with a text and hex preview. Stops at EOF, at an error result or on Ctrl-C,
-then prints a summary: bytes received and calls per kind.
+then prints a summary: bytes received and calls per kind (data, eof, would-block, timeout, interrupted, error).
 
 Modes (--mode):
   nonblocking   O_NONBLOCK; after each would-block it sleeps --interval ms without blocking
@@ -190,7 +192,11 @@ async function loop(socket: Socket, { mode, length, interval, signal, paint }: L
       await turn();
     }
   }
-  const perKind = [...counts].map(([kind, count]) => `${paintKind(paint, kind)} ${count}`).join(', ') || 'none';
+  // A fixed order, whatever came first: data, eof, would-block, timeout, interrupted, error.
+  const perKind =
+    SUMMARY_ORDER.filter((kind) => counts.has(kind))
+      .map((kind) => `${paintKind(paint, kind)} ${counts.get(kind)}`)
+      .join(', ') || 'none';
   const ms = Math.round(performance.now() - started);
   out(
     `summary: ${bytes} byte${bytes === 1 ? '' : 's'} in ${calls} call${calls === 1 ? '' : 's'} (${perKind}); ` +
