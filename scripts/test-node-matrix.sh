@@ -9,8 +9,10 @@ VERSIONS=${RAWRECV_NODE_MATRIX:-"22.23.3 24.21.0"}
 CACHE=${RAWRECV_CACHE:-$PWD/.cache}/node-matrix
 mkdir -p "$CACHE"
 
-# The binary under test is the one `npm install` built; nothing is rebuilt per Node.
-test -f build/Release/rawrecv.node || { echo "build/Release/rawrecv.node is missing: run npm install first" >&2; exit 1; }
+# The binary under test is the one this checkout loads (build/Release, or the prebuild that
+# `npm run prebuildify` made from it); nothing is rebuilt per Node.
+addon=$(node -p "require('node-gyp-build').path('.')") || { echo "no built addon: run npm install first" >&2; exit 1; }
+echo "== addon under test: $addon"
 npx tsc -p tsconfig.build.json
 
 for version in $VERSIONS; do
@@ -23,7 +25,7 @@ for version in $VERSIONS; do
     rm -f "$CACHE/$tarball"
   fi
   # The very binary npm install built, loaded by this Node before anything else.
-  "$node_bin" -e "const a = require('./build/Release/rawrecv.node'); console.log('== Node ' + process.version + ': the addon built on Node 20 loads (' + a.platform + ', ' + Object.keys(a).length + ' exports)')"
+  "$node_bin" -e "const a = require(process.argv[1]); console.log('== Node ' + process.version + ': the addon built on Node 20 loads (' + a.platform + ', ' + Object.keys(a).length + ' exports)')" "$addon"
   # vitest's forks run with the same binary as vitest itself (process.execPath).
   "$node_bin" node_modules/vitest/vitest.mjs run
 done
