@@ -3,7 +3,11 @@
  * line on stderr and no stack trace; --help and --version work; the package declares the bin
  * and the start script. Child processes of dist/cli/main.js, as a user runs it.
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -193,6 +197,35 @@ describe('the parsers, in this process', () => {
     } finally {
       if (saved === undefined) delete process.env.NO_COLOR;
       else process.env.NO_COLOR = saved;
+    }
+  });
+});
+
+describe('where the addon cannot load', () => {
+  it('--help, --version and diff still work; probe fails with one line and exit 1, no stack trace', () => {
+    // dist/ and the loader without any built addon: what a user gets with no prebuild and no compiler.
+    const root = mkdtempSync(join(tmpdir(), 'rawrecv-noaddon-'));
+    try {
+      cpSync(fileURLToPath(new URL('../dist', import.meta.url)), join(root, 'dist'), { recursive: true });
+      cpSync(fileURLToPath(new URL('../package.json', import.meta.url)), join(root, 'package.json'));
+      cpSync(
+        fileURLToPath(new URL('../node_modules/node-gyp-build', import.meta.url)),
+        join(root, 'node_modules/node-gyp-build'),
+        {
+          recursive: true,
+        },
+      );
+      const run = (...args: string[]) =>
+        spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), ...args], { encoding: 'utf8', timeout: 20_000 });
+      expect(run('--help')).toMatchObject({ status: 0, stderr: '' });
+      expect(run('--version').stdout.trim()).toBe(PACKAGE.version);
+      const report = fileURLToPath(new URL('fixtures/probe-win32-wine.json', import.meta.url));
+      expect(run('diff', report, report, '--no-color')).toMatchObject({ status: 0, stderr: '' });
+      const probe = run('probe');
+      expect(probe.status).toBe(1);
+      expect(probe.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^rawrecv probe: .*No native build/)]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });

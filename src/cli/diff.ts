@@ -7,8 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
-import { errnoName, PLATFORMS, type Platform } from '../index.js';
-import { validateReport, type ProbeReport, type ScenarioResult, type Step } from '../scenarios/index.js';
+// The pure parts only: diff needs no sockets, so it runs where the addon cannot load.
+import { errnoName, PLATFORMS, type Platform } from '../errno.js';
+import { validateReport, type ProbeReport } from '../scenarios/report.js';
+import type { ScenarioResult, Step } from '../scenarios/types.js';
 import { InputError, parse } from './args.js';
 import { colorEnabled, out, paintKind, painter, type Paint } from './style.js';
 

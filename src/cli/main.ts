@@ -4,14 +4,10 @@
  * Bad arguments and bad input are one line on stderr and exit code 2, never a stack trace.
  * @module
  */
-import { messageOf } from '../scenarios/index.js';
+import { messageOf } from '../scenarios/message.js';
 import { InputError } from './args.js';
-import { diff } from './diff.js';
-import { probe } from './probe.js';
-import { serve } from './serve.js';
 import { err, out } from './style.js';
 import { VERSION } from './version.js';
-import { watch } from './watch.js';
 
 const HELP = `Usage: rawrecv <command> [options]
 
@@ -29,7 +25,19 @@ Options:
 
 Exit codes: 0 success, 1 failure or difference (see each command), 2 bad arguments or input.`;
 
-const COMMANDS: Readonly<Record<string, (args: string[]) => Promise<number>>> = { probe, diff, watch, serve };
+type Command = (args: string[]) => Promise<number>;
+
+/**
+ * Each command is loaded when it runs: --help, --version and diff then work even where the
+ * addon cannot load (no prebuild and no compiler, an OS rawrecv does not support), and such a
+ * failure is one line like any other.
+ */
+const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  probe: async () => (await import('./probe.js')).probe,
+  diff: async () => (await import('./diff.js')).diff,
+  watch: async () => (await import('./watch.js')).watch,
+  serve: async () => (await import('./serve.js')).serve,
+};
 
 /** Runs the command line `argv` (without node and the script) and returns the exit code. */
 async function main(argv: readonly string[]): Promise<number> {
@@ -47,11 +55,12 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     if (first.startsWith('-')) throw new InputError(`unknown option '${first}' (see 'rawrecv --help')`);
-    const command = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
-    if (command === undefined) {
+    const load = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
+    if (load === undefined) {
       throw new InputError(`unknown command '${first}': the commands are probe, diff, watch and serve`);
     }
     prefix = `rawrecv ${first}`;
+    const command = await load();
     return await command(rest);
   } catch (error) {
     if (error instanceof InputError) {

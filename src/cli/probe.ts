@@ -5,6 +5,7 @@
  */
 import { release } from 'node:os';
 
+import { constants } from '../index.js';
 import {
   buildReport,
   runScenarios,
@@ -146,7 +147,7 @@ export async function probe(args: string[]): Promise<number> {
     results.push(result);
     if (!json) printResult(result, paint);
   }
-  if (json) out(JSON.stringify(buildReport(results, VERSION), null, 2));
+  if (json) out(JSON.stringify(buildReport(results, VERSION, constants.wine), null, 2));
   else out(summary(results, performance.now() - started, paint));
   return results.some((result) => result.status === 'timeout' || result.status === 'error') ? 1 : 0;
 }

@@ -8,7 +8,7 @@ import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Server, type Socket } from '../index.js';
-import { messageOf } from '../scenarios/index.js';
+import { messageOf } from '../scenarios/message.js';
 import { InputError, integerOption, parse, stringValue } from './args.js';
 import { colorEnabled, err, out, painter, type Paint } from './style.js';
 import { hostPort, preview } from './watch.js';

@@ -7,7 +7,7 @@
 import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises';
 
 import { Socket, type Origin, type RecvResult } from '../index.js';
-import { messageOf } from '../scenarios/index.js';
+import { messageOf } from '../scenarios/message.js';
 import { InputError, integerOption, parse, parseHostPort, stringValue } from './args.js';
 import { colorEnabled, err, out, paintKind, painter, type Paint } from './style.js';
 
@@ -35,7 +35,7 @@ Options:
   -h, --help      this help
 
 Exit codes: 0 ended by EOF or Ctrl-C, 1 ended by an error result (ECONNRESET, ...) or the
-connect failed, 2 bad arguments.`;
+connect failed, 2 bad arguments; in blocking mode Ctrl-C kills the process (130), no summary.`;
 
 const OPTIONS = {
   mode: { type: 'string' },

@@ -6,7 +6,7 @@
 import { closeSync, openSync } from 'node:fs';
 
 import { constants, Socket, sys, type Platform } from '../index.js';
-import { closedPort, IPV4 } from './helpers.js';
+import { closedUdpPort, IPV4 } from './helpers.js';
 import type { Scenario, ScenarioContext } from './types.js';
 
 const PLATFORM = constants.platform as Platform;
@@ -109,7 +109,7 @@ export const dgramScenarios: readonly Scenario[] = [
     title: 'connected UDP after ICMP port-unreachable',
     supported: always,
     async run(ctx) {
-      const socket = ctx.track(Socket.udp({ connect: { host: IPV4, port: closedPort() } }));
+      const socket = ctx.track(Socket.udp({ connect: { host: IPV4, port: closedUdpPort() } }));
       socket.send('ping');
       socket.setReceiveTimeout(BOUND_MS);
       ctx.recv(socket, 16);
@@ -122,7 +122,7 @@ export const dgramScenarios: readonly Scenario[] = [
     title: 'unconnected UDP after ICMP port-unreachable',
     supported: always,
     async run(ctx) {
-      const port = closedPort();
+      const port = closedUdpPort();
       const unconnected = boundUdp(ctx);
       // A connected probe to the same closed port: once its error has come back, the ICMP for
       // the unconnected socket's earlier datagram has been handled too (loopback keeps order).

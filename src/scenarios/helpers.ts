@@ -54,6 +54,16 @@ export function tcpPair(ctx: ScenarioContext, host = IPV4, listen: { backlog?: n
 }
 
 /** A loopback TCP port with nothing listening on it (bound, then released). */
+/** A UDP port with nothing bound to it (bound, then released): where an ICMP unreachable comes from. */
+export function closedUdpPort(): number {
+  const socket = Socket.udp({ bind: { host: IPV4, port: 0 } });
+  try {
+    return socket.localAddress().port;
+  } finally {
+    socket.close();
+  }
+}
+
 export function closedPort(host = IPV4): number {
   const server = Server.listen({ host });
   try {

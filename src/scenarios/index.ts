@@ -4,15 +4,8 @@
  * @module
  */
 export { catalogue, scenarioIds, selectScenarios, UnknownScenarioError } from './catalogue.js';
-export {
-  callLabel,
-  CutOffError,
-  DEFAULT_DEADLINE_MS,
-  flagsLabel,
-  messageOf,
-  runScenario,
-  runScenarios,
-} from './run.js';
+export { callLabel, CutOffError, DEFAULT_DEADLINE_MS, flagsLabel, runScenario, runScenarios } from './run.js';
+export { messageOf } from './message.js';
 export { buildReport, REPORT_FORMAT, REPORT_FORMAT_VERSION, validateReport, type ProbeReport } from './report.js';
 export {
   STEP_KINDS,

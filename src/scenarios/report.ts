@@ -6,7 +6,6 @@
  */
 import { release } from 'node:os';
 
-import { constants } from '../index.js';
 import { STEP_KINDS, type ScenarioResult, type ScenarioStatus, type Step } from './types.js';
 
 export const REPORT_FORMAT = 'rawrecv-probe-report';
@@ -36,7 +35,12 @@ export interface ProbeReport {
 }
 
 /** A report of this machine for `results`. */
-export function buildReport(results: readonly ScenarioResult[], rawrecvVersion: string): ProbeReport {
+/** `wine`: the Wine version when run under Wine (constants.wine), else null. */
+export function buildReport(
+  results: readonly ScenarioResult[],
+  rawrecvVersion: string,
+  wine: string | null,
+): ProbeReport {
   return {
     format: REPORT_FORMAT,
     formatVersion: REPORT_FORMAT_VERSION,
@@ -45,7 +49,7 @@ export function buildReport(results: readonly ScenarioResult[], rawrecvVersion: 
     osRelease: release(),
     arch: process.arch,
     node: process.version,
-    wine: constants.wine,
+    wine,
     createdAt: new Date().toISOString(),
     scenarios: [...results],
   };

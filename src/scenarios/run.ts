@@ -17,6 +17,7 @@ import {
   type Socket,
 } from '../index.js';
 import type { Closable, Scenario, ScenarioContext, ScenarioResult, Step, StepKind, SysRecvTarget } from './types.js';
+import { messageOf } from './message.js';
 
 /** A scenario's deadline when it does not name its own. */
 export const DEFAULT_DEADLINE_MS = 3000;
@@ -147,16 +148,6 @@ class Run {
   }
 }
 
-/** One line for an error: its code (if any) and message, never a stack. */
-export function messageOf(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    const first = error.message.split('\n')[0] ?? '';
-    return typeof code === 'string' && !first.includes(code) ? `${code}: ${first}` : first;
-  }
-  return String(error);
-}
-
 function abortable(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
@@ -193,7 +184,6 @@ function contextOf(run: Run): ScenarioContext {
     return ret;
   };
   return {
-    platform: process.platform,
     signal: run.signal,
     remaining: () => run.remaining(),
     track: (resource) => run.track(resource),
@@ -248,7 +238,6 @@ function contextOf(run: Run): ScenarioContext {
       run.check();
       run.notes.push(text);
     },
-    delay: (ms) => abortable(ms, run.signal),
     async waitFor(check, what, ms = 2000) {
       const limit = Math.min(ms, run.remaining());
       const until = performance.now() + limit;
@@ -269,7 +258,8 @@ export async function runScenario(scenario: Scenario, options: { deadlineMs?: nu
   try {
     support = scenario.supported();
   } catch (error) {
-    support = `could not tell: ${messageOf(error)}`;
+    // A bug of the probe, not a limit of the OS: never reported as 'unsupported'.
+    return { id, title, status: 'error', reason: `supported() failed: ${messageOf(error)}`, durationMs: 0, steps: [] };
   }
   if (support !== true) return { id, title, status: 'unsupported', reason: support, durationMs: 0, steps: [] };
 

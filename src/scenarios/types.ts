@@ -68,8 +68,6 @@ export interface SysRecvTarget {
  * touch a descriptor number that the runner has closed (and the OS may have reused).
  */
 export interface ScenarioContext {
-  /** `process.platform`. */
-  readonly platform: NodeJS.Platform;
   /** Aborted when the scenario is cut off: pass it to every wait. */
   readonly signal: AbortSignal;
   /** Whole milliseconds left before the deadline (never below 0). */
@@ -90,8 +88,6 @@ export interface ScenarioContext {
   sysRecvFd(fd: number, length: number, flags: number, target: SysRecvTarget): number;
   /** Adds a note to the result. */
   note(text: string): void;
-  /** Resolves after `ms`; rejects when the scenario is cut off. */
-  delay(ms: number): Promise<void>;
   /** Polls `check` every 5 ms until it is true; throws after `ms` (or at the deadline). */
   waitFor(check: () => boolean, what: string, ms?: number): Promise<void>;
 }
