@@ -55,7 +55,7 @@ fi
 
 # --- 4. The addon, built with mingw --------------------------------------------------------
 addon=prebuilds/win32-x64/rawrecv.node
-sources=(native/addon.cc native/win32.cc native/platform.h)
+sources=(native/addon.cc native/win32.cc native/platform.h native/constants.inc)
 if [ ! -f "$addon" ] || [ -n "$(find "${sources[@]}" -newer "$addon")" ]; then
   step "building $addon with mingw"
   { cat node_modules/node-api-headers/def/node_api.def; echo; printf '%s\n' uv_poll_init_socket uv_poll_start uv_poll_stop uv_close; } \
