@@ -9,8 +9,11 @@
 
 #include <cmath>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "platform.h"
 
@@ -349,12 +352,6 @@ Napi::Value Shutdown(const Napi::CallbackInfo& info) {
   return Num(env, sys::shutdown(fd, how));
 }
 
-Napi::Value Close(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  RAWRECV_ARG_SOCK(0, fd);
-  return Num(env, sys::close(fd));
-}
-
 Napi::Value GetSockOpt(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RAWRECV_ARG_SOCK(0, fd);
@@ -425,33 +422,152 @@ Napi::Value SetUdpConnReset(const Napi::CallbackInfo& info) {
   return Num(env, sys::set_udp_connreset(fd, report));
 }
 
-// The descriptors that live Sockets of this environment own. A worker that is terminated runs
-// no more JavaScript (no FinalizationRegistry callback), so its environment's cleanup hook
-// closes what is left. Registered at load, it runs after the pollers' hooks (cleanup hooks run
-// newest first), so every poll handle has already been uv_close()d: libuv no longer watches
-// any of these descriptors when they are closed.
+// One environment per thread that loaded the addon (the main thread, each worker).
 struct Environment {
-  std::unordered_set<sock> owned;
+  // Tells this environment's thread that descriptors its poll handles watch were closed by
+  // another thread (OnClosedElsewhere). Null once the environment is going away.
+  napi_threadsafe_function notify = nullptr;
+  // Those descriptors, until its thread takes them. Both fields are guarded by g_mutex.
+  std::vector<sock> closed_elsewhere;
+  // The TypeScript layer's callback(fd) that closes this thread's Sockets of fd
+  // (onClosedElsewhere); used on this environment's thread only.
+  Napi::FunctionReference on_closed_elsewhere;
 };
 
-void CloseOwned(void* data) {
-  auto* environment = static_cast<Environment*>(data);
-  for (sock fd : environment->owned) sys::close(fd);
-  environment->owned.clear();
+struct PollHandle;
+
+// What the whole process knows of its descriptors, guarded by g_mutex. Descriptor numbers are
+// per process, so these are too:
+// - g_owners: which environment owns each descriptor a live Socket owns. A worker adopting the
+//   main thread's socket would otherwise close it when terminated: a second owner is refused,
+//   and an environment's cleanup closes only what it owns.
+// - g_polled: every open poll handle, by descriptor. libuv aborts the process when it re-arms a
+//   closed descriptor (epoll_ctl fails with EBADF or ENOENT in uv__io_poll), and a Socket of
+//   another thread would go on using the number after it is reused, so a descriptor is never
+//   closed while a handle of another thread watches it: that close(2) is deferred
+//   (g_closing: the environments it waits for) until each such thread, told through its
+//   `notify`, has closed its Sockets of it and its handles. (This thread's are closed by the
+//   TypeScript layer before it calls close.)
+std::mutex g_mutex;
+std::unordered_map<sock, Environment*> g_owners;
+std::unordered_multimap<sock, PollHandle*> g_polled;
+std::unordered_map<sock, std::unordered_set<Environment*>> g_closing;
+
+struct PollHandle {
+  uv_poll_t poll;
+  sock fd;
+  Environment* environment;
+  class Poller* owner;
+  napi_async_cleanup_hook_handle cleanup;
+  bool closing;
+};
+
+// close(2) now, or once the last handle of another environment on `fd` is closed. Called with
+// g_mutex held; `self` is the closing environment. Returns close(2)'s result, or 0 if deferred.
+int64_t CloseLocked(Environment* self, sock fd) {
+  g_owners.erase(fd);
+  if (g_closing.count(fd) != 0) return 0;  // already closing: once is enough
+  std::unordered_set<Environment*> others;
+  auto [first, last] = g_polled.equal_range(fd);
+  for (auto it = first; it != last; ++it) {
+    if (it->second->environment != self) others.insert(it->second->environment);
+  }
+  if (others.empty()) return sys::close(fd);
+  for (Environment* other : others) {
+    other->closed_elsewhere.push_back(fd);
+    if (other->notify != nullptr) {
+      napi_call_threadsafe_function(other->notify, nullptr, napi_tsfn_nonblocking);
+    }
+  }
+  g_closing.emplace(fd, std::move(others));
+  return 0;
 }
 
-// own(fd) / disown(fd): bookkeeping only, no system call.
-template <bool Own>
-Napi::Value Ownership(const Napi::CallbackInfo& info) {
+// `environment` has let go of a descriptor another thread closed; the deferred close(2)
+// happens when the last one has. Called with g_mutex held.
+void LetGoLocked(Environment* environment, sock fd) {
+  auto it = g_closing.find(fd);
+  if (it == g_closing.end()) return;
+  it->second.erase(environment);
+  if (!it->second.empty()) return;
+  g_closing.erase(it);
+  sys::close(fd);
+}
+
+// A handle stops watching its descriptor (uv_close takes it out of epoll/kqueue at once).
+void Unregister(PollHandle* handle) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  auto [first, last] = g_polled.equal_range(handle->fd);
+  for (auto it = first; it != last; ++it) {
+    if (it->second == handle) {
+      g_polled.erase(it);
+      return;
+    }
+  }
+}
+
+// The environment is going away (a worker exiting, the process ending). A terminated worker
+// runs no more JavaScript (no FinalizationRegistry callback), so what its Sockets still own is
+// closed here, and only that; and it lets go of what other threads are closing. Registered at
+// load, this hook runs after the pollers' hooks (cleanup hooks run newest first), so this
+// environment's poll handles are already closed.
+void CloseOwned(void* data) {
+  auto* environment = static_cast<Environment*>(data);
+  std::lock_guard<std::mutex> lock(g_mutex);
+  std::vector<sock> fds;
+  for (const auto& [fd, owner] : g_owners) {
+    if (owner == environment) fds.push_back(fd);
+  }
+  for (sock fd : fds) CloseLocked(environment, fd);
+  fds.clear();
+  for (const auto& [fd, waiting] : g_closing) {
+    if (waiting.count(environment) != 0) fds.push_back(fd);
+  }
+  for (sock fd : fds) LetGoLocked(environment, fd);
+  environment->closed_elsewhere.clear();
+}
+
+// own(fd, take): bookkeeping only, no system call. Returns true when this environment now owns
+// fd. With take false it refuses (false) a descriptor that any environment already owns; with
+// take true (a descriptor this process has just been given by socket(2), accept(2), ...: any
+// earlier owner's number was closed behind its back) it takes it over.
+Napi::Value Own(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  bool take;
+  if (!ReadBool(info, 1, "take", &take)) return env.Undefined();
+  auto* environment = env.GetInstanceData<Environment>();
+  std::lock_guard<std::mutex> lock(g_mutex);
+  auto [it, inserted] = g_owners.try_emplace(fd, environment);
+  if (!inserted && take) it->second = environment;
+  return Napi::Boolean::New(env, inserted || take);
+}
+
+// disown(fd): lets go of fd if this environment owns it. No system call.
+Napi::Value Disown(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RAWRECV_ARG_SOCK(0, fd);
   auto* environment = env.GetInstanceData<Environment>();
-  if (Own) {
-    environment->owned.insert(fd);
-  } else {
-    environment->owned.erase(fd);
-  }
+  std::lock_guard<std::mutex> lock(g_mutex);
+  auto it = g_owners.find(fd);
+  if (it != g_owners.end() && it->second == environment) g_owners.erase(it);
   return env.Undefined();
+}
+
+// close(2), deferred while another thread's poll handle watches fd (see g_polled). Whoever
+// owned the number owns nothing once it is closed.
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  std::lock_guard<std::mutex> lock(g_mutex);
+  return Num(env, CloseLocked(env.GetInstanceData<Environment>(), fd));
+}
+
+Napi::Value Poll(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  RAWRECV_ARG_INT(1, events);
+  return Num(env, sys::poll(fd, events));
 }
 
 Napi::Value HandleCount(const Napi::CallbackInfo& info) {
@@ -472,10 +588,12 @@ Napi::Object Constants(Napi::Env env) {
   return groups;
 }
 
-// One uv_poll_t per socket on this environment's own loop (napi_get_uv_event_loop, never
-// uv_default_loop, so worker threads each poll on theirs). libuv's rules are kept here:
+// One uv_poll_t per descriptor and thread, on this environment's own loop
+// (napi_get_uv_event_loop, never uv_default_loop, so worker threads each poll on theirs).
+// libuv's rules are kept here:
 // - the handle is stopped and uv_close()d before the socket is closed: uv_close removes the
 //   descriptor from epoll/kqueue at once, so a later reuse of the number is never touched;
+//   a close(2) from another thread waits for it (see g_polled);
 // - its memory is freed only in the close callback;
 // - a started poller holds a strong reference to its JavaScript object, so it cannot be
 //   collected while it can still call back; a stopped one holds none.
@@ -490,7 +608,8 @@ class Poller : public Napi::ObjectWrap<Poller> {
          InstanceMethod("stop", &Poller::Stop), InstanceMethod("close", &Poller::Close),
          StaticValue("READABLE", Napi::Number::New(env, UV_READABLE)),
          StaticValue("WRITABLE", Napi::Number::New(env, UV_WRITABLE)),
-         StaticValue("DISCONNECT", Napi::Number::New(env, UV_DISCONNECT))});
+         StaticValue("DISCONNECT", Napi::Number::New(env, UV_DISCONNECT)),
+         StaticValue("CLOSED_ELSEWHERE", Napi::Number::New(env, UV_ECANCELED))});
   }
 
   // new Poller(callback): callback(status, events) is called with `this` = the poller.
@@ -511,23 +630,52 @@ class Poller : public Napi::ObjectWrap<Poller> {
     }
   }
 
- private:
-  struct Handle {
-    uv_poll_t poll;
-    Poller* owner;
-    napi_async_cleanup_hook_handle cleanup;
-    bool closing;
-  };
+  // Runs on an environment's thread when another thread closed descriptors that this
+  // environment's handles watch (CloseLocked): for each, the TypeScript layer's callback
+  // closes this thread's Sockets of it (their waits reject, their handle closes), any handle
+  // left is closed, and this environment lets go, which lets the deferred close(2) happen.
+  static void OnClosedElsewhere(napi_env raw_env, napi_value, void* context, void*) {
+    if (raw_env == nullptr) return;  // the environment is going away: CloseOwned lets go
+    Napi::Env env(raw_env);
+    auto* environment = static_cast<Environment*>(context);
+    std::vector<sock> fds;
+    {
+      std::lock_guard<std::mutex> lock(g_mutex);
+      fds.swap(environment->closed_elsewhere);
+    }
+    for (sock fd : fds) {
+      if (!environment->on_closed_elsewhere.IsEmpty()) {
+        Napi::HandleScope scope(env);
+        environment->on_closed_elsewhere.MakeCallback(env.Global(), {Num(env, fd)});
+        if (env.IsExceptionPending()) {
+          napi_fatal_exception(env, env.GetAndClearPendingException().Value());
+        }
+      }
+      std::vector<PollHandle*> handles;
+      {
+        std::lock_guard<std::mutex> lock(g_mutex);
+        auto [first, last] = g_polled.equal_range(fd);
+        for (auto it = first; it != last; ++it) {
+          if (it->second->environment == environment) handles.push_back(it->second);
+        }
+      }
+      for (PollHandle* handle : handles) CloseHandle(handle);
+      std::lock_guard<std::mutex> lock(g_mutex);
+      LetGoLocked(environment, fd);
+    }
+  }
 
+ private:
   // uv_close now (the descriptor leaves the backend at once); free in OnClose.
-  static void CloseHandle(Handle* handle) {
+  static void CloseHandle(PollHandle* handle) {
     if (handle->closing) return;
     handle->closing = true;
     uv_close(reinterpret_cast<uv_handle_t*>(&handle->poll), OnClose);
+    Unregister(handle);
   }
 
   static void OnClose(uv_handle_t* raw) {
-    Handle* handle = static_cast<Handle*>(raw->data);
+    PollHandle* handle = static_cast<PollHandle*>(raw->data);
     if (handle->owner != nullptr) handle->owner->handle_ = nullptr;
     napi_remove_async_cleanup_hook(handle->cleanup);
     delete handle;
@@ -535,11 +683,11 @@ class Poller : public Napi::ObjectWrap<Poller> {
 
   // The environment is going away (a worker exiting) with the handle still open.
   static void OnEnvironmentCleanup(napi_async_cleanup_hook_handle, void* data) {
-    CloseHandle(static_cast<Handle*>(data));
+    CloseHandle(static_cast<PollHandle*>(data));
   }
 
   static void OnPoll(uv_poll_t* raw, int status, int events) {
-    Handle* handle = static_cast<Handle*>(raw->data);
+    PollHandle* handle = static_cast<PollHandle*>(raw->data);
     Poller* self = handle->owner;
     if (self == nullptr || handle->closing) return;
     Napi::Env env = self->Env();
@@ -554,7 +702,8 @@ class Poller : public Napi::ObjectWrap<Poller> {
   }
 
   // open(fd, blocking): uv_poll_init_socket. Returns 0 or a negative libuv error code
-  // (UV_EEXIST when another handle on this loop already polls the descriptor).
+  // (UV_EEXIST when another handle on this loop already polls the descriptor; CLOSED_ELSEWHERE
+  // when another thread has closed it and waits for this thread's handles to let go).
   // uv_poll_init sets O_NONBLOCK (FIONBIO on Windows) on the descriptor; polling does not need
   // it, and the socket's mode is its user's, so a blocking socket is put back in blocking mode
   // at once (`blocking` is the mode the Socket tracks: Windows cannot read it back).
@@ -567,16 +716,22 @@ class Poller : public Napi::ObjectWrap<Poller> {
     if (handle_ != nullptr) return Num(env, UV_EALREADY);
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok) return Num(env, UV_EINVAL);
-    auto* handle = new Handle{};
+    auto* handle = new PollHandle{};
+    handle->fd = fd;
+    handle->environment = env.GetInstanceData<Environment>();
     handle->owner = this;
-#ifdef _WIN32
-    int ret = uv_poll_init_socket(loop, &handle->poll, static_cast<uv_os_sock_t>(fd));
-#else
-    int ret = uv_poll_init_socket(loop, &handle->poll, static_cast<int>(fd));
-#endif
-    if (ret != 0) {
-      delete handle;
-      return Num(env, ret);
+    {
+      // Checked and registered at once, so a close(2) from another thread either comes first
+      // (and this open fails) or sees this handle (and waits for it).
+      std::lock_guard<std::mutex> lock(g_mutex);
+      int ret = g_closing.count(fd) != 0
+                    ? UV_ECANCELED
+                    : uv_poll_init_socket(loop, &handle->poll, static_cast<uv_os_sock_t>(fd));
+      if (ret != 0) {
+        delete handle;
+        return Num(env, ret);
+      }
+      g_polled.emplace(fd, handle);
     }
     handle->poll.data = handle;
     napi_add_async_cleanup_hook(env, OnEnvironmentCleanup, handle, &handle->cleanup);
@@ -589,7 +744,13 @@ class Poller : public Napi::ObjectWrap<Poller> {
     Napi::Env env = info.Env();
     RAWRECV_ARG_INT(0, events);
     if (handle_ == nullptr || handle_->closing) return Num(env, UV_EBADF);
-    int ret = uv_poll_start(&handle_->poll, events, OnPoll);
+    int ret;
+    {
+      // Not once another thread has closed the descriptor: re-arming a closed one aborts.
+      std::lock_guard<std::mutex> lock(g_mutex);
+      ret = g_closing.count(handle_->fd) != 0 ? UV_ECANCELED
+                                              : uv_poll_start(&handle_->poll, events, OnPoll);
+    }
     if (ret == 0 && !active_) {
       Ref();
       active_ = true;
@@ -619,16 +780,46 @@ class Poller : public Napi::ObjectWrap<Poller> {
     }
   }
 
-  Handle* handle_ = nullptr;
+  PollHandle* handle_ = nullptr;
   bool active_ = false;
   Napi::FunctionReference callback_;
   std::unique_ptr<Napi::AsyncContext> context_;
 };
 
+// onClosedElsewhere(callback): callback(fd) is called on this thread when another thread has
+// closed a descriptor that this thread's poll handles watch (see OnClosedElsewhere).
+Napi::Value OnClosedElsewhere(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsFunction()) {
+    ThrowWithCode(env, false, "ERR_INVALID_ARG_TYPE",
+                  "The \"callback\" argument must be of type function");
+    return env.Undefined();
+  }
+  env.GetInstanceData<Environment>()->on_closed_elsewhere =
+      Napi::Persistent(info[0].As<Napi::Function>());
+  return env.Undefined();
+}
+
+// The threadsafe function is finalized on its environment's thread as the environment goes
+// away: no other thread may post to it after that.
+void OnNotifyFinalize(napi_env, void*, void* context) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  static_cast<Environment*>(context)->notify = nullptr;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* environment = new Environment();
   env.SetInstanceData(environment);  // deleted with the environment, after the hook below
   napi_add_env_cleanup_hook(env, CloseOwned, environment);
+  napi_threadsafe_function notify = nullptr;
+  if (napi_create_threadsafe_function(env, nullptr, nullptr,
+                                      Napi::String::New(env, "rawrecv.closedElsewhere"), 0, 1,
+                                      environment, OnNotifyFinalize, environment,
+                                      Poller::OnClosedElsewhere, &notify) == napi_ok) {
+    napi_unref_threadsafe_function(env, notify);  // never keeps the process alive
+    std::lock_guard<std::mutex> lock(g_mutex);
+    environment->notify = notify;
+  }
   exports.Set("platform", Napi::String::New(env, platform_name()));
   const char* wine = wine_version();
   exports.Set("wine", wine != nullptr ? Napi::Value(Napi::String::New(env, wine)) : env.Null());
@@ -663,8 +854,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"fionread", Fionread},
       {"setUdpConnReset", SetUdpConnReset},
       {"handleCount", HandleCount},
-      {"own", Ownership<true>},
-      {"disown", Ownership<false>},
+      {"own", Own},
+      {"disown", Disown},
+      {"poll", Poll},
+      {"onClosedElsewhere", OnClosedElsewhere},
   };
   for (const auto& function : functions) {
     exports.Set(function.name, Napi::Function::New(env, function.callback, function.name));

@@ -86,6 +86,8 @@ int64_t get_linger(sock fd, int* on, int* seconds);
 int64_t set_linger(sock fd, int on, int seconds);
 // ioctl(FIONREAD): bytes queued for reading.
 int64_t bytes_available(sock fd);
+// poll(2) (WSAPoll on Windows) on one descriptor with a zero timeout: the revents bits.
+int64_t poll(sock fd, int events);
 // Windows' WSAIoctl(SIO_UDP_CONNRESET): whether an unconnected UDP socket's recvfrom reports
 // an ICMP port-unreachable as WSAECONNRESET. POSIX has no such switch: -EOPNOTSUPP, no call.
 int64_t set_udp_connreset(sock fd, bool report);

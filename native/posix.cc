@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -205,9 +206,9 @@ const Constant k_SHUT[] = {
 #group, k_##group, sizeof(k_##group) / sizeof(k_##group[0]) \
   }
 const ConstantGroup kGroups[] = {
-    RAWRECV_GROUP(errno), RAWRECV_GROUP(MSG),     RAWRECV_GROUP(AF), RAWRECV_GROUP(SOCK),
-    RAWRECV_GROUP(SOL),   RAWRECV_GROUP(IPPROTO), RAWRECV_GROUP(SO), RAWRECV_GROUP(TCP),
-    RAWRECV_GROUP(IP),    RAWRECV_GROUP(SHUT),
+    RAWRECV_GROUP(errno), RAWRECV_GROUP(MSG),     RAWRECV_GROUP(AF),   RAWRECV_GROUP(SOCK),
+    RAWRECV_GROUP(SOL),   RAWRECV_GROUP(IPPROTO), RAWRECV_GROUP(SO),   RAWRECV_GROUP(TCP),
+    RAWRECV_GROUP(IP),    RAWRECV_GROUP(SHUT),    RAWRECV_GROUP(POLL),
 };
 #undef RAWRECV_GROUP
 
@@ -404,6 +405,13 @@ int64_t bytes_available(sock fd) {
   int ret = ::ioctl(fd_of(fd), FIONREAD, &value);
   if (ret == -1) return -static_cast<int64_t>(errno);
   return value;
+}
+
+int64_t poll(sock fd, int events) {
+  struct pollfd entry = {fd_of(fd), static_cast<short>(events), 0};
+  int ret = ::poll(&entry, 1, 0);
+  if (ret == -1) return -static_cast<int64_t>(errno);
+  return entry.revents;
 }
 
 int64_t set_udp_connreset(sock, bool) { return -EOPNOTSUPP; }

@@ -249,9 +249,9 @@ const Constant k_errno[] = {
 #group, k_##group, sizeof(k_##group) / sizeof(k_##group[0]) \
   }
 const ConstantGroup kGroups[] = {
-    RAWRECV_GROUP(errno), RAWRECV_GROUP(MSG),     RAWRECV_GROUP(AF), RAWRECV_GROUP(SOCK),
-    RAWRECV_GROUP(SOL),   RAWRECV_GROUP(IPPROTO), RAWRECV_GROUP(SO), RAWRECV_GROUP(TCP),
-    RAWRECV_GROUP(IP),    RAWRECV_GROUP(SHUT),
+    RAWRECV_GROUP(errno), RAWRECV_GROUP(MSG),     RAWRECV_GROUP(AF),   RAWRECV_GROUP(SOCK),
+    RAWRECV_GROUP(SOL),   RAWRECV_GROUP(IPPROTO), RAWRECV_GROUP(SO),   RAWRECV_GROUP(TCP),
+    RAWRECV_GROUP(IP),    RAWRECV_GROUP(SHUT),    RAWRECV_GROUP(POLL),
 };
 #undef RAWRECV_GROUP
 
@@ -477,6 +477,12 @@ int64_t bytes_available(sock fd) {
   u_long value = 0;
   if (::ioctlsocket(sock_of(fd), FIONREAD, &value) == SOCKET_ERROR) return fail();
   return static_cast<int64_t>(value);
+}
+
+int64_t poll(sock fd, int events) {
+  WSAPOLLFD entry = {sock_of(fd), static_cast<SHORT>(events), 0};
+  if (::WSAPoll(&entry, 1, 0) == SOCKET_ERROR) return fail();
+  return entry.revents;
 }
 
 int64_t set_udp_connreset(sock fd, bool report) {

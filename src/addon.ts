@@ -30,7 +30,7 @@ export interface RecvFromOut {
 export interface PollerHandle {
   /**
    * uv_poll_init_socket: 0, or a negative libuv error (UV_EEXIST if another handle polls the
-   * descriptor). libuv sets O_NONBLOCK there; with `blocking` true it is cleared again at once
+   * descriptor), or CLOSED_ELSEWHERE. libuv sets O_NONBLOCK there; with `blocking` true it is cleared again at once
    * (a failure of that is the negated platform error).
    */
   open(fd: number, blocking: boolean): number;
@@ -48,6 +48,11 @@ export interface PollerClass {
   readonly READABLE: number;
   readonly WRITABLE: number;
   readonly DISCONNECT: number;
+  /**
+   * The status of `open` or `start` that says another thread has closed the descriptor (its
+   * close(2) waits until this thread has let go).
+   */
+  readonly CLOSED_ELSEWHERE: number;
 }
 
 export type ConstantTable = Readonly<Record<string, number>>;
@@ -111,7 +116,11 @@ export interface Addon {
   ): number;
   /** shutdown(2). */
   shutdown(fd: number, how: number): number;
-  /** close(2) (closesocket on Windows). */
+  /**
+   * close(2) (closesocket on Windows). The number's ownership (see `own`) ends with it. While a
+   * poll handle of another thread watches the descriptor, the close is deferred until that
+   * thread has closed it (libuv aborts on re-arming a closed descriptor) and 0 is returned.
+   */
   close(fd: number): number;
   /** getsockopt(2) for an int-valued option: the value, or -errno. */
   getsockopt(fd: number, level: number, name: number): number;
@@ -133,10 +142,20 @@ export interface Addon {
    */
   setUdpConnReset(fd: number, report: boolean): number;
   /**
-   * Marks a descriptor as owned by a Socket of this environment (no system call): if the
-   * environment is torn down (a terminated worker) it is closed then. `disown` undoes it.
+   * Registers this thread's `callback(fd)`, called when another thread has closed a descriptor
+   * that this thread's poll handles watch: it must close this thread's Sockets of `fd` (see `close`).
    */
-  own(fd: number): void;
+  onClosedElsewhere(callback: (fd: number) => void): void;
+  /** poll(2) (WSAPoll on Windows) of one descriptor with a zero timeout: the revents bits, or -errno. */
+  poll(fd: number, events: number): number;
+  /**
+   * Marks a descriptor as owned by a Socket of this environment (main thread or worker), for
+   * the whole process (no system call): if the environment is torn down (a terminated worker)
+   * it is closed then. Returns false, changing nothing, if any environment owns it already,
+   * unless `take` (the number was just handed out by the kernel: the old owner's is gone).
+   */
+  own(fd: number, take: boolean): boolean;
+  /** Undoes `own` if this environment owns `fd`. (close(2) through the addon undoes it too.) */
   disown(fd: number): void;
   /** Windows: GetProcessHandleCount (what /proc/self/fd counts elsewhere). Elsewhere -ENOSYS, no call. */
   handleCount(): number;

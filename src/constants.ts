@@ -40,6 +40,8 @@ export interface Constants {
   readonly IP: ConstantGroup<'IPV6_V6ONLY'>;
   /** shutdown(2)'s `how`. */
   readonly SHUT: ConstantGroup<'RD' | 'WR' | 'RDWR'>;
+  /** poll(2)'s event bits (`sys.poll`): IN, OUT, ERR, HUP, NVAL everywhere; RDHUP on Linux. */
+  readonly POLL: ConstantGroup<'IN' | 'OUT' | 'ERR' | 'HUP' | 'NVAL'>;
 }
 
 function group(name: string, prefix: string): Readonly<Record<string, number>> {
@@ -65,6 +67,7 @@ export const constants = Object.freeze({
   TCP: group('TCP', 'TCP_'),
   IP: group('IP', ''),
   SHUT: group('SHUT', 'SHUT_'),
+  POLL: group('POLL', 'POLL'),
 }) as Constants;
 
 /** Every MSG_* bit this platform knows: a flags argument with any other bit is refused. */

@@ -47,9 +47,34 @@ export function outOfRange(name: string, range: string, value: unknown): RangeEr
   );
 }
 
+/**
+ * RangeError `ERR_OUT_OF_RANGE` for a view that covers no memory any more: its ArrayBuffer was
+ * detached (transferred) or resized below it. (Such a view cannot even be inspected.)
+ */
+export function detachedView(name: string): RangeError & { code: string } {
+  return withCode(
+    new RangeError(`The "${name}" argument covers no memory: its ArrayBuffer was detached or resized below it`),
+    'ERR_OUT_OF_RANGE',
+  );
+}
+
 /** Error `ERR_SOCKET_CLOSED`: the socket was closed; no system call was made. */
 export function socketClosed(): Error & { code: string } {
   return withCode(new Error('Socket is closed'), 'ERR_SOCKET_CLOSED');
+}
+
+/**
+ * Error `ERR_SOCKET_POLLED`: another handle on this thread's event loop already watches the
+ * descriptor (a node:net or node:dgram socket, another addon), and libuv allows one per loop.
+ */
+export function descriptorPolled(fd: number): Error & { code: string } {
+  return withCode(
+    new Error(
+      `descriptor ${fd} is already watched by another handle on this thread's event loop (a node:net or ` +
+        'node:dgram socket, another addon): rawrecv cannot wait on it; use the sync calls, or let the other handle go first',
+    ),
+    'ERR_SOCKET_POLLED',
+  );
 }
 
 /** Error `ERR_NOT_SUPPORTED`: this platform has no such thing (e.g. SOCK_SEQPACKET on macOS). */
@@ -62,6 +87,8 @@ export interface SocketErrorDetails {
   address?: string;
   port?: number;
   platform?: Platform;
+  /** The name, where it is not the errno's own (a resolver's code such as ENOTFOUND). */
+  code?: string;
 }
 
 /**
@@ -71,9 +98,15 @@ export interface SocketErrorDetails {
  * (Node's own errors carry libuv's negated one).
  */
 export class SocketError extends Error {
-  /** The platform's symbolic name: 'ECONNREFUSED', 'WSAECONNREFUSED', ... ('UNKNOWN' if it has none). */
+  /**
+   * The platform's symbolic name: 'ECONNREFUSED', 'WSAECONNREFUSED', ... ('UNKNOWN' if it has
+   * none); for syscall 'getaddrinfo', the resolver's: 'ENOTFOUND', 'EAI_AGAIN', ...
+   */
   readonly code: string;
-  /** The positive error number, exactly as the OS reported it. */
+  /**
+   * The positive error number, exactly as the OS reported it; for syscall 'getaddrinfo', libuv's
+   * resolver error number made positive (3008 for ENOTFOUND), which is no OS errno.
+   */
   readonly errno: number;
   /** The system call that failed: 'connect', 'listen', 'fcntl', ... */
   readonly syscall: string;
@@ -81,7 +114,7 @@ export class SocketError extends Error {
   declare readonly port?: number;
 
   constructor(syscall: string, errno: number, details: SocketErrorDetails = {}) {
-    const code = errnoName(errno, details.platform) ?? 'UNKNOWN';
+    const code = details.code ?? errnoName(errno, details.platform) ?? 'UNKNOWN';
     const where =
       details.address === undefined
         ? ''

@@ -8,7 +8,7 @@ import { getSystemErrorName } from 'node:util';
 
 import { addon, type PollerHandle } from './addon.js';
 import { errnoName } from './errno.js';
-import { socketClosed } from './errors.js';
+import { descriptorPolled, socketClosed } from './errors.js';
 
 /** What a wait resolves to: readiness, or its own timeout. */
 export type WaitOutcome = 'ready' | 'timeout';
@@ -22,6 +22,8 @@ export interface WaitOptions {
 
 interface Waiter {
   events: number;
+  /** Whose wait it is (a Socket's View): {@link Readiness.cancel} rejects one owner's waits. */
+  owner: object;
   /** The waiting Socket: referenced here so that a pending wait keeps it alive. */
   keepAlive: object | undefined;
   ready(): void;
@@ -45,6 +47,8 @@ export class PollError extends Error {
 
 export const READABLE = addon.Poller.READABLE;
 export const WRITABLE = addon.Poller.WRITABLE;
+/** What `open` / `start` return once another thread has closed the descriptor (see addon.close). */
+const CLOSED_ELSEWHERE = addon.Poller.CLOSED_ELSEWHERE;
 
 /** An AbortError as Node's own APIs give it: code 'ABORT_ERR', the signal's reason as `cause`. */
 export function abortError(signal: AbortSignal): Error {
@@ -69,17 +73,21 @@ export class Readiness {
   /** The libuv status of a POLLERR wake-up not yet looked at by a waiter (0: none). */
   #errorWake = 0;
 
-  readonly #closeWhenIdle: boolean;
+  readonly #closeWhenIdle: () => boolean;
+  readonly #closedElsewhere: () => void;
 
   /**
-   * `closeWhenIdle`: close the poll handle whenever no wait is pending, instead of keeping it
-   * stopped. For a descriptor the Socket does not own: whoever owns it may close it, and the
-   * number be reused, while the Socket lives on; a handle kept open over that number would,
-   * when finally closed, take the new socket out of epoll (uv_close runs EPOLL_CTL_DEL on it).
+   * `closeWhenIdle()`: whether to close the poll handle whenever no wait is pending, instead of
+   * keeping it stopped. True while no Socket of this thread owns the descriptor: whoever owns
+   * it may close it, and the number be reused, at any time; a handle kept open over that number
+   * would, when finally closed, take the new socket out of epoll (uv_close runs EPOLL_CTL_DEL).
+   * `closedElsewhere()`: another thread has closed the descriptor (its owner, or `sys.close`
+   * there); it must close this thread's Sockets of it, and so this Readiness.
    */
-  constructor(fd: number, closeWhenIdle: boolean) {
+  constructor(fd: number, closeWhenIdle: () => boolean, closedElsewhere: () => void) {
     this.#fd = fd;
     this.#closeWhenIdle = closeWhenIdle;
+    this.#closedElsewhere = closedElsewhere;
   }
 
   /** How many waits are pending. */
@@ -94,7 +102,7 @@ export class Readiness {
     const poller = this.#poller;
     if (poller === undefined) return;
     if (events === 0) {
-      if (this.#closeWhenIdle) {
+      if (this.#closeWhenIdle()) {
         poller.close();
         this.#poller = undefined;
       } else {
@@ -103,7 +111,8 @@ export class Readiness {
       return;
     }
     const ret = poller.start(events);
-    if (ret < 0) this.#failAll(new PollError(ret));
+    if (ret === CLOSED_ELSEWHERE) this.#closedElsewhere();
+    else if (ret < 0) this.#failAll(new PollError(ret));
   }
 
   #failAll(error: Error): void {
@@ -154,7 +163,13 @@ export class Readiness {
    * Readiness can be spurious: the caller follows it with a real non-blocking call.
    * `blocking` is the socket's mode, which the first wait keeps (see PollerHandle.open).
    */
-  wait(events: number, options: WaitOptions, blocking: boolean, keepAlive?: object): Promise<WaitOutcome> {
+  wait(
+    events: number,
+    options: WaitOptions,
+    blocking: boolean,
+    owner: object,
+    keepAlive?: object,
+  ): Promise<WaitOutcome> {
     const { timeout, signal } = options;
     return new Promise<WaitOutcome>((resolve, reject) => {
       if (this.#closed) {
@@ -178,6 +193,7 @@ export class Readiness {
       };
       const waiter: Waiter = {
         events,
+        owner,
         keepAlive,
         ready: () => {
           settle();
@@ -203,7 +219,14 @@ export class Readiness {
         if (ret < 0) {
           poller.close();
           settle();
-          reject(new PollError(ret));
+          if (ret === CLOSED_ELSEWHERE) {
+            this.#closedElsewhere();
+            reject(socketClosed());
+            return;
+          }
+          // Every rawrecv Socket of this thread waits through this one handle: another handle
+          // on the number belongs to someone else (a node:net or dgram socket, another addon).
+          reject(getSystemErrorName(ret) === 'EEXIST' ? descriptorPolled(this.#fd) : new PollError(ret));
           return;
         }
         owners.set(poller, this);
@@ -212,6 +235,14 @@ export class Readiness {
       this.#waiters.add(waiter);
       this.#update();
     });
+  }
+
+  /** Rejects `owner`'s pending waits with ERR_SOCKET_CLOSED (that Socket let go); others go on. */
+  cancel(owner: object): void {
+    const cancelled = [...this.#waiters].filter((waiter) => waiter.owner === owner);
+    for (const waiter of cancelled) this.#waiters.delete(waiter);
+    this.#update();
+    for (const waiter of cancelled) waiter.fail(socketClosed());
   }
 
   /**

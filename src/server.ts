@@ -63,7 +63,7 @@ export class Server {
       }
     }
     try {
-      return new Server(CONSTRUCT, Socket.adopt(fd, true));
+      return new Server(CONSTRUCT, Socket.adopt(fd, true, true, true));
     } catch (error) {
       addon.close(fd);
       throw error;
@@ -111,7 +111,7 @@ export class Server {
     if (ret < 0) return classifyFailure(-ret, PLATFORM, this.#socket.blocking, 0, 0);
     try {
       // Windows: an accepted socket has its listener's FIONBIO mode, which cannot be read back.
-      return { kind: 'socket', ret, errno: 0, socket: Socket.adopt(ret, true, this.#socket.blocking) };
+      return { kind: 'socket', ret, errno: 0, socket: Socket.adopt(ret, true, this.#socket.blocking, true) };
     } catch (error) {
       addon.close(ret);
       throw error;

@@ -5,6 +5,8 @@
  */
 import { lookup } from 'node:dns/promises';
 
+import { setImmediate as nextTurn } from 'node:timers/promises';
+
 import { addon, type RecvFromOut } from './addon.js';
 import { checkEndpoint, checkPort, familyName, familyNumber, toOrigin, type Family } from './address.js';
 import {
@@ -19,14 +21,23 @@ import {
   type SocketType,
 } from './classify.js';
 import { constants, KNOWN_MSG_FLAGS } from './constants.js';
+import { attach, detach, readinessOf, type View } from './descriptors.js';
 import { currentPlatform, errnoName, nameOf, type Platform } from './errno.js';
-import { invalidArgType, invalidArgValue, notSupported, outOfRange, socketClosed, SocketError } from './errors.js';
+import {
+  detachedView,
+  invalidArgType,
+  invalidArgValue,
+  notSupported,
+  outOfRange,
+  socketClosed,
+  SocketError,
+} from './errors.js';
 import {
   abortError,
   PollError,
   READABLE,
-  Readiness,
   WRITABLE,
+  type Readiness,
   type WaitOptions,
   type WaitOutcome,
 } from './readiness.js';
@@ -69,6 +80,8 @@ const MAX_LENGTH = 2 ** 31 - 1;
 const NOSIGNAL = constants.MSG.NOSIGNAL ?? 0;
 const DONTWAIT = constants.MSG.DONTWAIT;
 const TRUNC = constants.MSG.TRUNC ?? 0;
+/** poll(2) bits that say the peer has closed: POLLRDHUP (Linux) or POLLHUP (everywhere). */
+const HANGUP = (constants.POLL.RDHUP ?? 0) | constants.POLL.HUP;
 const IN_PROGRESS = new Set(['EINPROGRESS', 'WSAEWOULDBLOCK']);
 /** setTimeout's own ceiling. */
 const MAX_TIMEOUT = 2 ** 31 - 1;
@@ -85,43 +98,13 @@ const FATAL_CODES = new Set([
   'ENETDOWN',
 ]);
 
-/** Descriptors owned by a live Socket of this thread: adopting one twice would close it twice. */
-const ownedFds = new Set<number>();
-
 /**
- * What must be undone when a Socket goes away: its descriptor and its poll handle. Kept apart
- * from the Socket (it must not reference it) so the finalizer can run.
+ * A Socket dropped without close() is closed here, exactly once (`detach`: its pending waits
+ * are rejected and the poll handle let go before close(2), libuv must stop watching a
+ * descriptor before it is closed). Every Socket is registered, owned or not, for the poll
+ * handle. A pending wait keeps its Socket reachable, so this never runs under one of its waits.
  */
-interface Resources {
-  fd: number;
-  owned: boolean;
-  readiness: Readiness | undefined;
-}
-
-/**
- * A Socket dropped without close() is closed here, exactly once: its poll handle first (libuv
- * must stop watching a descriptor before it is closed: uv_close takes the number out of epoll,
- * which would hit whatever socket has the number by then), then the descriptor if owned. Every
- * Socket is registered, owned or not, for the poll handle. A pending wait keeps its Socket
- * reachable, so this never runs under a wait.
- */
-const finalizer = new FinalizationRegistry<Resources>((resources) => {
-  resources.readiness?.close();
-  if (!resources.owned) return;
-  release(resources.fd);
-  addon.close(resources.fd);
-});
-
-/** Takes a descriptor into this thread's ownership (and the addon's, for worker teardown). */
-function own(fd: number): void {
-  ownedFds.add(fd);
-  addon.own(fd);
-}
-
-function release(fd: number): void {
-  ownedFds.delete(fd);
-  addon.disown(fd);
-}
+const finalizer = new FinalizationRegistry<View>(detach);
 
 /**
  * recv(length) receives into this shared scratch buffer and copies out only what arrived,
@@ -197,6 +180,38 @@ function withDeadline<T>(
   });
 }
 
+/**
+ * A view's byte length; a RangeError ERR_OUT_OF_RANGE when it covers no memory any more: its
+ * ArrayBuffer was detached (transferred), or resized below it. V8 reports such a typed array
+ * as 0 bytes long but throws a plain TypeError from a DataView's getter; both end here.
+ */
+function attachedLength(view: ArrayBufferView, name: string): number {
+  let length: number;
+  try {
+    length = view.byteLength;
+    // A detached buffer cannot be sliced; an empty live one can (only asked when it looks empty).
+    if (length === 0) view.buffer.slice(0, 0);
+  } catch {
+    throw detachedView(name);
+  }
+  return length;
+}
+
+/**
+ * dns.lookup's failure (Node's error: code ENOTFOUND / EAI_AGAIN / ..., a negative libuv errno)
+ * as a SocketError: syscall 'getaddrinfo', the resolver's code, its number made positive.
+ */
+function resolverError(error: unknown, host: string, port: number): unknown {
+  const { code, errno } = (error ?? {}) as { code?: unknown; errno?: unknown };
+  if (typeof code !== 'string') return error;
+  return new SocketError('getaddrinfo', typeof errno === 'number' ? Math.abs(errno) : 0, {
+    code,
+    address: host,
+    port,
+    platform: PLATFORM,
+  });
+}
+
 function checkView(buffer: unknown, name: string): ArrayBufferView {
   if (!ArrayBuffer.isView(buffer)) {
     throw invalidArgType(name, 'an instance of Buffer, TypedArray, or DataView', buffer);
@@ -204,10 +219,13 @@ function checkView(buffer: unknown, name: string): ArrayBufferView {
   return buffer;
 }
 
-/** Bytes to send: a string is sent as UTF-8. */
-function checkPayload(data: unknown): ArrayBufferView {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  return checkView(data, 'data');
+/** Bytes to send, as the view and its length: a string is sent as UTF-8. */
+function checkPayload(data: unknown): [ArrayBufferView, number] {
+  if (typeof data === 'string') {
+    const bytes = Buffer.from(data, 'utf8');
+    return [bytes, bytes.length];
+  }
+  return [checkView(data, 'data'), attachedLength(data as ArrayBufferView, 'data')];
 }
 
 function throwIfFailed(ret: number, syscall: string): number {
@@ -237,6 +255,8 @@ interface SocketState {
   receiveTimeout: number;
   sendTimeout: number;
   owned: boolean;
+  /** This process has just been handed the descriptor: whatever held the number before is gone. */
+  fresh: boolean;
 }
 
 /**
@@ -248,16 +268,14 @@ interface SocketState {
  * and every method throws `ERR_SOCKET_CLOSED` without making a system call.
  */
 export class Socket {
-  #fd: number;
   readonly #type: SocketType;
   readonly #family: Family;
-  readonly #owned: boolean;
   #blocking: boolean;
   #sendTimeout: number;
   #readState: ReadState = 'open';
   /** Reused for every call (only `requested` and `flags` change), so a recv allocates no context. */
   readonly #context: ClassifyContext;
-  readonly #resources: Resources;
+  readonly #view: View;
 
   /** @internal Use the static constructors. */
   constructor(token: symbol, state: SocketState) {
@@ -266,10 +284,8 @@ export class Socket {
         code: 'ERR_ILLEGAL_CONSTRUCTOR',
       });
     }
-    this.#fd = state.fd;
     this.#type = state.type;
     this.#family = state.family;
-    this.#owned = state.owned;
     this.#blocking = state.blocking;
     this.#sendTimeout = state.sendTimeout;
     this.#context = {
@@ -280,9 +296,8 @@ export class Socket {
       receiveTimeout: state.receiveTimeout,
       flags: 0,
     };
-    this.#resources = { fd: state.fd, owned: state.owned, readiness: undefined };
-    if (state.owned) own(state.fd);
-    finalizer.register(this, this.#resources, this);
+    this.#view = attach(state.fd, state.owned, state.fresh);
+    finalizer.register(this, this.#view, this);
   }
 
   /**
@@ -290,15 +305,25 @@ export class Socket {
    * On a failure before this point the caller closes the descriptor itself.
    */
   static #fresh(fd: number, type: SocketType, family: Family): Socket {
-    return new Socket(CONSTRUCT, { fd, type, family, blocking: true, receiveTimeout: 0, sendTimeout: 0, owned: true });
+    return new Socket(CONSTRUCT, {
+      fd,
+      type,
+      family,
+      blocking: true,
+      receiveTimeout: 0,
+      sendTimeout: 0,
+      owned: true,
+      fresh: true,
+    });
   }
 
   /**
    * @internal Adopts a descriptor: its type, family, mode and timeouts are read once, here,
    * and tracked from then on (a recv never re-reads them). Windows cannot read the mode back
-   * (FIONBIO is write-only): there `blocking` is taken as given.
+   * (FIONBIO is write-only): there `blocking` is taken as given. `fresh`: this process has just
+   * been handed the descriptor (accept(2), a Server's socket(2)), see `attach`.
    */
-  static adopt(fd: number, owned: boolean, blocking = true): Socket {
+  static adopt(fd: number, owned: boolean, blocking = true, fresh = false): Socket {
     const typeRet = addon.getsockopt(fd, constants.SOL.SOCKET, constants.SO.TYPE);
     if (typeRet < 0) throw new SocketError('getsockopt', -typeRet, { platform: PLATFORM });
     const type = typeOf(typeRet);
@@ -311,7 +336,7 @@ export class Socket {
     if (PLATFORM !== 'win32') blocking = throwIfFailed(addon.getNonBlocking(fd), 'fcntl') === 0;
     const receiveTimeout = throwIfFailed(addon.getTimeout(fd, constants.SO.RCVTIMEO), 'getsockopt');
     const sendTimeout = throwIfFailed(addon.getTimeout(fd, constants.SO.SNDTIMEO), 'getsockopt');
-    return new Socket(CONSTRUCT, { fd, type, family, blocking, receiveTimeout, sendTimeout, owned });
+    return new Socket(CONSTRUCT, { fd, type, family, blocking, receiveTimeout, sendTimeout, owned, fresh });
   }
 
   /**
@@ -413,15 +438,12 @@ export class Socket {
     const { owned = true, blocking = true } = checkOptions(options, 'options');
     checkBoolean(owned, 'options.owned');
     checkBoolean(blocking, 'options.blocking');
-    if (owned && ownedFds.has(fd)) {
-      throw invalidArgValue('fd', fd, 'is already owned by another rawrecv Socket (pass { owned: false } to share it)');
-    }
     return Socket.adopt(fd, owned, blocking);
   }
 
   /** The descriptor, or -1 once closed. */
   get fd(): number {
-    return this.#fd;
+    return this.#view.fd;
   }
 
   /** 'stream', 'dgram' or 'seqpacket'. */
@@ -435,7 +457,7 @@ export class Socket {
   }
 
   get closed(): boolean {
-    return this.#fd < 0;
+    return this.#view.fd < 0;
   }
 
   /** Whether the socket is in blocking mode, as this Socket last set or read it. */
@@ -459,7 +481,7 @@ export class Socket {
   }
 
   #open(): number {
-    const fd = this.#fd;
+    const fd = this.#view.fd;
     if (fd < 0) throw socketClosed();
     return fd;
   }
@@ -528,18 +550,39 @@ export class Socket {
    * Classifies one recv call's number with the socket's state (the context object is reused:
    * nothing is allocated here but the result) and remembers what the kernel says only once.
    */
-  #classify(ret: number, length: number, flags: number, msgFlags: number): Classification {
+  #classify(fd: number, ret: number, length: number, flags: number, msgFlags: number): Classification {
     const context = this.#context;
     context.requested = length;
     context.flags = flags;
-    const outcome = ret >= 0 ? classifyOutcome(ret, 0, msgFlags, context) : classifyOutcome(-1, -ret, 0, context);
+    const outcome =
+      ret === 0 && this.#type === 'seqpacket' && this.#peerClosed(fd)
+        ? { kind: 'eof' as const, ret: 0 as const, errno: 0 as const }
+        : ret >= 0
+          ? classifyOutcome(ret, 0, msgFlags, context)
+          : classifyOutcome(-1, -ret, 0, context);
     if (outcome.kind !== 'data') this.#remember(outcome);
     return outcome;
   }
 
+  /**
+   * SOCK_SEQPACKET's recv returns 0 both for a zero-length record and, forever, once the peer
+   * has closed (scenario unix.seqpacket.eof): only poll(2) tells them apart, with POLLRDHUP /
+   * POLLHUP. So a 0 there is followed by one poll(2) with a zero timeout and, if the peer has
+   * hung up, one ioctl(FIONREAD): it is `eof` when nothing is queued any more. (Zero-length
+   * records that are all that is left when the peer closes read as that eof: they carry no
+   * bytes, and the kernel offers no way to count them.)
+   * @see poll(2), unix(7)
+   */
+  #peerClosed(fd: number): boolean {
+    const revents = addon.poll(fd, constants.POLL.IN | HANGUP);
+    // Records still queued behind a zero-length one: FIONREAD counts a seqpacket socket's whole
+    // queue on Linux, so their bytes show and the 0 was a record.
+    return revents > 0 && (revents & HANGUP) !== 0 && addon.fionread(fd) === 0;
+  }
+
   /** A recv result: for data, `data` is `target`'s first bytes (copied out of the scratch buffer). */
-  #finish(ret: number, length: number, flags: number, target: Buffer): RecvResult {
-    const outcome = this.#classify(ret, length, flags, 0);
+  #finish(fd: number, ret: number, length: number, flags: number, target: Buffer): RecvResult {
+    const outcome = this.#classify(fd, ret, length, flags, 0);
     if (outcome.kind !== 'data') return outcome;
     const n = outcome.bytesRead;
     const data = target === scratch ? Buffer.from(scratch.subarray(0, n)) : target.subarray(0, n);
@@ -558,7 +601,7 @@ export class Socket {
     checkFlags(flags);
     this.#checkStreamFlags(flags);
     const target = length <= SCRATCH_LIMIT ? scratch : Buffer.allocUnsafe(length);
-    return this.#finish(addon.recv(fd, target, 0, length, flags), length, flags, target);
+    return this.#finish(fd, addon.recv(fd, target, 0, length, flags), length, flags, target);
   }
 
   /**
@@ -580,7 +623,7 @@ export class Socket {
   recvInto(buffer: ArrayBufferView, options?: { offset?: number; length?: number; flags?: number }): RecvResult {
     const fd = this.#open();
     checkView(buffer, 'buffer');
-    const byteLength = buffer.byteLength;
+    const byteLength = attachedLength(buffer, 'buffer');
     let offset = 0;
     let flags = 0;
     let length = byteLength;
@@ -591,7 +634,7 @@ export class Socket {
       if (options.flags !== undefined) flags = checkFlags(options.flags);
     }
     if (length < 1) {
-      // Also where the view is empty or its ArrayBuffer was detached (byteLength 0).
+      // Also where the view is empty.
       throw outOfRange(
         'options.length',
         `>= 1 (the buffer has ${byteLength - offset} bytes after offset ${offset})`,
@@ -606,7 +649,7 @@ export class Socket {
       );
     }
     this.#checkStreamFlags(flags);
-    const outcome = this.#classify(addon.recv(fd, buffer, offset, length, flags), length, flags, 0);
+    const outcome = this.#classify(fd, addon.recv(fd, buffer, offset, length, flags), length, flags, 0);
     if (outcome.kind !== 'data') return outcome;
     // A view of the caller's memory: nothing is copied.
     const data = Buffer.from(buffer.buffer, buffer.byteOffset + offset, outcome.bytesRead);
@@ -630,7 +673,7 @@ export class Socket {
     checkFlags(flags);
     const target = length <= SCRATCH_LIMIT ? scratch : Buffer.allocUnsafe(length);
     const ret = addon.recvmsg(fd, target, 0, length, flags, fromOut);
-    const outcome = this.#classify(ret, length, flags, ret >= 0 ? (fromOut.msgFlags ?? 0) : 0);
+    const outcome = this.#classify(fd, ret, length, flags, ret >= 0 ? (fromOut.msgFlags ?? 0) : 0);
     if (outcome.kind !== 'data') return outcome;
     const n = outcome.bytesRead;
     const data = target === scratch ? Buffer.from(scratch.subarray(0, n)) : target.subarray(0, n);
@@ -663,18 +706,18 @@ export class Socket {
    */
   send(data: ArrayBufferView | string, flags = 0): SendResult {
     const fd = this.#open();
-    const bytes = checkPayload(data);
+    const [bytes, length] = checkPayload(data);
     checkFlags(flags);
-    return this.#sent(addon.send(fd, bytes, 0, bytes.byteLength, flags | NOSIGNAL), flags);
+    return this.#sent(addon.send(fd, bytes, 0, length, flags | NOSIGNAL), flags);
   }
 
   /** One sendto(2) to an IP literal (or 'localhost'). @see sendto(2) */
   sendTo(data: ArrayBufferView | string, to: { host: string; port: number }, flags = 0): SendResult {
     const fd = this.#open();
-    const bytes = checkPayload(data);
+    const [bytes, length] = checkPayload(data);
     const { host, port, family } = checkEndpoint(to, 'to', 0);
     checkFlags(flags);
-    const ret = addon.sendto(fd, bytes, 0, bytes.byteLength, flags | NOSIGNAL, familyNumber(family), host, port);
+    const ret = addon.sendto(fd, bytes, 0, length, flags | NOSIGNAL, familyNumber(family), host, port);
     return this.#sent(ret, flags);
   }
 
@@ -706,7 +749,7 @@ export class Socket {
     if (this.#type !== 'stream') {
       throw Object.assign(new Error(`reset() needs a stream socket, not ${this.#type}`), { code: 'ERR_INVALID_STATE' });
     }
-    if (!this.#owned) {
+    if (!this.#view.owned) {
       // close() would only let go of a shared descriptor: no RST would be sent.
       throw Object.assign(new Error('reset() needs a socket this Socket owns (fromFd with owned: true)'), {
         code: 'ERR_INVALID_STATE',
@@ -752,9 +795,7 @@ export class Socket {
 
   #readiness(): Readiness {
     this.#open();
-    const resources = this.#resources;
-    resources.readiness ??= new Readiness(resources.fd, !resources.owned);
-    return resources.readiness;
+    return readinessOf(this.#view);
   }
 
   /**
@@ -776,7 +817,7 @@ export class Socket {
 
   #wait(events: number, options: WaitOptions): Promise<WaitOutcome> {
     try {
-      return this.#readiness().wait(events, checkWaitOptions(options), this.#blocking, this);
+      return this.#readiness().wait(events, checkWaitOptions(options), this.#blocking, this.#view, this);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -856,6 +897,7 @@ export class Socket {
               events,
               { timeout: Number.isFinite(remaining) ? Math.ceil(remaining) : undefined, signal },
               this.#blocking,
+              this.#view,
               this,
             )
           : 'timeout';
@@ -931,20 +973,23 @@ export class Socket {
   async sendAsync(data: ArrayBufferView | string, options: RecvAsyncOptions = {}): Promise<SendAsyncResult> {
     const { flags = 0, ...wait } = checkOptions(options, 'options');
     this.#open();
-    const bytes = checkPayload(data);
+    const [bytes, length] = checkPayload(data);
+    let total = length;
     checkFlags(flags);
     // One deadline for the whole call, however many sends it takes.
     const { deadline, signal } = deadlineOf(wait);
     let sent = 0;
     for (;;) {
       const result = await this.#untilReady(WRITABLE, deadline, signal, () =>
-        this.#attempt(flags, (f) =>
-          this.#sent(addon.send(this.#open(), bytes, sent, bytes.byteLength - sent, f | NOSIGNAL), f),
-        ),
+        this.#attempt(flags, (f) => {
+          // The view may have been detached or resized during the wait: measured again.
+          total = attachedLength(bytes, 'data');
+          return this.#sent(addon.send(this.#open(), bytes, sent, total - sent, f | NOSIGNAL), f);
+        }),
       );
       if (result.kind !== 'sent') return { ...result, bytesSent: sent };
       sent += result.ret;
-      if (sent >= bytes.byteLength) return { kind: 'sent', ret: result.ret, errno: 0, bytesSent: sent };
+      if (sent >= total) return { kind: 'sent', ret: result.ret, errno: 0, bytesSent: sent };
     }
   }
 
@@ -957,8 +1002,14 @@ export class Socket {
       const result = await this.recvAsync(SCRATCH_LIMIT);
       if (result.kind === 'eof') return;
       if (result.kind === 'data') {
-        // A zero-length datagram is a message too, but an empty chunk means nothing to a reader.
-        if (result.bytesRead > 0) yield result.data;
+        if (result.bytesRead > 0) {
+          yield result.data;
+        } else {
+          // A zero-length datagram or record is a message too, but an empty chunk means nothing
+          // to a reader: it is dropped. A stream of them must not hold the event loop: each
+          // costs one turn of it (timers, I/O) before the next recv.
+          await nextTurn();
+        }
         continue;
       }
       throw new SocketError('recv', result.errno, { platform: PLATFORM });
@@ -996,7 +1047,9 @@ export class Socket {
     // The name lookup counts against the timeout too (dns.lookup cannot be cancelled: its
     // answer is then ignored).
     const found = await withDeadline(
-      lookup(host, { family: family === 'IPv6' ? 6 : family === 'IPv4' ? 4 : 0 }),
+      lookup(host, { family: family === 'IPv6' ? 6 : family === 'IPv4' ? 4 : 0 }).catch((error: unknown) => {
+        throw resolverError(error, host, port);
+      }),
       deadline,
       signal,
       () => timedOut(host),
@@ -1043,14 +1096,10 @@ export class Socket {
    * A failing close(2) still frees the descriptor on Linux; it is reported as a SocketError.
    */
   close(): void {
-    const fd = this.#fd;
-    if (fd < 0) return;
-    this.#fd = -1;
-    // Pending waits reject with ERR_SOCKET_CLOSED, and libuv lets go of the descriptor first.
-    this.#resources.readiness?.close();
+    if (this.#view.fd < 0) return;
     finalizer.unregister(this);
-    if (!this.#owned) return;
-    release(fd);
-    this.#call(addon.close(fd), 'close');
+    // Pending waits reject with ERR_SOCKET_CLOSED, and libuv lets go of the descriptor first;
+    // an owner's close closes every Socket sharing the descriptor in this thread too.
+    this.#call(detach(this.#view), 'close');
   }
 }

@@ -4,13 +4,15 @@
  * `-35` on macOS, `-10035` WSAEWOULDBLOCK on Windows). Nothing is classified, retried or kept.
  * Malformed arguments throw TypeError / RangeError; OS outcomes never throw.
  *
- * A descriptor closed through `sys.close` that a Socket still owns is the caller's bug: the
- * Socket would later close whatever reuses that number.
+ * `sys.close(fd)` closes every Socket of this thread that holds `fd` first (they become closed,
+ * their pending waits reject with ERR_SOCKET_CLOSED, their poll handle lets go of the number),
+ * so that no Socket can touch whatever reuses the number, and libuv never watches a closed one.
  * @module
  */
 import { addon, type Addon } from './addon.js';
+import { closeDescriptor } from './descriptors.js';
 
-export type Sys = Omit<Addon, 'platform' | 'wine' | 'constants' | 'Poller' | 'own' | 'disown'>;
+export type Sys = Omit<Addon, 'platform' | 'wine' | 'constants' | 'Poller' | 'own' | 'disown' | 'onClosedElsewhere'>;
 
 export const sys: Readonly<Sys> = Object.freeze({
   socket: addon.socket,
@@ -30,7 +32,7 @@ export const sys: Readonly<Sys> = Object.freeze({
   send: addon.send,
   sendto: addon.sendto,
   shutdown: addon.shutdown,
-  close: addon.close,
+  close: closeDescriptor,
   getsockopt: addon.getsockopt,
   setsockopt: addon.setsockopt,
   getTimeout: addon.getTimeout,
@@ -38,6 +40,7 @@ export const sys: Readonly<Sys> = Object.freeze({
   getLinger: addon.getLinger,
   setLinger: addon.setLinger,
   fionread: addon.fionread,
+  poll: addon.poll,
   setUdpConnReset: addon.setUdpConnReset,
   handleCount: addon.handleCount,
 });

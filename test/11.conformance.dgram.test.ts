@@ -350,18 +350,24 @@ describe.runIf(process.platform === 'linux')('recv conformance on Linux: datagra
       }
     });
 
-    it('after the peer closes recv returns 0, classified as a zero-length record', () => {
+    it('after the peer closes recv returns 0, and poll(2) hang-up makes it eof (zero-length records stay data)', () => {
       const [ours, peer] = Socket.pair({ type: 'seqpacket' });
       try {
         ours.setBlocking(false);
-        peer.close();
-        // Linux returns 0 for a closed seqpacket peer, the same 0 as a zero-length record
-        // (trap 1). The number cannot tell them apart, so the library reports what it can
-        // prove: data with bytesRead 0, and readState stays 'open' (it never claims eof).
-        const zero = { kind: 'data', ret: 0, errno: 0, bytesRead: 0, data: EMPTY };
-        expect(ours.recv(16)).toEqual(zero);
-        expect(ours.recv(16)).toEqual(zero);
+        // A zero-length record while the peer is open: 0, data with bytesRead 0.
+        expect(peer.send('')).toMatchObject({ kind: 'sent', ret: 0 });
+        expect(ours.recv(16)).toEqual({ kind: 'data', ret: 0, errno: 0, bytesRead: 0, data: EMPTY });
+        expect(sys.poll(ours.fd, constants.POLL.IN | (constants.POLL.RDHUP ?? 0)) & constants.POLL.HUP).toBe(0);
         expect(ours.readState).toBe('open');
+        peer.close();
+        // Linux returns the same 0 for a closed seqpacket peer (trap 1); poll(2) reports
+        // POLLHUP | POLLRDHUP then, so the library calls it eof, now and on every later call.
+        expect(sys.recv(ours.fd, Buffer.alloc(16), 0, 16, 0)).toBe(0);
+        const revents = sys.poll(ours.fd, constants.POLL.IN | (constants.POLL.RDHUP ?? 0));
+        expect(revents & constants.POLL.HUP).toBe(constants.POLL.HUP);
+        expect(ours.recv(16)).toEqual({ kind: 'eof', ret: 0, errno: 0 });
+        expect(ours.recvFrom(16)).toEqual({ kind: 'eof', ret: 0, errno: 0 });
+        expect(ours.readState).toBe('eof');
       } finally {
         closeAll(ours, peer);
       }

@@ -1,0 +1,122 @@
+/**
+ * The descriptors this thread's Sockets use, one entry per number: the Sockets on it (at most
+ * one owns it; others share it through `fromFd(fd, { owned: false })`) and the one libuv poll
+ * handle that watches it (libuv allows one handle per descriptor per loop, so every Socket of
+ * the number waits through the same {@link Readiness}).
+ *
+ * The rules it keeps (trap 7: a closed number is reused by the next open):
+ * - the owner's close, and `sys.close`, close every Socket of the number in this thread first
+ *   (their `fd` becomes -1, their pending waits reject with ERR_SOCKET_CLOSED) and take the
+ *   poll handle off the descriptor before close(2): libuv never watches a closed number;
+ * - when this module is handed a new descriptor (socket(2), accept(2), ...) under a number
+ *   that Sockets here still hold, that number was closed behind their back: they are closed
+ *   then, so none of them can reach the new socket;
+ * - ownership is process-wide (kept by the addon): a descriptor owned in any thread cannot be
+ *   owned again, and a terminated worker closes only what it owns.
+ * @module
+ */
+import { addon } from './addon.js';
+import { invalidArgValue } from './errors.js';
+import { Readiness } from './readiness.js';
+
+/** What a Socket holds of its descriptor. Kept apart from the Socket so its finalizer can run. */
+export interface View {
+  /** The descriptor, or -1 once this Socket is closed (by itself, its owner or `sys.close`). */
+  fd: number;
+  readonly owned: boolean;
+}
+
+interface Entry {
+  readonly views: Set<View>;
+  owner: View | undefined;
+  readiness: Readiness | undefined;
+}
+
+const table = new Map<number, Entry>();
+
+// Another thread closed a number this thread's poll handle watches: its close(2) waits until
+// this thread's Sockets of it are closed too.
+addon.onClosedElsewhere(closeViews);
+
+/**
+ * Registers a Socket's hold on `fd`. `fresh`: the kernel has just handed this number out, so
+ * whatever held it before is gone. Throws ERR_INVALID_ARG_VALUE for a second owner.
+ */
+export function attach(fd: number, owned: boolean, fresh: boolean): View {
+  if (fresh) closeViews(fd);
+  let entry = table.get(fd);
+  if (owned) {
+    if (entry?.owner !== undefined) {
+      throw invalidArgValue('fd', fd, 'is already owned by another rawrecv Socket (pass { owned: false } to share it)');
+    }
+    if (!addon.own(fd, fresh)) {
+      throw invalidArgValue(
+        'fd',
+        fd,
+        'is owned by a rawrecv Socket of another thread (pass { owned: false } to share it)',
+      );
+    }
+  }
+  const view: View = { fd, owned };
+  if (entry === undefined) {
+    entry = { views: new Set(), owner: undefined, readiness: undefined };
+    table.set(fd, entry);
+  }
+  entry.views.add(view);
+  if (owned) entry.owner = view;
+  return view;
+}
+
+/** The number's poll handle, shared by its Sockets; made on the first wait. */
+export function readinessOf(view: View): Readiness {
+  const entry = table.get(view.fd) as Entry;
+  // Without an owner in this thread, whoever owns the number may close it at any time: the
+  // handle is then closed whenever no wait is pending (see Readiness).
+  const fd = view.fd;
+  entry.readiness ??= new Readiness(
+    fd,
+    () => entry.owner === undefined,
+    () => closeViews(fd),
+  );
+  return entry.readiness;
+}
+
+/**
+ * A Socket lets go: its own pending waits reject with ERR_SOCKET_CLOSED. An owner closes the
+ * descriptor (and so every Socket of it here) and returns close(2)'s result; a sharer only
+ * leaves (returns 0). Idempotent.
+ */
+export function detach(view: View): number {
+  const fd = view.fd;
+  if (fd < 0) return 0;
+  if (view.owned) return closeDescriptor(fd);
+  view.fd = -1;
+  const entry = table.get(fd) as Entry;
+  entry.views.delete(view);
+  if (entry.views.size === 0) {
+    entry.readiness?.close();
+    table.delete(fd);
+  } else {
+    entry.readiness?.cancel(view);
+  }
+  return 0;
+}
+
+/**
+ * Closes every Socket of `fd` in this thread (no system call); their waits reject. Also what
+ * happens when another thread closes the number under this thread's poll handle.
+ */
+function closeViews(fd: number): void {
+  const entry = table.get(fd);
+  if (entry === undefined) return;
+  table.delete(fd);
+  for (const view of entry.views) view.fd = -1;
+  entry.readiness?.close();
+  if (entry.owner !== undefined) addon.disown(fd);
+}
+
+/** close(2) of `fd`, after every Socket of it in this thread has let go. */
+export function closeDescriptor(fd: number): number {
+  closeViews(fd);
+  return addon.close(fd);
+}

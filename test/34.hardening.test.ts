@@ -1,0 +1,436 @@
+/**
+ * Regressions of issue 8 ("no documented call may abort, freeze or cross-wire the process"),
+ * one describe per defect, each named after it. Before the fixes: defect 1 aborted the process
+ * (libuv's epoll_ctl on a closed number), defect 2 let a terminated worker close the main
+ * thread's socket, defect 3 spun the event loop at 100% CPU, defect 4 threw V8's bare
+ * TypeError, defect 5 leaked Node's resolver error.
+ */
+import { readlinkSync } from 'node:fs';
+import net from 'node:net';
+import { setImmediate as nextTurn, setTimeout as delay } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { Server, Socket, SocketError, sys } from '../src/index.js';
+import { ensureDist, tempDir, writeModule } from './built-package.js';
+import { closeAll, guardFds } from './helpers.js';
+
+guardFds();
+
+/** Rejects unless `promise` settles within `ms` (a hang fails the test instead of the file). */
+function bounded<T>(promise: Promise<T>, ms = 5000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+}
+
+async function loopTurns(count = 3): Promise<void> {
+  for (let i = 0; i < count; i++) await nextTurn();
+}
+
+const CLOSED = { code: 'ERR_SOCKET_CLOSED' };
+const RANGE = { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' };
+
+describe('defect 1: a shared descriptor closed under a wait', () => {
+  it('owner closes while the sharer has recvAsync pending: no abort, the sharer is closed, its wait rejects ERR_SOCKET_CLOSED', async () => {
+    const [owner, peer] = Socket.pair();
+    const sharer = Socket.fromFd(owner.fd, { owned: false });
+    try {
+      const pending = sharer.recvAsync(10);
+      owner.close();
+      await expect(bounded(pending)).rejects.toMatchObject(CLOSED);
+      // Before the fix libuv re-armed the closed number on the next turn and aborted here.
+      await loopTurns();
+      expect(sharer.closed).toBe(true);
+      expect(sharer.fd).toBe(-1);
+      expect(() => sharer.recv(4)).toThrow(expect.objectContaining(CLOSED) as Error);
+    } finally {
+      closeAll(sharer, owner, peer);
+    }
+  });
+
+  it('the same after a loop turn with a second waitReadable() pending', async () => {
+    const [owner, peer] = Socket.pair();
+    const sharer = Socket.fromFd(owner.fd, { owned: false });
+    try {
+      const first = sharer.waitReadable();
+      await loopTurns(1);
+      const second = sharer.waitReadable({ timeout: 10_000 });
+      owner.close();
+      await expect(bounded(first)).rejects.toMatchObject(CLOSED);
+      await expect(bounded(second)).rejects.toMatchObject(CLOSED);
+      await loopTurns();
+    } finally {
+      closeAll(sharer, owner, peer);
+    }
+  });
+
+  it('a reused number is never watched by a stale handle: a new socket on it waits and wakes, the old sharer reads none of its bytes', async () => {
+    const [owner, peer] = Socket.pair();
+    const number = owner.fd;
+    const sharer = Socket.fromFd(number, { owned: false });
+    const pending = sharer.recvAsync(10);
+    owner.close();
+    await expect(bounded(pending)).rejects.toMatchObject(CLOSED);
+    const [c, d] = Socket.pair();
+    try {
+      expect([c.fd, d.fd]).toContain(number);
+      const reused = c.fd === number ? c : d;
+      const partner = reused === c ? d : c;
+      // Before the fix this rejected with PollError EEXIST: the sharer's handle still held it.
+      const waiting = reused.recvAsync(64, { timeout: 5000 });
+      partner.send('for the new socket');
+      expect(await bounded(waiting)).toMatchObject({ kind: 'data', data: Buffer.from('for the new socket') });
+      expect(() => sharer.recv(16)).toThrow(expect.objectContaining(CLOSED) as Error);
+      await expect(sharer.recvAsync(16)).rejects.toMatchObject(CLOSED);
+    } finally {
+      closeAll(sharer, peer, c, d);
+    }
+  });
+
+  it('owner and sharer wait at once through one poll handle (no EEXIST between rawrecv Sockets)', async () => {
+    const [owner, peer] = Socket.pair();
+    const sharer = Socket.fromFd(owner.fd, { owned: false });
+    try {
+      const both = [owner.waitReadable({ timeout: 5000 }), sharer.waitReadable({ timeout: 5000 })];
+      peer.send('x');
+      expect(await bounded(Promise.all(both))).toEqual(['ready', 'ready']);
+      // A sharer letting go rejects only its own waits.
+      const ownerWait = owner.waitWritable({ timeout: 5000 });
+      const sharerWait = sharer.waitReadable({ timeout: 5000 });
+      sharer.close();
+      await expect(bounded(sharerWait)).rejects.toMatchObject(CLOSED);
+      expect(await bounded(ownerWait)).toBe('ready');
+      expect(owner.closed).toBe(false);
+    } finally {
+      closeAll(sharer, owner, peer);
+    }
+  });
+
+  it('sys.close of a descriptor under a wait closes its Sockets first: no abort', async () => {
+    const [owner, peer] = Socket.pair();
+    const sharer = Socket.fromFd(owner.fd, { owned: false });
+    try {
+      const waits: Promise<unknown>[] = [owner.recvAsync(4), sharer.waitReadable()];
+      expect(sys.close(owner.fd)).toBe(0);
+      for (const wait of waits) await expect(bounded(wait)).rejects.toMatchObject(CLOSED);
+      await loopTurns();
+      expect(owner.closed && sharer.closed).toBe(true);
+      owner.close(); // nothing left to close: no second close(2) of a reused number
+    } finally {
+      closeAll(sharer, owner, peer);
+    }
+  });
+
+  it('a descriptor that node:net already polls gets ERR_SOCKET_POLLED, not a bare PollError EEXIST', async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+    const client = net.connect(port, '127.0.0.1');
+    await new Promise((resolve) => client.once('connect', resolve));
+    const remote = await accepted;
+    const fd = (client as unknown as { _handle: { fd: number } })._handle.fd;
+    const adopted = Socket.fromFd(fd, { owned: false });
+    try {
+      const error = (await adopted.waitReadable().catch((caught: unknown) => caught)) as Error & { code: string };
+      expect(error).toBeInstanceOf(Error);
+      expect(error.code).toBe('ERR_SOCKET_POLLED');
+      expect(error.message).toContain(`descriptor ${fd} is already watched`);
+      // The sync calls still work on it.
+      expect(adopted.available()).toBe(0);
+    } finally {
+      adopted.close();
+      client.destroy();
+      remote.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('defect 2: ownership is process-wide', () => {
+  let dir: { path: string; remove(): void };
+  beforeAll(() => {
+    ensureDist();
+    dir = tempDir('rawrecv-own-');
+  });
+  afterAll(() => dir.remove());
+
+  /** Starts `source` in a worker with { fd }; `first` is its first message. */
+  function startWorker(source: string, fd: number): { worker: Worker; first: Promise<unknown> } {
+    const worker = new Worker(writeModule(dir.path, `w${fd}-${Date.now()}.mjs`, source), { workerData: { fd } });
+    const first = bounded(
+      new Promise((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      }),
+      10_000,
+    );
+    return { worker, first };
+  }
+
+  /** Runs `source` in a worker with { fd }; resolves its first message, then terminates it. */
+  async function inWorker(source: string, fd: number): Promise<unknown> {
+    const { worker, first } = startWorker(source, fd);
+    try {
+      return await first;
+    } finally {
+      await worker.terminate();
+    }
+  }
+
+  it("a worker's Socket.fromFd of a descriptor the main thread owns is refused with ERR_INVALID_ARG_VALUE", async () => {
+    const [a, b] = Socket.pair();
+    try {
+      const answer = await inWorker(
+        `import { parentPort, workerData } from 'node:worker_threads';
+         import { Socket } from '__RAWRECV__';
+         try { Socket.fromFd(workerData.fd); parentPort.postMessage('accepted'); }
+         catch (error) { parentPort.postMessage({ name: error.name, code: error.code, message: error.message }); }`,
+        a.fd,
+      );
+      expect(answer).toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' });
+      expect((answer as { message: string }).message).toContain('another thread');
+      // Still this thread's, still working.
+      expect(b.send('ok')).toMatchObject({ kind: 'sent', ret: 2 });
+      expect(a.recv(2)).toMatchObject({ kind: 'data', data: Buffer.from('ok') });
+    } finally {
+      closeAll(a, b);
+    }
+  });
+
+  it('a terminated worker never closes a descriptor it does not own (shared with { owned: false }, a wait pending)', async () => {
+    const [a, b] = Socket.pair();
+    try {
+      await inWorker(
+        `import { parentPort, workerData } from 'node:worker_threads';
+         import { Socket } from '__RAWRECV__';
+         const shared = Socket.fromFd(workerData.fd, { owned: false });
+         shared.recvAsync(4).catch(() => {});
+         parentPort.postMessage('waiting');`,
+        a.fd,
+      );
+      await delay(50);
+      expect(b.send('still')).toMatchObject({ kind: 'sent' });
+      expect(a.recv(5)).toMatchObject({ kind: 'data', data: Buffer.from('still') });
+    } finally {
+      closeAll(a, b);
+    }
+  });
+
+  it("the main thread cannot own a worker's descriptor, and terminating the worker closes the worker's own", async () => {
+    const { worker, first } = startWorker(
+      `import { parentPort } from 'node:worker_threads';
+       import { Socket } from '__RAWRECV__';
+       const [x, y] = Socket.pair();
+       globalThis.keep = [x, y];
+       parentPort.postMessage(x.fd);
+       setInterval(() => {}, 60_000);`,
+      -1,
+    );
+    let link: string;
+    let fd: number;
+    try {
+      fd = (await first) as number;
+      link = readlinkSync(`/proc/self/fd/${fd}`);
+      expect(() => Socket.fromFd(fd)).toThrow(
+        expect.objectContaining({
+          code: 'ERR_INVALID_ARG_VALUE',
+          message: expect.stringContaining('another thread') as string,
+        }) as Error,
+      );
+    } finally {
+      await worker.terminate();
+    }
+    // Its environment's cleanup closed what it owned: the number no longer names that socket.
+    let after: string | null = null;
+    try {
+      after = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      // closed and not reused
+    }
+    expect(after).not.toBe(link);
+  });
+  it("a worker's pending wait on a descriptor the main thread closes rejects ERR_SOCKET_CLOSED; close(2) waits for it, and nothing aborts", async () => {
+    const [a, b] = Socket.pair();
+    const fd = a.fd;
+    const link = readlinkSync(`/proc/self/fd/${fd}`);
+    const { worker, first } = startWorker(
+      `import { parentPort, workerData } from 'node:worker_threads';
+       import { Socket } from '__RAWRECV__';
+       const shared = Socket.fromFd(workerData.fd, { owned: false });
+       const waiting = shared.recvAsync(4);
+       parentPort.postMessage('waiting');
+       const outcome = await waiting.then((r) => ({ result: r }), (e) => ({ code: e.code }));
+       // The closed Socket's later waits reject at once: nothing is re-armed.
+       const again = await shared.waitWritable().then(() => 'ready', (e) => e.code);
+       parentPort.postMessage({ ...outcome, again, closed: shared.closed, fd: shared.fd });`,
+      fd,
+    );
+    try {
+      expect(await first).toBe('waiting');
+      const answer = bounded(new Promise((resolve) => worker.once('message', resolve)), 10_000);
+      a.close();
+      expect(await answer).toEqual({ code: 'ERR_SOCKET_CLOSED', again: 'ERR_SOCKET_CLOSED', closed: true, fd: -1 });
+      // The deferred close(2) has happened once the worker's handle let go.
+      let after: string | null = null;
+      try {
+        after = readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        // closed
+      }
+      expect(after).not.toBe(link);
+    } finally {
+      await worker.terminate();
+      closeAll(a, b);
+    }
+  });
+
+  it('terminating a worker that owns a descriptor the main thread waits on rejects that wait; nothing aborts', async () => {
+    const { worker, first } = startWorker(
+      `import { parentPort } from 'node:worker_threads';
+       import { Socket } from '__RAWRECV__';
+       // A UDP socket: no peer whose close could wake the main thread's wait first.
+       const x = Socket.udp({ bind: { host: '127.0.0.1', port: 0 } });
+       globalThis.keep = x;
+       parentPort.postMessage(x.fd);
+       setInterval(() => {}, 60_000);`,
+      -1,
+    );
+    const fd = (await first) as number;
+    const shared = Socket.fromFd(fd, { owned: false });
+    try {
+      const waiting = bounded(shared.recvAsync(4)).catch((error: unknown) => error);
+      await worker.terminate();
+      expect(await waiting).toMatchObject(CLOSED);
+      await loopTurns();
+      expect(shared.closed).toBe(true);
+      await expect(shared.waitWritable()).rejects.toMatchObject(CLOSED);
+    } finally {
+      shared.close();
+    }
+  });
+});
+
+describe('defect 3: SOCK_SEQPACKET peer close', () => {
+  it('for await over a seqpacket socket ends at the peer close instead of spinning', async () => {
+    const [ours, peer] = Socket.pair({ type: 'seqpacket' });
+    try {
+      peer.send('one');
+      peer.send('');
+      peer.send('two');
+      peer.close();
+      const chunks: string[] = [];
+      await bounded(
+        (async () => {
+          for await (const chunk of ours) chunks.push(chunk.toString());
+        })(),
+      );
+      expect(chunks).toEqual(['one', 'two']);
+      expect(ours.readState).toBe('eof');
+      expect(await ours.recvAsync(4)).toEqual({ kind: 'eof', ret: 0, errno: 0 });
+    } finally {
+      closeAll(ours, peer);
+    }
+  });
+
+  it('zero-length records are dropped by the iterator without holding the event loop: timers run between them', async () => {
+    const [ours, peer] = Socket.pair({ type: 'dgram' });
+    try {
+      for (let i = 0; i < 200; i++) peer.send('');
+      peer.send('end');
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 0);
+      try {
+        for await (const chunk of ours) {
+          expect(chunk.toString()).toBe('end');
+          break;
+        }
+      } finally {
+        clearInterval(timer);
+      }
+      expect(ticks).toBeGreaterThan(0);
+    } finally {
+      closeAll(ours, peer);
+    }
+  });
+});
+
+describe('defect 4: detached or out-of-bounds DataView', () => {
+  function detachedView(): DataView {
+    const buffer = new ArrayBuffer(16);
+    const view = new DataView(buffer);
+    structuredClone(buffer, { transfer: [buffer] });
+    return view;
+  }
+
+  function outOfBoundsView(): DataView {
+    // Resizable ArrayBuffers (ES2024) are newer than this project's TypeScript lib.
+    const Resizable = ArrayBuffer as unknown as new (
+      length: number,
+      options: { maxByteLength: number },
+    ) => ArrayBuffer & { resize(length: number): void };
+    const buffer = new Resizable(16, { maxByteLength: 32 });
+    const view = new DataView(buffer, 8, 8);
+    buffer.resize(4);
+    return view;
+  }
+
+  for (const [label, make] of [
+    ['detached', detachedView],
+    ['out-of-bounds', outOfBoundsView],
+  ] as const) {
+    it(`a ${label} DataView gets RangeError ERR_OUT_OF_RANGE from recvInto, recvIntoAsync, send, sendAsync and sendTo`, async () => {
+      const [a, b] = Socket.pair();
+      const udp = Socket.udp({ bind: { host: '127.0.0.1', port: 0 } });
+      try {
+        expect(() => a.recvInto(make())).toThrow(expect.objectContaining(RANGE) as Error);
+        expect(() => a.send(make())).toThrow(expect.objectContaining(RANGE) as Error);
+        expect(() => udp.sendTo(make(), { host: '127.0.0.1', port: udp.localAddress().port })).toThrow(
+          expect.objectContaining(RANGE) as Error,
+        );
+        await expect(a.recvIntoAsync(make())).rejects.toMatchObject(RANGE);
+        await expect(a.sendAsync(make())).rejects.toMatchObject(RANGE);
+      } finally {
+        closeAll(a, b, udp);
+      }
+    });
+  }
+
+  it('a view detached during a recvIntoAsync wait gets the same RangeError when it wakes', async () => {
+    const [a, b] = Socket.pair();
+    try {
+      const buffer = new ArrayBuffer(16);
+      const pending = a.recvIntoAsync(new DataView(buffer), { timeout: 5000 });
+      structuredClone(buffer, { transfer: [buffer] });
+      b.send('wake');
+      await expect(bounded(pending)).rejects.toMatchObject(RANGE);
+      // Nothing was consumed by the refused call.
+      expect(a.recv(4)).toMatchObject({ kind: 'data', data: Buffer.from('wake') });
+    } finally {
+      closeAll(a, b);
+    }
+  });
+});
+
+describe('defect 5: Socket.connect with an unknown host', () => {
+  it('rejects with a SocketError: syscall getaddrinfo, the resolver code, a positive number', async () => {
+    const server = Server.listen();
+    try {
+      const error = (await Socket.connect({ host: 'no-such-host.invalid', port: server.port }).catch(
+        (caught: unknown) => caught,
+      )) as SocketError;
+      expect(error).toBeInstanceOf(SocketError);
+      expect(error.syscall).toBe('getaddrinfo');
+      expect(error.code).toMatch(/^(ENOTFOUND|EAI_[A-Z]+)$/);
+      expect(Number.isInteger(error.errno) && error.errno > 0).toBe(true);
+      expect(error.address).toBe('no-such-host.invalid');
+      expect(error.message).toBe(`getaddrinfo ${error.code} no-such-host.invalid:${server.port}`);
+    } finally {
+      server.close();
+    }
+  });
+});
