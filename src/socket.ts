@@ -112,6 +112,8 @@ const finalizer = new FinalizationRegistry<View>(detach);
  */
 const SCRATCH_LIMIT = 64 * 1024;
 const scratch = Buffer.allocUnsafeSlow(SCRATCH_LIMIT);
+/** The async iterator gives the event loop a turn at least this often (in chunks). */
+const TURN_EVERY = 16;
 /** recvmsg writes the sender here; reused so the shape stays stable. */
 const fromOut: RecvFromOut = { family: 0, address: '', port: 0, msgFlags: 0 };
 
@@ -995,24 +997,22 @@ export class Socket {
 
   /**
    * Yields each chunk received (up to 64 KiB) until EOF, without blocking the event loop.
-   * An error result (ECONNRESET, ...) is thrown as a SocketError.
+   * An error result (ECONNRESET, ...) is thrown as a SocketError. Zero-length messages are
+   * dropped. A chunk that is there at once is read at once (no wait); so that a peer that
+   * keeps the socket readable cannot hold the event loop, the loop takes one turn of it
+   * (timers, I/O) every {@link TURN_EVERY} chunks and after every dropped zero-length message.
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer, void, undefined> {
+    let sinceTurn = 0;
     for (;;) {
       const result = await this.recvAsync(SCRATCH_LIMIT);
       if (result.kind === 'eof') return;
-      if (result.kind === 'data') {
-        if (result.bytesRead > 0) {
-          yield result.data;
-        } else {
-          // A zero-length datagram or record is a message too, but an empty chunk means nothing
-          // to a reader: it is dropped. A stream of them must not hold the event loop: each
-          // costs one turn of it (timers, I/O) before the next recv.
-          await nextTurn();
-        }
-        continue;
+      if (result.kind !== 'data') throw new SocketError('recv', result.errno, { platform: PLATFORM });
+      if (result.bytesRead > 0) yield result.data;
+      if (result.bytesRead === 0 || ++sinceTurn >= TURN_EVERY) {
+        sinceTurn = 0;
+        await nextTurn();
       }
-      throw new SocketError('recv', result.errno, { platform: PLATFORM });
     }
   }
 

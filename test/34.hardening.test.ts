@@ -357,6 +357,27 @@ describe('defect 3: SOCK_SEQPACKET peer close', () => {
       closeAll(ours, peer);
     }
   });
+  it('the async iterator lets timers run while the peer keeps the socket readable', async () => {
+    const [ours, peer] = Socket.pair({ type: 'dgram' });
+    try {
+      for (let i = 0; i < 200; i++) expect(peer.send('x')).toMatchObject({ kind: 'sent' });
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 0);
+      let chunks = 0;
+      try {
+        // Every datagram is there at once: without the loop turns, no timer would run until the end.
+        for await (const chunk of ours) {
+          expect(chunk.toString()).toBe('x');
+          if (++chunks === 200) break;
+        }
+        expect(ticks).toBeGreaterThan(0);
+      } finally {
+        clearInterval(timer);
+      }
+    } finally {
+      closeAll(ours, peer);
+    }
+  });
 });
 
 describe('defect 4: detached or out-of-bounds DataView', () => {
