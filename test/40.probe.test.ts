@@ -455,3 +455,32 @@ describe('the scenario runner', () => {
     expect(order).toEqual(['run a.one', 'result a.one', 'run a.two', 'result a.two']);
   });
 });
+
+// --- tcp.eintr on a starved CPU (issue 8, defect 7) --------------------------------------------------
+
+describe.runIf(process.platform === 'linux')('tcp.eintr on a starved CPU (issue 8, defect 7)', () => {
+  it('issue 8 defect 7: tcp.eintr signals once its thread is blocked in recv, even when that thread gets there 300 ms late', async () => {
+    const eintr = catalogue.find((entry) => entry.id === 'tcp.eintr');
+    if (!eintr) throw new Error('no tcp.eintr in the catalogue');
+    // The thread is kept busy between starting the signaller and its recv, as a starved CPU
+    // would keep it: a signal sent after a fixed delay lands before the recv, which then
+    // waits out its whole SO_RCVTIMEO and records a timeout instead of EINTR.
+    const late: Scenario = {
+      ...eintr,
+      run: (ctx) =>
+        eintr.run({
+          ...ctx,
+          recv(socket, length, flags, role) {
+            const until = performance.now() + 300;
+            while (performance.now() < until) {
+              // busy: on the CPU, not blocked in a system call
+            }
+            return ctx.recv(socket, length, flags, role);
+          },
+        }),
+    };
+    const result = await runScenario(late);
+    expect({ status: result.status, reason: result.reason }).toEqual({ status: 'ok', reason: undefined });
+    expect(result.steps).toEqual(expectedSteps('tcp.eintr'));
+  });
+});

@@ -368,3 +368,107 @@ describe('rawrecv diff: bad input is exit 2 and one line', () => {
     );
   });
 });
+
+/** Every C0 or C1 control character or DEL in `text`, apart from the newline that ends each line. */
+function controlsIn(text: string): string[] {
+  return [...text]
+    .filter((char) => {
+      const code = char.charCodeAt(0);
+      return (code < 0x20 && char !== '\n') || (code >= 0x7f && code <= 0x9f);
+    })
+    .map((char) => `U+${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+function expectNoControls(result: CliResult): void {
+  expect(controlsIn(result.stdout), 'control characters on stdout').toEqual([]);
+  expect(controlsIn(result.stderr), 'control characters on stderr').toEqual([]);
+}
+
+describe('rawrecv diff: terminal escapes from a crafted report (issue 8, defect 6)', () => {
+  it('issue 8 defect 6: prints every string of a report with its control characters escaped (\\x1b, \\u009b), even with --no-color', async () => {
+    const darwin = load(DARWIN);
+    const ids = ['tcp.idle.rcvtimeo', 'tcp.wake'];
+    const crafted = edited(
+      edited(darwin, 'tcp.idle.rcvtimeo', (scenario) => {
+        scenario.steps[0] = {
+          ...scenario.steps[0]!,
+          socket: 'tcp4\u001b[8m',
+          call: 'recv(16)\u0000',
+          code: 'EAGAIN\u009b2J',
+        };
+      }),
+      'tcp.wake',
+      (scenario) => {
+        scenario.reason = '\u001b[31mred\u001b[0m';
+        scenario.title = 'title\u001b[2J';
+      },
+    );
+    const evil = {
+      ...crafted,
+      os: 'darwin\u001b]0;owned\u0007',
+      osRelease: '\u001b[2J',
+      arch: 'arm64\r',
+      node: 'v20\u007f',
+      rawrecv: '0.1.0\u0085',
+      wine: '8.0\u001b[5m',
+      note: 'first line\nsecond line\t\u001bc',
+    };
+    const cleanPath = write('clean.json', darwin, ids);
+    const evilPath = write('evil.json', evil, ids);
+    expect(readFileSync(evilPath, 'utf8')).toContain('\\u001b[2J');
+    const result = await runCli(['diff', cleanPath, evilPath, '--no-color']);
+    expect(result.stderr).toBe('');
+    expectNoControls(result);
+    expect(result.code).toBe(0);
+    expect(result.stdout.split('\n')).toEqual([
+      `darwin = ${cleanPath}: darwin n/a (documentation) n/a (documentation), rawrecv 0.1.0, Node n/a (documentation)`,
+      `  note: ${darwin.note}`,
+      String.raw`darwin\x1b]0;owned\x07 = ` +
+        evilPath +
+        String.raw`: darwin\x1b]0;owned\x07 \x1b[2J arm64\x0d, rawrecv 0.1.0\u0085, Node v20\x7f, Wine 8.0\x1b[5m`,
+      String.raw`  note: first line\x0asecond line\x09\x1bc`,
+      'tcp.idle.rcvtimeo: other calls (2 made on one side only)',
+      String.raw`  #1 tcp4 recv(16): only in darwin, timeout -1 EAGAIN (35) (no such call in darwin\x1b]0;owned\x07)`,
+      String.raw`  #1 tcp4\x1b[8m recv(16)\x00: only in darwin\x1b]0;owned\x07, timeout -1 EAGAIN\u009b2J (35) (no such call in darwin)`,
+      String.raw`tcp.wake: not compared: darwin unsupported (` +
+        scenarioOf(darwin, 'tcp.wake').reason +
+        String.raw`); darwin\x1b]0;owned\x07 unsupported (\x1b[31mred\x1b[0m)`,
+      '2 scenarios: 0 same, 0 portable, 1 with calls made on one side only, 0 differ in kind, 0 differ in status, 1 not compared',
+      '',
+    ]);
+  });
+
+  it('issue 8 defect 6: escapes the control characters of a report in its error messages (a property name, JSON)', async () => {
+    const badKey = join(dir, 'bad-key.json');
+    writeFileSync(badKey, JSON.stringify({ ...load(DARWIN), '\u001b[2J\u009b': 1 }));
+    const keyResult = await runCli(['diff', DARWIN, badKey]);
+    expectOneLineError(
+      keyResult,
+      /bad-key\.json is not a valid probe report: report: unexpected property '\\x1b\[2J\\u009b'$/m,
+    );
+    expectNoControls(keyResult);
+
+    const notJson = join(dir, 'escape.json');
+    writeFileSync(notJson, '\u001b[2J');
+    const jsonResult = await runCli(['diff', DARWIN, notJson]);
+    expectOneLineError(
+      jsonResult,
+      /escape\.json is not JSON: Unexpected token '\\x1b', "\\x1b\[2J" is not valid JSON$/m,
+    );
+    expectNoControls(jsonResult);
+  });
+
+  it('issue 8 defect 6: a formatVersion that is a string ("1") is refused with a message that says it is a string', async () => {
+    const report = { ...load(DARWIN), formatVersion: '1' };
+    expect(validateWithSchema(report)).toBe(false);
+    expect(validateReport(report)).toEqual({
+      problems: ['formatVersion: must be the number 1, not the string "1"'],
+    });
+    const path = join(dir, 'string-version.json');
+    writeFileSync(path, JSON.stringify(report));
+    expectOneLineError(
+      await runCli(['diff', DARWIN, path]),
+      /string-version\.json is not a valid probe report: formatVersion: must be the number 1, not the string "1"$/m,
+    );
+  });
+});

@@ -47,8 +47,49 @@ interface Side {
   byId: Map<string, ScenarioResult>;
 }
 
-/** Reads and validates a report; every failure is bad input (exit 2). */
+/** Control characters: C0 (ESC, CR, LF, ...), DEL and C1 (CSI U+009B, ...). */
+const CONTROLS = /\p{Cc}/gu;
+
+/**
+ * `text` with each control character written out (`\x1b`, `\x0a`, `\u009b`), so that it shows
+ * instead of acting: a report is data from elsewhere, and printed raw, `\u001b[2J` in it would
+ * clear the reader's terminal, a newline would forge a line of output.
+ */
+export function escapeControls(text: string): string {
+  return text.replace(CONTROLS, (char) => {
+    const code = char.charCodeAt(0);
+    return code < 0x80 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** A parsed JSON value with every string in it, property names too, through {@link escapeControls}. */
+function escapeStrings(value: unknown): unknown {
+  if (typeof value === 'string') return escapeControls(value);
+  if (Array.isArray(value)) return value.map(escapeStrings);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, field]) => [escapeControls(key), escapeStrings(field)]));
+  }
+  return value;
+}
+
+/**
+ * Reads and validates a report; every failure is bad input (exit 2). Nothing of the file
+ * reaches the terminal raw: the report it returns and the message of any failure (which quotes
+ * the file's name, property names, JSON.parse's excerpt of the text) have their control
+ * characters escaped, here, once, so that no line diff prints has to think of it.
+ */
 export function loadReport(path: string): ProbeReport {
+  let report: ProbeReport;
+  try {
+    report = readReport(path);
+  } catch (error) {
+    if (error instanceof InputError) throw new InputError(escapeControls(error.message));
+    throw error;
+  }
+  return escapeStrings(report) as ProbeReport;
+}
+
+function readReport(path: string): ProbeReport {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -239,12 +280,14 @@ export async function diff(args: string[]): Promise<number> {
   const reportA = loadReport(pathA);
   const reportB = loadReport(pathB);
   const paint = painter(colorEnabled(values['no-color'] === true));
-  const [labelA, labelB] = labels(reportA, reportB, pathA, pathB);
+  // The reports come escaped from loadReport; the names of their files are printed too.
+  const [shownA, shownB] = [escapeControls(pathA), escapeControls(pathB)];
+  const [labelA, labelB] = labels(reportA, reportB, shownA, shownB);
   const left = side(reportA, labelA);
   const right = side(reportB, labelB);
   for (const [label, report, path] of [
-    [labelA, reportA, pathA],
-    [labelB, reportB, pathB],
+    [labelA, reportA, shownA],
+    [labelB, reportB, shownB],
   ] as const) {
     const wine = report.wine ? `, Wine ${report.wine}` : '';
     out(

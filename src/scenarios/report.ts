@@ -66,6 +66,15 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** What a JSON value is, for a message: `the string "1"`, `null`, `an array`, `missing`. */
+function typeName(value: unknown): string {
+  if (value === undefined) return 'missing';
+  if (value === null) return 'null';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
 function only(value: Record<string, unknown>, allowed: readonly string[], where: string, problems: Problems): void {
   for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) problems.push(`${where}: unexpected property '${key}'`);
@@ -139,12 +148,13 @@ export function validateReport(value: unknown): { report: ProbeReport } | { prob
   if (value.format !== REPORT_FORMAT) {
     return { problems: [`format: must be '${REPORT_FORMAT}' (is this a rawrecv probe report?)`] };
   }
-  if (value.formatVersion !== REPORT_FORMAT_VERSION) {
-    return {
-      problems: [
-        `formatVersion: ${String(value.formatVersion)} is not a version this rawrecv reads (${REPORT_FORMAT_VERSION})`,
-      ],
-    };
+  const version = value.formatVersion;
+  if (typeof version === 'number' && version !== REPORT_FORMAT_VERSION) {
+    return { problems: [`formatVersion: ${version} is not a version this rawrecv reads (${REPORT_FORMAT_VERSION})`] };
+  }
+  if (version !== REPORT_FORMAT_VERSION) {
+    // "1" is not 1: say what was found, or the message reads "1 is not a version ... (1)".
+    return { problems: [`formatVersion: must be the number ${REPORT_FORMAT_VERSION}, not ${typeName(version)}`] };
   }
   only(
     value,

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 
 import { constants, Server, Socket, sys, type Platform } from '../index.js';
 import {
@@ -24,6 +25,38 @@ const PLATFORM = constants.platform as Platform;
 /** The bound on a blocking recv that is expected to return at once or soon. */
 const BOUND_MS = 2000;
 const always = (): true => true;
+
+/** recvfrom(2)'s number where glibc's and musl's recv() make it (the generic table: 207). */
+const RECVFROM: Readonly<Partial<Record<string, number>>> = { x64: 45, arm64: 207, riscv64: 207, loong64: 207 };
+
+/**
+ * tcp.eintr's signaller, `sh -c SIGNAL_WHEN_BLOCKED name PID RECVFROM`: sends SIGUSR2 to PID
+ * once its main thread (TID = PID) is blocked in recv, never after a fixed delay (a starved
+ * thread may reach its recv later than that, and the signal would be spent before it).
+ * Linux: /proc/PID/task/PID/syscall starts with the number of the system call the thread is
+ * blocked in ('running' while it runs; unreadable where ptrace is restricted), wchan names the
+ * kernel function it sleeps in (wait_woken in tcp_recvmsg's sk_wait_data). Bounded: after 100
+ * polls 10 ms apart (at least 1 s) it signals anyway. Without /proc: after 100 ms.
+ */
+const SIGNAL_WHEN_BLOCKED = `
+task=/proc/$1/task/$1
+if [ -d "$task" ]; then
+  polls=0
+  while [ "$polls" -lt 100 ]; do
+    call=
+    read -r call rest < "$task/syscall"
+    if [ -n "$2" ] && [ "$call" = "$2" ]; then break; fi
+    wchan=
+    read -r wchan < "$task/wchan"
+    case $wchan in wait_woken | sk_wait_data) break ;; esac
+    polls=$((polls + 1))
+    sleep 0.01
+  done
+else
+  sleep 0.1
+fi
+kill -USR2 "$1"
+`;
 
 export const tcpScenarios: readonly Scenario[] = [
   {
@@ -354,22 +387,31 @@ export const tcpScenarios: readonly Scenario[] = [
         signals += 1;
       };
       // libuv installs the handler with SA_RESTART; signal(7): a recv with SO_RCVTIMEO is
-      // interrupted anyway. A child sends the signal while this thread is blocked in recv.
+      // interrupted anyway. A child sends the signal once this thread is blocked in recv.
       process.on('SIGUSR2', onSignal);
-      const signaller = spawn('/bin/sh', ['-c', `sleep 0.1; kill -USR2 ${process.pid}`], { stdio: 'ignore' });
-      const exited = once(signaller, 'exit').catch(() => undefined);
-      ctx.track({ close: () => signaller.kill('SIGKILL') });
       try {
-        ctx.recv(client, 16);
-      } finally {
-        // The handler must stay until the signal has been handled: SIGUSR2's default ends the process.
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, BOUND_MS)))]);
-        clearTimeout(timer);
-        const until = performance.now() + BOUND_MS;
-        while (signaller.exitCode === 0 && signals === 0 && performance.now() < until) {
-          await new Promise((resolve) => setTimeout(resolve, 5));
+        const signaller = spawn(
+          '/bin/sh',
+          ['-c', SIGNAL_WHEN_BLOCKED, 'rawrecv-eintr', String(process.pid), String(RECVFROM[process.arch] ?? '')],
+          { stdio: 'ignore' },
+        );
+        const exited = once(signaller, 'exit').catch(() => undefined);
+        ctx.track({ close: () => signaller.kill('SIGKILL') });
+        try {
+          ctx.recv(client, 16);
+        } finally {
+          // The recv is over: the signaller has sent its signal or must not send it any more.
+          signaller.kill('SIGKILL');
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, BOUND_MS)))]);
+          clearTimeout(timer);
+          // SIGUSR2's default action ends the process, so the handler stays until it has run
+          // after the signaller is gone: a signal of our own merges with one still pending.
+          if (signals === 0) process.kill(process.pid, 'SIGUSR2');
+          const until = performance.now() + BOUND_MS;
+          while (signals === 0 && performance.now() < until) await delay(5);
         }
+      } finally {
         process.off('SIGUSR2', onSignal);
       }
     },
