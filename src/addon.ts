@@ -30,10 +30,9 @@ export interface RecvFromOut {
 export interface PollerHandle {
   /**
    * uv_poll_init_socket: 0, or a negative libuv error (UV_EEXIST if another handle polls the
-   * descriptor), or CLOSED_ELSEWHERE. libuv sets O_NONBLOCK there; with `blocking` true it is cleared again at once
-   * (a failure of that is the negated platform error).
+   * descriptor), or CLOSED_ELSEWHERE. libuv sets O_NONBLOCK (FIONBIO) there.
    */
-  open(fd: number, blocking: boolean): number;
+  open(fd: number): number;
   /** uv_poll_start with READABLE / WRITABLE / DISCONNECT bits: 0 or a negative libuv error. */
   start(events: number): number;
   /** uv_poll_stop. */

@@ -50,6 +50,21 @@ export type RecvResult =
   | { kind: 'eof'; ret: 0; errno: 0 }
   | FailureResult;
 
+/** The result of `send` / `sendTo`. */
+export type SendResult = { kind: 'sent'; ret: number; errno: 0; bytesSent: number } | FailureResult;
+
+/** The result of `sendAsync`: every byte sent, or the first failure and how much went before it. */
+export type SendAsyncResult =
+  { kind: 'sent'; ret: number; errno: 0; bytesSent: number } | (FailureResult & { bytesSent: number });
+
+/**
+ * What a stream socket's receive side has seen, kept because the kernel tells some things
+ * once (docs/recv-semantics.md#trap-2: ECONNRESET is reported once, then recv returns a plain 0).
+ * 'open' until the first eof / reset / error; 'eof' can still become 'reset' or 'error'
+ * (a RST after the FIN), but 'reset' and 'error' never change again.
+ */
+export type ReadState = 'open' | 'eof' | 'reset' | 'error';
+
 /** Where a datagram came from: `family` 'unix' for AF_UNIX, `address` '' for an unnamed sender. */
 export interface Origin {
   address: string;
@@ -114,12 +129,15 @@ function factsOf(platform: Platform): PlatformFacts {
   });
 }
 
-const FACTS: Readonly<Record<Platform, PlatformFacts>> = Object.freeze({
-  linux: factsOf('linux'),
-  darwin: factsOf('darwin'),
-  freebsd: factsOf('freebsd'),
-  win32: factsOf('win32'),
-});
+/** A frozen table with `make(platform)` for each of the four platforms. */
+function perPlatform<T>(make: (platform: Platform) => T): Readonly<Record<Platform, T>> {
+  return Object.freeze(Object.fromEntries(PLATFORMS.map((platform) => [platform, make(platform)]))) as Record<
+    Platform,
+    T
+  >;
+}
+
+const FACTS = perPlatform(factsOf);
 
 /** The MSG_* flag values of a platform that classification depends on. */
 export function messageFlags(platform: Platform): { readonly dontWait: number; readonly truncated: number } {
@@ -189,6 +207,52 @@ export function classifyOutcome(
     return { kind: 'data', ret, errno, bytesRead: requested, truncated: true };
   }
   return classifyFailure(errno, platform, context.blocking, context.receiveTimeout, context.flags);
+}
+
+/** The numbers of the named errors on `platform` (Winsock spells them with WSA). */
+function numbers(platform: Platform, names: readonly string[]): ReadonlySet<number> {
+  const set = new Set<number>();
+  for (const name of names) {
+    const number = errnoNumber(platform === 'win32' ? `WSA${name}` : name, platform);
+    if (number !== undefined) set.add(number);
+  }
+  return set;
+}
+
+/** Errors after which a connection can deliver no more data; ECONNRESET is told apart. */
+const DEAD = [
+  'ETIMEDOUT',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ENETRESET',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETDOWN',
+];
+
+const FATE = perPlatform((platform) => ({ reset: numbers(platform, ['ECONNRESET']), dead: numbers(platform, DEAD) }));
+
+/**
+ * What a stream socket's error says about its connection, which the kernel tells once
+ * (docs/recv-semantics.md#trap-2): 'reset' for ECONNRESET / WSAECONNRESET, 'dead' for errors
+ * after which no more data can come (ETIMEDOUT, ECONNREFUSED, ECONNABORTED, ENETRESET, and
+ * unreachable or down networks), undefined for anything else (EAGAIN, EINTR, ENOTCONN, ...).
+ */
+export function connectionFate(errno: number, platform: Platform): 'reset' | 'dead' | undefined {
+  const fate = FATE[platform];
+  if (fate.reset.has(errno)) return 'reset';
+  return fate.dead.has(errno) ? 'dead' : undefined;
+}
+
+// Winsock's non-blocking connect says WSAEWOULDBLOCK; a POSIX connect(2)'s EAGAIN is a real failure.
+const IN_PROGRESS = perPlatform((platform) =>
+  numbers(platform, [platform === 'win32' ? 'EWOULDBLOCK' : 'EINPROGRESS']),
+);
+
+/** Whether a non-blocking connect(2)'s error means "in progress": EINPROGRESS, WSAEWOULDBLOCK. */
+export function connectInProgress(errno: number, platform: Platform): boolean {
+  return IN_PROGRESS[platform].has(errno);
 }
 
 const SOCKET_TYPES: readonly SocketType[] = ['stream', 'dgram', 'seqpacket'];

@@ -5,6 +5,9 @@
  * @module
  */
 import { addon, type ConstantTable } from './addon.js';
+import type { SocketType } from './classify.js';
+import { currentPlatform, type Platform } from './errno.js';
+import { notSupported } from './errors.js';
 
 /** A group of constants; a name the platform lacks is absent (e.g. MSG.NOSIGNAL on macOS). */
 export type ConstantGroup<Required extends string> = Readonly<Record<Required, number>> &
@@ -72,3 +75,27 @@ export const constants = Object.freeze({
 
 /** Every MSG_* bit this platform knows: a flags argument with any other bit is refused. */
 export const KNOWN_MSG_FLAGS = Object.values(constants.MSG).reduce<number>((mask, bit) => mask | (bit ?? 0), 0);
+
+function platformOrThrow(): Platform {
+  const platform = currentPlatform();
+  if (platform === undefined) throw notSupported(`rawrecv on ${process.platform}`);
+  return platform;
+}
+
+/** The platform whose numbers every result carries. */
+export const PLATFORM: Platform = platformOrThrow();
+
+/** The SocketType of a SOCK_* number (getsockopt SO_TYPE), undefined for any other type. */
+export function socketTypeOf(number: number): SocketType | undefined {
+  if (number === constants.SOCK.STREAM) return 'stream';
+  if (number === constants.SOCK.DGRAM) return 'dgram';
+  if (number === constants.SOCK.SEQPACKET) return 'seqpacket';
+  return undefined;
+}
+
+/** The SOCK_* number of a SocketType; ERR_NOT_SUPPORTED where the platform has none. */
+export function socketTypeNumber(type: SocketType): number {
+  const number = constants.SOCK[type === 'stream' ? 'STREAM' : type === 'dgram' ? 'DGRAM' : 'SEQPACKET'];
+  if (number === undefined) throw notSupported(`SOCK_${type.toUpperCase()}`);
+  return number;
+}

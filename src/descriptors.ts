@@ -16,7 +16,7 @@
  * @module
  */
 import { addon } from './addon.js';
-import { invalidArgValue } from './errors.js';
+import { invalidArgValue, socketClosed } from './errors.js';
 import { Readiness } from './readiness.js';
 
 /** What a Socket holds of its descriptor. Kept apart from the Socket so its finalizer can run. */
@@ -67,17 +67,33 @@ export function attach(fd: number, owned: boolean, fresh: boolean): View {
   return view;
 }
 
+/** The view's descriptor; ERR_SOCKET_CLOSED, without a system call, once it is closed. */
+export function openFd(view: View): number {
+  const fd = view.fd;
+  if (fd < 0) throw socketClosed();
+  return fd;
+}
+
+/**
+ * A Socket or Server dropped without close() is closed here, exactly once (`detach`: its
+ * pending waits are rejected and the poll handle let go before close(2): libuv must stop
+ * watching a descriptor before it is closed). Every one is registered, owned or not, with its
+ * View (which must not reference it). A pending wait keeps its Socket reachable, so this never
+ * runs under one of its waits.
+ */
+export const finalizer = new FinalizationRegistry<View>(detach);
+
 /** The number's poll handle, shared by its Sockets; made on the first wait. */
 export function readinessOf(view: View): Readiness {
-  const entry = table.get(view.fd) as Entry;
+  const fd = openFd(view);
+  const entry = table.get(fd) as Entry;
   // Without an owner in this thread, whoever owns the number may close it at any time: the
   // handle is then closed whenever no wait is pending (see Readiness).
-  const fd = view.fd;
-  entry.readiness ??= new Readiness(
+  entry.readiness ??= new Readiness({
     fd,
-    () => entry.owner === undefined,
-    () => closeViews(fd),
-  );
+    closeWhenIdle: () => entry.owner === undefined,
+    closedElsewhere: () => closeViews(fd),
+  });
   return entry.readiness;
 }
 

@@ -82,6 +82,24 @@ export function notSupported(what: string): Error & { code: string } {
   return withCode(new Error(`${what} is not supported on this platform`), 'ERR_NOT_SUPPORTED');
 }
 
+/** TypeError `ERR_ILLEGAL_CONSTRUCTOR`: a class made with `new` instead of its static constructors. */
+export function illegalConstructor(use: string): TypeError & { code: string } {
+  return withCode(new TypeError(`Illegal constructor: use ${use}`), 'ERR_ILLEGAL_CONSTRUCTOR');
+}
+
+/** Error `ERR_INVALID_STATE`: the call cannot be made on this socket as it is. */
+export function invalidState(message: string): Error & { code: string } {
+  return withCode(new Error(message), 'ERR_INVALID_STATE');
+}
+
+/** Error `ERR_SOCKET_CONNECTION_TIMEOUT`: `Socket.connect` gave up at its `timeout`. */
+export function connectTimedOut(address: string, port: number, timeout: number | undefined): Error & { code: string } {
+  return withCode(
+    new Error(`connect timed out after ${timeout} ms (${address}:${port})`),
+    'ERR_SOCKET_CONNECTION_TIMEOUT',
+  );
+}
+
 /** Where a failed call was aimed, for the message (`connect ECONNREFUSED 127.0.0.1:9`). */
 export interface SocketErrorDetails {
   address?: string;
@@ -131,4 +149,34 @@ export class SocketError extends Error {
       Object.defineProperty(this, 'address', { value: details.address, enumerable: true });
     if (details.port !== undefined) Object.defineProperty(this, 'port', { value: details.port, enumerable: true });
   }
+}
+
+/**
+ * The one check of a call whose failure is not a result: returns `ret` (>= 0), or throws a
+ * SocketError with the negated error number, `syscall` and where it was aimed.
+ */
+export function throwIfFailed(
+  ret: number,
+  syscall: string,
+  platform: Platform,
+  where?: { address: string; port: number },
+): number {
+  if (ret < 0) throw new SocketError(syscall, -ret, { platform, ...where });
+  return ret;
+}
+
+/**
+ * dns.lookup's failure (Node's error: code ENOTFOUND / EAI_AGAIN / ..., a negative libuv errno)
+ * as a SocketError: syscall 'getaddrinfo', the resolver's code, its number made positive.
+ * Anything without a string code is returned as it is.
+ */
+export function resolverError(error: unknown, host: string, port: number, platform: Platform): unknown {
+  const { code, errno } = (error ?? {}) as { code?: unknown; errno?: unknown };
+  if (typeof code !== 'string') return error;
+  return new SocketError('getaddrinfo', typeof errno === 'number' ? Math.abs(errno) : 0, {
+    code,
+    address: host,
+    port,
+    platform,
+  });
 }

@@ -2,7 +2,7 @@
  * rawrecv: recv(2) from Node.js with the exact errno, as typed results.
  * @packageDocumentation
  */
-export { Socket, type ReadState, type RecvAsyncOptions, type SendAsyncResult, type SendResult } from './socket.js';
+export { Socket, type RecvAsyncOptions } from './socket.js';
 export { PollError, type WaitOptions, type WaitOutcome } from './readiness.js';
 export { Server, type AcceptResult } from './server.js';
 export { sys, type Sys } from './sys.js';
@@ -14,8 +14,11 @@ export {
   type FailureResult,
   type Origin,
   type RawOutcome,
+  type ReadState,
   type RecvFromResult,
   type RecvResult,
+  type SendAsyncResult,
+  type SendResult,
   type SocketType,
 } from './classify.js';
 export { errnoName, errnoNumber, errnoTables, PLATFORMS, type Platform } from './errno.js';

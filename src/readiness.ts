@@ -6,7 +6,7 @@
  */
 import { getSystemErrorName } from 'node:util';
 
-import { addon, type PollerHandle } from './addon.js';
+import { addon, type PollerClass, type PollerHandle } from './addon.js';
 import { errnoName } from './errno.js';
 import { descriptorPolled, socketClosed } from './errors.js';
 
@@ -47,8 +47,6 @@ export class PollError extends Error {
 
 export const READABLE = addon.Poller.READABLE;
 export const WRITABLE = addon.Poller.WRITABLE;
-/** What `open` / `start` return once another thread has closed the descriptor (see addon.close). */
-const CLOSED_ELSEWHERE = addon.Poller.CLOSED_ELSEWHERE;
 
 /** An AbortError as Node's own APIs give it: code 'ABORT_ERR', the signal's reason as `cause`. */
 export function abortError(signal: AbortSignal): Error {
@@ -65,6 +63,27 @@ function onPoll(this: PollerHandle, status: number, events: number): void {
   owners.get(this)?.dispatch(status, events);
 }
 
+/** What a {@link Readiness} is made with. */
+export interface ReadinessOptions {
+  fd: number;
+  /**
+   * Whether to close the poll handle whenever no wait is pending, instead of keeping it
+   * stopped. True while no Socket of this thread owns the descriptor: whoever owns it may close
+   * it, and the number be reused, at any time; a handle kept open over that number would, when
+   * finally closed, take the new socket out of epoll (uv_close runs EPOLL_CTL_DEL).
+   */
+  closeWhenIdle(): boolean;
+  /**
+   * Another thread has closed the descriptor (its owner, or `sys.close` there): this must
+   * close this thread's Sockets of it, and so this Readiness.
+   */
+  closedElsewhere(): void;
+  /** The watcher class: the addon's, or a fake that a unit test drives. */
+  Poller?: PollerClass;
+  /** fcntl's O_NONBLOCK switch (the addon's by default), see {@link Readiness.wait}. */
+  setNonBlocking?(fd: number, nonblocking: boolean): number;
+}
+
 export class Readiness {
   readonly #fd: number;
   #poller: PollerHandle | undefined;
@@ -73,21 +92,11 @@ export class Readiness {
   /** The libuv status of a POLLERR wake-up not yet looked at by a waiter (0: none). */
   #errorWake = 0;
 
-  readonly #closeWhenIdle: () => boolean;
-  readonly #closedElsewhere: () => void;
+  readonly #options: Required<ReadinessOptions>;
 
-  /**
-   * `closeWhenIdle()`: whether to close the poll handle whenever no wait is pending, instead of
-   * keeping it stopped. True while no Socket of this thread owns the descriptor: whoever owns
-   * it may close it, and the number be reused, at any time; a handle kept open over that number
-   * would, when finally closed, take the new socket out of epoll (uv_close runs EPOLL_CTL_DEL).
-   * `closedElsewhere()`: another thread has closed the descriptor (its owner, or `sys.close`
-   * there); it must close this thread's Sockets of it, and so this Readiness.
-   */
-  constructor(fd: number, closeWhenIdle: () => boolean, closedElsewhere: () => void) {
-    this.#fd = fd;
-    this.#closeWhenIdle = closeWhenIdle;
-    this.#closedElsewhere = closedElsewhere;
+  constructor(options: ReadinessOptions) {
+    this.#fd = options.fd;
+    this.#options = { Poller: addon.Poller, setNonBlocking: addon.setNonBlocking, ...options };
   }
 
   /** How many waits are pending. */
@@ -102,7 +111,7 @@ export class Readiness {
     const poller = this.#poller;
     if (poller === undefined) return;
     if (events === 0) {
-      if (this.#closeWhenIdle()) {
+      if (this.#options.closeWhenIdle()) {
         poller.close();
         this.#poller = undefined;
       } else {
@@ -111,7 +120,7 @@ export class Readiness {
       return;
     }
     const ret = poller.start(events);
-    if (ret === CLOSED_ELSEWHERE) this.#closedElsewhere();
+    if (ret === this.#options.Poller.CLOSED_ELSEWHERE) this.#options.closedElsewhere();
     else if (ret < 0) this.#failAll(new PollError(ret));
   }
 
@@ -161,7 +170,9 @@ export class Readiness {
   /**
    * Waits until the descriptor is readable or writable (`events`: READABLE / WRITABLE bits).
    * Readiness can be spurious: the caller follows it with a real non-blocking call.
-   * `blocking` is the socket's mode, which the first wait keeps (see PollerHandle.open).
+   * `blocking` is the socket's mode: uv_poll_init sets O_NONBLOCK (FIONBIO on Windows) on the
+   * descriptor, which polling does not need, and the mode is the user's, so the wait that
+   * opens the handle puts a blocking socket back in blocking mode at once.
    */
   wait(
     events: number,
@@ -214,13 +225,15 @@ export class Readiness {
       }
       signal?.addEventListener('abort', onAbort, { once: true });
       if (this.#poller === undefined) {
-        const poller = new addon.Poller(onPoll);
-        const ret = poller.open(this.#fd, blocking);
+        const { Poller, setNonBlocking, closedElsewhere } = this.#options;
+        const poller = new Poller(onPoll);
+        const opened = poller.open(this.#fd);
+        const ret = opened === 0 && blocking ? setNonBlocking(this.#fd, false) : opened;
         if (ret < 0) {
           poller.close();
           settle();
-          if (ret === CLOSED_ELSEWHERE) {
-            this.#closedElsewhere();
+          if (ret === Poller.CLOSED_ELSEWHERE) {
+            closedElsewhere();
             reject(socketClosed());
             return;
           }

@@ -3,13 +3,15 @@
  * @module
  */
 import { addon } from './addon.js';
-import { checkHost, checkPort, familyNumber } from './address.js';
+import { checkHost, checkPort, familyNumber, toOrigin, type Family } from './address.js';
 import { classifyFailure, type FailureResult, type Origin } from './classify.js';
-import { constants } from './constants.js';
-import { socketClosed, SocketError } from './errors.js';
+import { constants, PLATFORM } from './constants.js';
+import { attach, detach, finalizer, openFd } from './descriptors.js';
+import { illegalConstructor, throwIfFailed } from './errors.js';
 import { READABLE, type WaitOptions } from './readiness.js';
-import { kNonBlocking, kUntilReady, PLATFORM, Socket } from './socket.js';
-import { checkInteger, checkOptions } from './validate.js';
+import { Socket } from './socket.js';
+import { checkBoolean, checkInteger, checkOptions } from './validate.js';
+import { deadlineOf, nonBlockingFor, untilReady, type WaitTarget } from './wait.js';
 
 const CONSTRUCT = Symbol('rawrecv.Server');
 
@@ -21,14 +23,16 @@ export type AcceptResult = { kind: 'socket'; ret: number; errno: 0; socket: Sock
  * `accept()` waits for a connection unless `setBlocking(false)` was called.
  */
 export class Server {
-  readonly #socket: Socket;
+  readonly #family: Family;
+  /** Its descriptor and mode, for the async loop (src/wait.ts). */
+  readonly #target: WaitTarget;
 
   /** @internal Use {@link Server.listen}. */
-  constructor(token: symbol, socket: Socket) {
-    if (token !== CONSTRUCT) {
-      throw Object.assign(new TypeError('Illegal constructor: use Server.listen'), { code: 'ERR_ILLEGAL_CONSTRUCTOR' });
-    }
-    this.#socket = socket;
+  constructor(token: symbol, fd: number, family: Family) {
+    if (token !== CONSTRUCT) throw illegalConstructor('Server.listen');
+    this.#family = family;
+    this.#target = { view: attach(fd, true, true), blocking: true };
+    finalizer.register(this, this.#target.view, this);
   }
 
   /**
@@ -36,7 +40,7 @@ export class Server {
    * (default '127.0.0.1': loopback, never all interfaces by accident), `port` 0 picks a free
    * one (read it from `server.port`), `backlog` defaults to 511 as in Node.
    * Throws a SocketError (EADDRINUSE, EACCES, ...) if any step fails; nothing is left open.
-   * @see listen(2)
+   * @see listen(2), bind(2), socket(7) SO_REUSEADDR
    */
   static listen(options: { host?: string; port?: number; backlog?: number } = {}): Server {
     const { host: rawHost = '127.0.0.1', port: rawPort = 0, backlog = 511 } = checkOptions(options, 'options');
@@ -44,8 +48,7 @@ export class Server {
     const port = checkPort(rawPort, 'options.port', 0);
     checkInteger(backlog, 'options.backlog', 0, 2 ** 31 - 1);
     const af = familyNumber(family);
-    const fd = addon.socket(af, constants.SOCK.STREAM, 0);
-    if (fd < 0) throw new SocketError('socket', -fd, { platform: PLATFORM });
+    const fd = throwIfFailed(addon.socket(af, constants.SOCK.STREAM, 0), 'socket', PLATFORM);
     const steps: [string, () => number][] = [
       ['bind', () => addon.bind(fd, af, host, port)],
       ['listen', () => addon.listen(fd, backlog)],
@@ -55,63 +58,68 @@ export class Server {
       // Not on Windows, where SO_REUSEADDR lets another socket take the port (libuv skips it too).
       steps.unshift(['setsockopt', () => addon.setsockopt(fd, constants.SOL.SOCKET, constants.SO.REUSEADDR, 1)]);
     }
-    for (const [syscall, step] of steps) {
-      const ret = step();
-      if (ret < 0) {
-        addon.close(fd);
-        throw new SocketError(syscall, -ret, { address: host, port, platform: PLATFORM });
-      }
-    }
     try {
-      return new Server(CONSTRUCT, Socket.adopt(fd, true, true, true));
+      for (const [syscall, step] of steps) throwIfFailed(step(), syscall, PLATFORM, { address: host, port });
     } catch (error) {
       addon.close(fd);
       throw error;
     }
+    return new Server(CONSTRUCT, fd, family);
   }
 
   /** The listening descriptor, or -1 once closed. */
   get fd(): number {
-    return this.#socket.fd;
+    return this.#target.view.fd;
   }
 
   get closed(): boolean {
-    return this.#socket.closed;
+    return this.#target.view.fd < 0;
   }
 
   /** The port it listens on (the one the OS picked, for port 0). */
   get port(): number {
-    return this.#socket.localAddress().port;
+    return this.address().port;
   }
 
   get blocking(): boolean {
-    return this.#socket.blocking;
+    return this.#target.blocking;
   }
 
-  /** O_NONBLOCK on the listening socket: a non-blocking accept() gives would-block. */
+  /**
+   * O_NONBLOCK on the listening socket: a non-blocking accept() gives would-block.
+   * @see fcntl(2)
+   */
   setBlocking(blocking: boolean): void {
-    this.#socket.setBlocking(blocking);
+    const fd = openFd(this.#target.view);
+    checkBoolean(blocking, 'blocking');
+    throwIfFailed(addon.setNonBlocking(fd, !blocking), 'fcntl', PLATFORM);
+    this.#target.blocking = blocking;
   }
 
-  /** getsockname(2), like Node's `server.address()`. */
+  /**
+   * getsockname(2), like Node's `server.address()`.
+   * @see getsockname(2)
+   */
   address(): Origin {
-    return this.#socket.localAddress();
+    const ret = addon.getsockname(openFd(this.#target.view));
+    if (typeof ret === 'number') throwIfFailed(ret, 'getsockname', PLATFORM);
+    return toOrigin(ret as Exclude<typeof ret, number>, this.#family);
   }
 
   /**
    * One accept(2). The new Socket's mode and timeouts are read from the kernel (BSDs let an
    * accepted socket inherit O_NONBLOCK; Linux does not), so it is right on every OS.
-   * @returns socket | would-block (EAGAIN) | interrupted (EINTR) | error (ECONNABORTED, EMFILE, ...)
+   * @returns socket | would-block (EAGAIN, EWOULDBLOCK, WSAEWOULDBLOCK) | interrupted (EINTR) |
+   *   error (ECONNABORTED, EMFILE, ENFILE, ...)
    * @see accept(2)
    */
   accept(): AcceptResult {
-    const fd = this.#socket.fd;
-    if (fd < 0) throw socketClosed();
-    const ret = addon.accept(fd);
-    if (ret < 0) return classifyFailure(-ret, PLATFORM, this.#socket.blocking, 0, 0);
+    const target = this.#target;
+    const ret = addon.accept(openFd(target.view));
+    if (ret < 0) return classifyFailure(-ret, PLATFORM, target.blocking, 0, 0);
     try {
       // Windows: an accepted socket has its listener's FIONBIO mode, which cannot be read back.
-      return { kind: 'socket', ret, errno: 0, socket: Socket.adopt(ret, true, this.#socket.blocking, true) };
+      return { kind: 'socket', ret, errno: 0, socket: Socket.adopt(ret, true, target.blocking, true) };
     } catch (error) {
       addon.close(ret);
       throw error;
@@ -124,14 +132,17 @@ export class Server {
    * blocking mode, and back), and loops only on would-block until `timeout` ms; the result is
    * then `timeout` carrying the last accept's own ret / errno / code (EAGAIN on Linux).
    * Rejects with an AbortError on `signal`, ERR_SOCKET_CLOSED if the server is closed meanwhile.
+   * @returns socket | timeout | interrupted | error, as {@link Server.accept}
+   * @see accept(2), uv_poll_start (libuv)
    */
   acceptAsync(options: WaitOptions = {}): Promise<AcceptResult> {
-    const socket = this.#socket;
+    const target = this.#target;
     try {
-      if (socket.closed) throw socketClosed();
-      const blocking = socket.blocking;
-      return socket[kUntilReady](READABLE, options, () => {
-        const result = socket[kNonBlocking](() => this.accept());
+      openFd(target.view);
+      const blocking = target.blocking;
+      const { deadline, signal } = deadlineOf(options);
+      return untilReady(target, READABLE, deadline, signal, () => {
+        const result = nonBlockingFor(target, () => this.accept());
         // Winsock and the BSDs' accept(2) give the new socket the listener's mode, which was
         // non-blocking for this one call: a new socket starts blocking, as accept() gives it.
         if (result.kind === 'socket' && blocking && !result.socket.blocking) result.socket.setBlocking(true);
@@ -142,8 +153,14 @@ export class Server {
     }
   }
 
-  /** Stops listening and closes the descriptor. Idempotent. */
+  /**
+   * Stops listening and closes the descriptor. Idempotent.
+   * @see close(2)
+   */
   close(): void {
-    this.#socket.close();
+    const view = this.#target.view;
+    if (view.fd < 0) return;
+    finalizer.unregister(this);
+    throwIfFailed(detach(view), 'close', PLATFORM);
   }
 }

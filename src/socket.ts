@@ -1,57 +1,59 @@
 /**
  * `Socket`: one descriptor, its blocking mode and receive timeout tracked in JavaScript so
  * that every typed call is exactly one system call, and every outcome a typed result.
+ *
+ * The class and its syscall-shaped methods only: each method is short, and what makes the
+ * file long is their documentation (the results and errno values each can return). What the
+ * methods share lives beside it: descriptor lifetime and ownership (descriptors.ts), argument
+ * checks (validate.ts), the async loop (wait.ts), async connect (connect.ts), what an errno
+ * means (classify.ts), the errors (errors.ts).
  * @module
  */
-import { lookup } from 'node:dns/promises';
-
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
 import { addon, type RecvFromOut } from './addon.js';
-import { checkEndpoint, checkPort, familyName, familyNumber, toOrigin, type Family } from './address.js';
+import { checkEndpoint, familyName, familyNumber, toOrigin, type Family } from './address.js';
 import {
   classifyFailure,
   classifyOutcome,
+  connectionFate,
   type Classification,
   type ClassifyContext,
-  type FailureResult,
   type Origin,
   type RecvFromResult,
+  type ReadState,
   type RecvResult,
+  type SendAsyncResult,
+  type SendResult,
   type SocketType,
 } from './classify.js';
-import { constants, KNOWN_MSG_FLAGS } from './constants.js';
-import { attach, detach, readinessOf, type View } from './descriptors.js';
-import { currentPlatform, errnoName, nameOf, type Platform } from './errno.js';
+import { connect, type ConnectOptions } from './connect.js';
+import { constants, PLATFORM, socketTypeNumber, socketTypeOf } from './constants.js';
+import { attach, detach, finalizer, openFd, type View } from './descriptors.js';
+import { nameOf } from './errno.js';
 import {
-  detachedView,
+  illegalConstructor,
   invalidArgType,
   invalidArgValue,
+  invalidState,
   notSupported,
   outOfRange,
-  socketClosed,
   SocketError,
+  throwIfFailed,
 } from './errors.js';
+import { READABLE, WRITABLE, type WaitOptions, type WaitOutcome } from './readiness.js';
 import {
-  abortError,
-  PollError,
-  READABLE,
-  WRITABLE,
-  type Readiness,
-  type WaitOptions,
-  type WaitOutcome,
-} from './readiness.js';
-import { checkBoolean, checkInteger, checkOptions } from './validate.js';
-
-/** The result of `send` / `sendTo`. */
-export type SendResult = { kind: 'sent'; ret: number; errno: 0; bytesSent: number } | FailureResult;
-
-/** The result of `sendAsync`: every byte sent, or the first failure and how much went before it. */
-export type SendAsyncResult =
-  { kind: 'sent'; ret: number; errno: 0; bytesSent: number } | (FailureResult & { bytesSent: number });
-
-/** The `timeout` result an async call ends with at its deadline. */
-type TimeoutResult = FailureResult & { kind: 'timeout' };
+  attachedLength,
+  checkBoolean,
+  checkFlags,
+  checkInteger,
+  checkLength,
+  checkOptions,
+  checkPayload,
+  checkSocketType,
+  checkView,
+} from './validate.js';
+import { deadlineOf, nonBlockingFor, untilReady, waitOn, type TimeoutResult, type WaitTarget } from './wait.js';
 
 /** Options of the async receive and send calls. */
 export interface RecvAsyncOptions extends WaitOptions {
@@ -59,52 +61,11 @@ export interface RecvAsyncOptions extends WaitOptions {
   flags?: number;
 }
 
-/**
- * What a stream socket's receive side has seen, kept because the kernel tells some things
- * once (trap 2: ECONNRESET is reported once, then recv returns a plain 0).
- * 'open' until the first eof / reset / error; 'eof' can still become 'reset' or 'error'
- * (a RST after the FIN), but 'reset' and 'error' never change again.
- */
-export type ReadState = 'open' | 'eof' | 'reset' | 'error';
-
-function platformOrThrow(): Platform {
-  const platform = currentPlatform();
-  if (platform === undefined) throw notSupported(`rawrecv on ${process.platform}`);
-  return platform;
-}
-
-/** The platform whose numbers every result carries. */
-export const PLATFORM: Platform = platformOrThrow();
-
-const MAX_LENGTH = 2 ** 31 - 1;
 const NOSIGNAL = constants.MSG.NOSIGNAL ?? 0;
 const DONTWAIT = constants.MSG.DONTWAIT;
 const TRUNC = constants.MSG.TRUNC ?? 0;
 /** poll(2) bits that say the peer has closed: POLLRDHUP (Linux) or POLLHUP (everywhere). */
 const HANGUP = (constants.POLL.RDHUP ?? 0) | constants.POLL.HUP;
-const IN_PROGRESS = new Set(['EINPROGRESS', 'WSAEWOULDBLOCK']);
-/** setTimeout's own ceiling. */
-const MAX_TIMEOUT = 2 ** 31 - 1;
-const SOCKET_TYPES: Readonly<Record<string, SocketType>> = { stream: 'stream', dgram: 'dgram', seqpacket: 'seqpacket' };
-// Errors after which a connection cannot deliver more data ('error' state); ECONNRESET is 'reset'.
-const FATAL_CODES = new Set([
-  'ETIMEDOUT',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ENETRESET',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'EHOSTDOWN',
-  'ENETDOWN',
-]);
-
-/**
- * A Socket dropped without close() is closed here, exactly once (`detach`: its pending waits
- * are rejected and the poll handle let go before close(2), libuv must stop watching a
- * descriptor before it is closed). Every Socket is registered, owned or not, for the poll
- * handle. A pending wait keeps its Socket reachable, so this never runs under one of its waits.
- */
-const finalizer = new FinalizationRegistry<View>(detach);
 
 /**
  * recv(length) receives into this shared scratch buffer and copies out only what arrived,
@@ -118,136 +79,6 @@ const TURN_EVERY = 16;
 const fromOut: RecvFromOut = { family: 0, address: '', port: 0, msgFlags: 0 };
 
 const CONSTRUCT = Symbol('rawrecv.Socket');
-/** @internal Server's way into the async loop and the temporary non-blocking switch. */
-export const kUntilReady = Symbol('rawrecv.untilReady');
-/** @internal */
-export const kNonBlocking = Symbol('rawrecv.nonBlocking');
-
-function checkLength(length: unknown, name = 'length'): number {
-  if (typeof length !== 'number') throw invalidArgType(name, 'of type number', length);
-  // A zero-length recv is platform-dependent and says nothing (trap 1): sys.recv allows it.
-  if (!Number.isInteger(length) || length < 1 || length > MAX_LENGTH) {
-    throw outOfRange(name, `an integer >= 1 and <= ${MAX_LENGTH}`, length);
-  }
-  return length;
-}
-
-function checkFlags(flags: unknown): number {
-  if (typeof flags !== 'number') throw invalidArgType('flags', 'of type number', flags);
-  if (!Number.isInteger(flags) || flags < 0 || flags > MAX_LENGTH) {
-    throw outOfRange('flags', `an integer >= 0 and <= ${MAX_LENGTH}`, flags);
-  }
-  if ((flags & ~KNOWN_MSG_FLAGS) !== 0) {
-    throw invalidArgValue('flags', flags, 'has bits that are not MSG_* flags of this platform (see constants.MSG)');
-  }
-  return flags;
-}
-
-function checkWaitOptions(options: unknown): WaitOptions {
-  if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options);
-  const { timeout, signal } = options as WaitOptions;
-  if (timeout !== undefined) checkInteger(timeout, 'options.timeout', 0, MAX_TIMEOUT);
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
-  }
-  return { timeout, signal };
-}
-
-/** The options' timeout as an absolute deadline (performance.now() based; Infinity for none). */
-function deadlineOf(options: unknown): { deadline: number; signal: AbortSignal | undefined } {
-  const { timeout, signal } = checkWaitOptions(options);
-  return { deadline: timeout === undefined ? Infinity : performance.now() + timeout, signal };
-}
-
-/** Settles with `promise`, or rejects at the deadline (`onTimeout()`) or on abort. */
-function withDeadline<T>(
-  promise: Promise<T>,
-  deadline: number,
-  signal: AbortSignal | undefined,
-  onTimeout: () => Error,
-): Promise<T> {
-  if (deadline === Infinity && signal === undefined) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const timer =
-      deadline === Infinity
-        ? undefined
-        : setTimeout(() => reject(onTimeout()), Math.max(0, deadline - performance.now()));
-    const onAbort = (): void => reject(abortError(signal as AbortSignal));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    });
-  });
-}
-
-/**
- * A view's byte length; a RangeError ERR_OUT_OF_RANGE when it covers no memory any more: its
- * ArrayBuffer was detached (transferred), or resized below it. V8 reports such a typed array
- * as 0 bytes long but throws a plain TypeError from a DataView's getter; both end here.
- */
-function attachedLength(view: ArrayBufferView, name: string): number {
-  let length: number;
-  try {
-    length = view.byteLength;
-    // A detached buffer cannot be sliced; an empty live one can (only asked when it looks empty).
-    if (length === 0) view.buffer.slice(0, 0);
-  } catch {
-    throw detachedView(name);
-  }
-  return length;
-}
-
-/**
- * dns.lookup's failure (Node's error: code ENOTFOUND / EAI_AGAIN / ..., a negative libuv errno)
- * as a SocketError: syscall 'getaddrinfo', the resolver's code, its number made positive.
- */
-function resolverError(error: unknown, host: string, port: number): unknown {
-  const { code, errno } = (error ?? {}) as { code?: unknown; errno?: unknown };
-  if (typeof code !== 'string') return error;
-  return new SocketError('getaddrinfo', typeof errno === 'number' ? Math.abs(errno) : 0, {
-    code,
-    address: host,
-    port,
-    platform: PLATFORM,
-  });
-}
-
-function checkView(buffer: unknown, name: string): ArrayBufferView {
-  if (!ArrayBuffer.isView(buffer)) {
-    throw invalidArgType(name, 'an instance of Buffer, TypedArray, or DataView', buffer);
-  }
-  return buffer;
-}
-
-/** Bytes to send, as the view and its length: a string is sent as UTF-8. */
-function checkPayload(data: unknown): [ArrayBufferView, number] {
-  if (typeof data === 'string') {
-    const bytes = Buffer.from(data, 'utf8');
-    return [bytes, bytes.length];
-  }
-  return [checkView(data, 'data'), attachedLength(data as ArrayBufferView, 'data')];
-}
-
-function throwIfFailed(ret: number, syscall: string): number {
-  if (ret < 0) throw new SocketError(syscall, -ret, { platform: PLATFORM });
-  return ret;
-}
-
-function typeOf(number: number): SocketType | undefined {
-  if (number === constants.SOCK.STREAM) return 'stream';
-  if (number === constants.SOCK.DGRAM) return 'dgram';
-  if (number === constants.SOCK.SEQPACKET) return 'seqpacket';
-  return undefined;
-}
-
-function typeNumber(type: SocketType): number {
-  const number =
-    type === 'stream' ? constants.SOCK.STREAM : type === 'dgram' ? constants.SOCK.DGRAM : constants.SOCK.SEQPACKET;
-  if (number === undefined) throw notSupported(`SOCK_${type.toUpperCase()}`);
-  return number;
-}
 
 interface SocketState {
   fd: number;
@@ -278,14 +109,12 @@ export class Socket {
   /** Reused for every call (only `requested` and `flags` change), so a recv allocates no context. */
   readonly #context: ClassifyContext;
   readonly #view: View;
+  /** Its descriptor and mode, for the async loop (src/wait.ts); a pending wait holds it, and so this. */
+  readonly #target: WaitTarget;
 
   /** @internal Use the static constructors. */
   constructor(token: symbol, state: SocketState) {
-    if (token !== CONSTRUCT) {
-      throw Object.assign(new TypeError('Illegal constructor: use Socket.connectSync, udp, pair or fromFd'), {
-        code: 'ERR_ILLEGAL_CONSTRUCTOR',
-      });
-    }
+    if (token !== CONSTRUCT) throw illegalConstructor('Socket.connectSync, udp, pair or fromFd');
     this.#type = state.type;
     this.#family = state.family;
     this.#blocking = state.blocking;
@@ -299,6 +128,17 @@ export class Socket {
       flags: 0,
     };
     this.#view = attach(state.fd, state.owned, state.fresh);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the accessors below are this Socket's
+    const socket = this;
+    this.#target = {
+      view: this.#view,
+      get blocking(): boolean {
+        return socket.#blocking;
+      },
+      set blocking(blocking: boolean) {
+        socket.#setTracked(blocking);
+      },
+    };
     finalizer.register(this, this.#view, this);
   }
 
@@ -328,16 +168,16 @@ export class Socket {
   static adopt(fd: number, owned: boolean, blocking = true, fresh = false): Socket {
     const typeRet = addon.getsockopt(fd, constants.SOL.SOCKET, constants.SO.TYPE);
     if (typeRet < 0) throw new SocketError('getsockopt', -typeRet, { platform: PLATFORM });
-    const type = typeOf(typeRet);
+    const type = socketTypeOf(typeRet);
     if (type === undefined) {
       throw invalidArgValue('fd', fd, `is a socket of type ${typeRet}, not stream, dgram or seqpacket`);
     }
     const af = addon.socketFamily(fd);
     if (af < 0) throw new SocketError(PLATFORM === 'win32' ? 'getsockopt' : 'getsockname', -af, { platform: PLATFORM });
     const family = familyName(af, 'unix');
-    if (PLATFORM !== 'win32') blocking = throwIfFailed(addon.getNonBlocking(fd), 'fcntl') === 0;
-    const receiveTimeout = throwIfFailed(addon.getTimeout(fd, constants.SO.RCVTIMEO), 'getsockopt');
-    const sendTimeout = throwIfFailed(addon.getTimeout(fd, constants.SO.SNDTIMEO), 'getsockopt');
+    if (PLATFORM !== 'win32') blocking = throwIfFailed(addon.getNonBlocking(fd), 'fcntl', PLATFORM) === 0;
+    const receiveTimeout = throwIfFailed(addon.getTimeout(fd, constants.SO.RCVTIMEO), 'getsockopt', PLATFORM);
+    const sendTimeout = throwIfFailed(addon.getTimeout(fd, constants.SO.SNDTIMEO), 'getsockopt', PLATFORM);
     return new Socket(CONSTRUCT, { fd, type, family, blocking, receiveTimeout, sendTimeout, owned, fresh });
   }
 
@@ -349,7 +189,7 @@ export class Socket {
    */
   static connectSync(options: { host: string; port: number }): Socket {
     const { host, port, family } = checkEndpoint(options, 'options', 1);
-    const fd = throwIfFailed(addon.socket(familyNumber(family), constants.SOCK.STREAM, 0), 'socket');
+    const fd = throwIfFailed(addon.socket(familyNumber(family), constants.SOCK.STREAM, 0), 'socket', PLATFORM);
     const ret = addon.connect(fd, familyNumber(family), host, port);
     if (ret < 0) {
       addon.close(fd);
@@ -391,15 +231,22 @@ export class Socket {
       if (endpoint && endpoint.family !== family)
         throw invalidArgValue(name, endpoint.host, `is not an ${family} address`);
     }
-    const fd = throwIfFailed(addon.socket(familyNumber(family), constants.SOCK.DGRAM, 0), 'socket');
+    const fd = throwIfFailed(addon.socket(familyNumber(family), constants.SOCK.DGRAM, 0), 'socket', PLATFORM);
     const socket = Socket.#fresh(fd, 'dgram', family);
     try {
       if (udpConnReset !== undefined && PLATFORM === 'win32') {
-        socket.#call(addon.setUdpConnReset(fd, udpConnReset), 'WSAIoctl');
+        throwIfFailed(addon.setUdpConnReset(fd, udpConnReset), 'WSAIoctl', PLATFORM);
       }
-      if (bindTo) socket.#call(addon.bind(fd, familyNumber(family), bindTo.host, bindTo.port), 'bind', bindTo);
+      if (bindTo)
+        throwIfFailed(addon.bind(fd, familyNumber(family), bindTo.host, bindTo.port), 'bind', PLATFORM, {
+          address: bindTo.host,
+          port: bindTo.port,
+        });
       if (connectTo)
-        socket.#call(addon.connect(fd, familyNumber(family), connectTo.host, connectTo.port), 'connect', connectTo);
+        throwIfFailed(addon.connect(fd, familyNumber(family), connectTo.host, connectTo.port), 'connect', PLATFORM, {
+          address: connectTo.host,
+          port: connectTo.port,
+        });
     } catch (error) {
       socket.close();
       throw error;
@@ -416,11 +263,9 @@ export class Socket {
    */
   static pair(options: { type?: SocketType } = {}): [Socket, Socket] {
     const { type = 'stream' } = checkOptions(options, 'options');
-    if (typeof type !== 'string' || !Object.hasOwn(SOCKET_TYPES, type)) {
-      throw invalidArgValue('options.type', type, "must be 'stream', 'dgram' or 'seqpacket'");
-    }
+    checkSocketType(type, 'options.type');
     if (PLATFORM === 'win32' && type !== 'stream') throw notSupported(`Socket.pair({ type: '${type}' })`);
-    const ret = addon.socketpair(constants.AF.UNIX, typeNumber(type), 0);
+    const ret = addon.socketpair(constants.AF.UNIX, socketTypeNumber(type), 0);
     if (typeof ret === 'number') throw new SocketError('socketpair', -ret, { platform: PLATFORM });
     // Windows stands in a loopback TCP pair for socketpair(2): its family is IPv4 there.
     const family: Family = PLATFORM === 'win32' ? 'IPv4' : 'unix';
@@ -483,20 +328,7 @@ export class Socket {
   }
 
   #open(): number {
-    const fd = this.#view.fd;
-    if (fd < 0) throw socketClosed();
-    return fd;
-  }
-
-  /** Throws a SocketError for a failed call whose failure is not a result. */
-  #call(ret: number, syscall: string, where?: { host: string; port: number }): number {
-    if (ret < 0) {
-      throw new SocketError(syscall, -ret, {
-        platform: PLATFORM,
-        ...(where ? { address: where.host, port: where.port } : {}),
-      });
-    }
-    return ret;
+    return openFd(this.#view);
   }
 
   /**
@@ -507,7 +339,7 @@ export class Socket {
   setBlocking(blocking: boolean): void {
     const fd = this.#open();
     checkBoolean(blocking, 'blocking');
-    this.#call(addon.setNonBlocking(fd, !blocking), 'fcntl');
+    throwIfFailed(addon.setNonBlocking(fd, !blocking), 'fcntl', PLATFORM);
     this.#setTracked(blocking);
   }
 
@@ -519,7 +351,7 @@ export class Socket {
   setReceiveTimeout(milliseconds: number): void {
     const fd = this.#open();
     checkInteger(milliseconds, 'milliseconds', 0, 2 ** 32 - 1);
-    this.#call(addon.setTimeout(fd, constants.SO.RCVTIMEO, milliseconds), 'setsockopt');
+    throwIfFailed(addon.setTimeout(fd, constants.SO.RCVTIMEO, milliseconds), 'setsockopt', PLATFORM);
     this.#context.receiveTimeout = milliseconds;
   }
 
@@ -527,25 +359,26 @@ export class Socket {
   setSendTimeout(milliseconds: number): void {
     const fd = this.#open();
     checkInteger(milliseconds, 'milliseconds', 0, 2 ** 32 - 1);
-    this.#call(addon.setTimeout(fd, constants.SO.SNDTIMEO, milliseconds), 'setsockopt');
+    throwIfFailed(addon.setTimeout(fd, constants.SO.SNDTIMEO, milliseconds), 'setsockopt', PLATFORM);
     this.#sendTimeout = milliseconds;
   }
 
-  /** Notes what the kernel said once, so `readState` can say it later (trap 2). */
-  #remember(outcome: { kind: string; code?: string }): void {
+  /**
+   * Notes what the kernel says only once, so `readState` can say it later
+   * (docs/recv-semantics.md#trap-2): eof, or an error's fate (classify's connectionFate).
+   */
+  #remember(outcome: { kind: string; errno: number }): void {
     const kind = outcome.kind;
     // would-block, timeout and interrupted say nothing about the connection: the common case.
     if (kind !== 'eof' && kind !== 'error') return;
     const state = this.#readState;
     if (state === 'reset' || state === 'error' || this.#type === 'dgram') return;
-    const code = outcome.code;
     if (kind === 'eof') {
       if (state === 'open') this.#readState = 'eof';
-    } else if (code === 'ECONNRESET' || code === 'WSAECONNRESET') {
-      this.#readState = 'reset';
-    } else if (code !== undefined && FATAL_CODES.has(code.startsWith('WSA') ? code.slice(3) : code)) {
-      this.#readState = 'error';
+      return;
     }
+    const fate = connectionFate(outcome.errno, PLATFORM);
+    if (fate !== undefined) this.#readState = fate === 'reset' ? 'reset' : 'error';
   }
 
   /**
@@ -738,7 +571,7 @@ export class Socket {
             ? constants.SHUT.RDWR
             : undefined;
     if (number === undefined) throw invalidArgValue('how', how, "must be 'read', 'write' or 'both'");
-    this.#call(addon.shutdown(fd, number), 'shutdown');
+    throwIfFailed(addon.shutdown(fd, number), 'shutdown', PLATFORM);
   }
 
   /**
@@ -749,15 +582,13 @@ export class Socket {
   reset(): void {
     const fd = this.#open();
     if (this.#type !== 'stream') {
-      throw Object.assign(new Error(`reset() needs a stream socket, not ${this.#type}`), { code: 'ERR_INVALID_STATE' });
+      throw invalidState(`reset() needs a stream socket, not ${this.#type}`);
     }
     if (!this.#view.owned) {
       // close() would only let go of a shared descriptor: no RST would be sent.
-      throw Object.assign(new Error('reset() needs a socket this Socket owns (fromFd with owned: true)'), {
-        code: 'ERR_INVALID_STATE',
-      });
+      throw invalidState('reset() needs a socket this Socket owns (fromFd with owned: true)');
     }
-    this.#call(addon.setLinger(fd, true, 0), 'setsockopt');
+    throwIfFailed(addon.setLinger(fd, true, 0), 'setsockopt', PLATFORM);
     this.close();
   }
 
@@ -768,17 +599,17 @@ export class Socket {
    */
   takeError(): { errno: number; code: string } | null {
     const fd = this.#open();
-    const errno = this.#call(addon.getsockopt(fd, constants.SOL.SOCKET, constants.SO.ERROR), 'getsockopt');
+    const errno = throwIfFailed(addon.getsockopt(fd, constants.SOL.SOCKET, constants.SO.ERROR), 'getsockopt', PLATFORM);
     if (errno === 0) return null;
     const code = nameOf(errno, PLATFORM) ?? 'UNKNOWN';
-    this.#remember({ kind: 'error', code });
+    this.#remember({ kind: 'error', errno });
     return { errno, code };
   }
 
   /** ioctl(FIONREAD): bytes that a recv could take now without waiting. */
   available(): number {
     const fd = this.#open();
-    return this.#call(addon.fionread(fd), 'ioctl');
+    return throwIfFailed(addon.fionread(fd), 'ioctl', PLATFORM);
   }
 
   /** getsockname(2), shaped like Node's `server.address()`. */
@@ -795,11 +626,6 @@ export class Socket {
     return toOrigin(ret, this.#family);
   }
 
-  #readiness(): Readiness {
-    this.#open();
-    return readinessOf(this.#view);
-  }
-
   /**
    * Resolves 'ready' once the socket is readable (data, EOF or an error waiting: a recv will
    * not block), or 'timeout' after `timeout` ms. Never blocks the event loop: libuv's poll
@@ -809,108 +635,26 @@ export class Socket {
    * @see uv_poll_start (libuv)
    */
   waitReadable(options: WaitOptions = {}): Promise<WaitOutcome> {
-    return this.#wait(READABLE, options);
+    return waitOn(this.#target, READABLE, options);
   }
 
   /** Like {@link Socket.waitReadable}, for writability (a send will not block). */
   waitWritable(options: WaitOptions = {}): Promise<WaitOutcome> {
-    return this.#wait(WRITABLE, options);
-  }
-
-  #wait(events: number, options: WaitOptions): Promise<WaitOutcome> {
-    try {
-      return this.#readiness().wait(events, checkWaitOptions(options), this.#blocking, this.#view, this);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return waitOn(this.#target, WRITABLE, options);
   }
 
   /**
    * Runs one non-blocking attempt without touching the socket's own mode: with MSG_DONTWAIT
-   * where the OS has it; elsewhere (Windows) as {@link Socket.[kNonBlocking]}.
+   * where the OS has it; elsewhere (Windows) with O_NONBLOCK for that one call (src/wait.ts).
    */
   #attempt<R>(flags: number, call: (flags: number) => R): R {
     if (DONTWAIT !== undefined) return call(flags | DONTWAIT);
-    return this[kNonBlocking](() => call(flags));
-  }
-
-  /**
-   * @internal Runs `call` with O_NONBLOCK set, restoring blocking mode after, for calls that
-   * have no MSG_DONTWAIT (accept, Windows). The switch is visible to every holder of the
-   * open file description for that moment (trap 5).
-   */
-  [kNonBlocking]<R>(call: () => R): R {
-    if (!this.#blocking) return call();
-    this.#call(addon.setNonBlocking(this.#open(), true), 'fcntl');
-    // For the call the socket is non-blocking, and its outcome is classified so: a would-block
-    // is would-block there, not an expired receive timeout.
-    this.#setTracked(false);
-    try {
-      return call();
-    } finally {
-      this.#setTracked(true);
-      this.#call(addon.setNonBlocking(this.#open(), false), 'fcntl');
-    }
+    return nonBlockingFor(this.#target, () => call(flags));
   }
 
   #setTracked(blocking: boolean): void {
     this.#blocking = blocking;
     this.#context.blocking = blocking;
-  }
-
-  /**
-   * The async loop, in one named place: one non-blocking call; on would-block, wait for
-   * readiness and call again; at the deadline one last non-blocking call, whose would-block
-   * becomes the `timeout` result carrying that call's own ret, errno and code.
-   */
-  [kUntilReady]<R extends { kind: string }>(
-    events: number,
-    options: WaitOptions,
-    attempt: () => R,
-  ): Promise<R | TimeoutResult> {
-    try {
-      const { deadline, signal } = deadlineOf(options);
-      return this.#untilReady(events, deadline, signal, attempt);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-
-  async #untilReady<R extends { kind: string }>(
-    events: number,
-    deadline: number,
-    signal: AbortSignal | undefined,
-    attempt: () => R,
-  ): Promise<R | TimeoutResult> {
-    // An aborted signal stops the call before any system call, even one that could proceed.
-    if (signal?.aborted) throw abortError(signal);
-    let pollError = 0;
-    for (;;) {
-      const result = attempt();
-      if (result.kind !== 'would-block') return result;
-      // libuv woke us for POLLERR, and the call still would block: the error condition is one
-      // recv cannot clear (an undrained IP_RECVERR queue, say). Report it; never spin on it.
-      if (pollError !== 0) throw new PollError(pollError);
-      const remaining = deadline - performance.now();
-      const readiness = this.#readiness();
-      const outcome =
-        remaining > 0
-          ? await readiness.wait(
-              events,
-              { timeout: Number.isFinite(remaining) ? Math.ceil(remaining) : undefined, signal },
-              this.#blocking,
-              this.#view,
-              this,
-            )
-          : 'timeout';
-      if (outcome === 'timeout') {
-        const last = attempt();
-        if (last.kind !== 'would-block') return last;
-        const { ret, errno, code } = last as unknown as FailureResult;
-        return { kind: 'timeout', ret, errno, code };
-      }
-      pollError = readiness.takeErrorWake();
-    }
   }
 
   /**
@@ -960,7 +704,7 @@ export class Socket {
       check?.();
       checkFlags(flags);
       const { deadline, signal } = deadlineOf(checked);
-      return this.#untilReady(READABLE, deadline, signal, () => this.#attempt(flags, (f) => call(f, checked)));
+      return untilReady(this.#target, READABLE, deadline, signal, () => this.#attempt(flags, (f) => call(f, checked)));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -982,7 +726,7 @@ export class Socket {
     const { deadline, signal } = deadlineOf(wait);
     let sent = 0;
     for (;;) {
-      const result = await this.#untilReady(WRITABLE, deadline, signal, () =>
+      const result = await untilReady(this.#target, WRITABLE, deadline, signal, () =>
         this.#attempt(flags, (f) => {
           // The view may have been detached or resized during the wait: measured again.
           total = attachedLength(bytes, 'data');
@@ -1023,71 +767,8 @@ export class Socket {
    * `ERR_SOCKET_CONNECTION_TIMEOUT` after `timeout` ms, or an AbortError; nothing is left open.
    * The socket is returned in blocking mode, as every new socket.
    */
-  static async connect(options: {
-    host: string;
-    port: number;
-    family?: 'IPv4' | 'IPv6';
-    timeout?: number;
-    signal?: AbortSignal;
-  }): Promise<Socket> {
-    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options);
-    const { host, port, family, ...wait } = options;
-    if (typeof host !== 'string' || host === '') throw invalidArgType('options.host', 'a non-empty string', host);
-    checkPort(port, 'options.port', 1);
-    if (family !== undefined && family !== 'IPv4' && family !== 'IPv6') {
-      throw invalidArgValue('options.family', family, "must be 'IPv4' or 'IPv6'");
-    }
-    const { timeout } = checkWaitOptions(wait);
-    const { deadline, signal } = deadlineOf(wait);
-    if (signal?.aborted) throw abortError(signal);
-    const timedOut = (address: string): Error =>
-      Object.assign(new Error(`connect timed out after ${timeout} ms (${address}:${port})`), {
-        code: 'ERR_SOCKET_CONNECTION_TIMEOUT',
-      });
-    // The name lookup counts against the timeout too (dns.lookup cannot be cancelled: its
-    // answer is then ignored).
-    const found = await withDeadline(
-      lookup(host, { family: family === 'IPv6' ? 6 : family === 'IPv4' ? 4 : 0 }).catch((error: unknown) => {
-        throw resolverError(error, host, port);
-      }),
-      deadline,
-      signal,
-      () => timedOut(host),
-    );
-    const resolved: Family = found.family === 6 ? 'IPv6' : 'IPv4';
-    const fd = throwIfFailed(addon.socket(familyNumber(resolved), constants.SOCK.STREAM, 0), 'socket');
-    const socket = Socket.#fresh(fd, 'stream', resolved);
-    const where = { address: found.address, port, platform: PLATFORM };
-    try {
-      socket.setBlocking(false);
-      const ret = addon.connect(fd, familyNumber(resolved), found.address, port);
-      // In progress: EINPROGRESS on POSIX, WSAEWOULDBLOCK on Windows. (EAGAIN from a TCP
-      // connect is a real failure, connect(2).)
-      if (ret < 0 && !IN_PROGRESS.has(errnoName(-ret, PLATFORM) ?? '')) {
-        throw new SocketError('connect', -ret, where);
-      }
-      // Writability can be spurious: connected once getpeername succeeds, failed once SO_ERROR
-      // says so; otherwise wait again, until the deadline.
-      while (ret < 0) {
-        const remaining = deadline - performance.now();
-        const outcome =
-          remaining > 0
-            ? await socket.waitWritable({
-                timeout: Number.isFinite(remaining) ? Math.ceil(remaining) : undefined,
-                signal,
-              })
-            : 'timeout';
-        if (outcome === 'timeout') throw timedOut(found.address);
-        const error = socket.#call(addon.getsockopt(fd, constants.SOL.SOCKET, constants.SO.ERROR), 'getsockopt');
-        if (error !== 0) throw new SocketError('connect', error, where);
-        if (typeof addon.getpeername(fd) !== 'number') break;
-      }
-      socket.setBlocking(true);
-      return socket;
-    } catch (error) {
-      socket.close();
-      throw error;
-    }
+  static connect(options: ConnectOptions): Promise<Socket> {
+    return connect(options, (fd, family) => Socket.#fresh(fd, 'stream', family));
   }
 
   /**
@@ -1100,6 +781,6 @@ export class Socket {
     finalizer.unregister(this);
     // Pending waits reject with ERR_SOCKET_CLOSED, and libuv lets go of the descriptor first;
     // an owner's close closes every Socket sharing the descriptor in this thread too.
-    this.#call(detach(this.#view), 'close');
+    throwIfFailed(detach(this.#view), 'close', PLATFORM);
   }
 }

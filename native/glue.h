@@ -1,0 +1,97 @@
+// Reading N-API arguments, shared by the glue (addon.cc) and the poller (poller.cc): each
+// reader throws a TypeError / RangeError with Node's error code and returns false when the
+// value is malformed, so a caller returns at once.
+#ifndef RAWRECV_GLUE_H_
+#define RAWRECV_GLUE_H_
+
+#include <napi.h>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+#include "platform.h"
+
+namespace rawrecv {
+
+// POSIX descriptors are ints; a Win64 SOCKET is pointer-sized but JavaScript
+// numbers are exact to 2^53, which is all any socket handle uses.
+#ifdef _WIN32
+constexpr double kSockMin = -1;
+constexpr double kSockMax = 9007199254740991.0;
+#else
+constexpr double kSockMin = -2147483648.0;
+constexpr double kSockMax = 2147483647.0;
+#endif
+constexpr double kIntMax = 2147483647.0;
+
+inline void ThrowWithCode(Napi::Env env, bool range, const char* code, const std::string& message) {
+  Napi::Error error = range ? Napi::Error(Napi::RangeError::New(env, message))
+                            : Napi::Error(Napi::TypeError::New(env, message));
+  error.Set("code", Napi::String::New(env, code));
+  error.ThrowAsJavaScriptException();
+}
+
+// Reads `value` as an integer in [min, max]; throws and returns false otherwise.
+inline bool ReadInteger(napi_env env, napi_value value, const char* name, double min, double max,
+                        int64_t* out) {
+  double number;
+  if (napi_get_value_double(env, value, &number) != napi_ok) {
+    ThrowWithCode(env, false, "ERR_INVALID_ARG_TYPE",
+                  std::string("The \"") + name + "\" argument must be of type number");
+    return false;
+  }
+  if (!std::isfinite(number) || std::trunc(number) != number || number < min || number > max) {
+    ThrowWithCode(env, true, "ERR_OUT_OF_RANGE",
+                  std::string("The value of \"") + name +
+                      "\" is out of range. It must be an integer >= " +
+                      std::to_string(static_cast<int64_t>(min)) +
+                      " and <= " + std::to_string(static_cast<int64_t>(max)));
+    return false;
+  }
+  *out = static_cast<int64_t>(number);
+  return true;
+}
+
+inline bool ReadInteger(const Napi::CallbackInfo& info, size_t index, const char* name, double min,
+                        double max, int64_t* out) {
+  return ReadInteger(info.Env(), info[index], name, min, max, out);
+}
+
+inline bool ReadSock(const Napi::CallbackInfo& info, size_t index, sock* out) {
+  int64_t value;
+  if (!ReadInteger(info, index, "fd", kSockMin, kSockMax, &value)) return false;
+  *out = value;
+  return true;
+}
+
+inline bool ReadInt(const Napi::CallbackInfo& info, size_t index, const char* name, int* out) {
+  int64_t value;
+  if (!ReadInteger(info, index, name, -kIntMax - 1, kIntMax, &value)) return false;
+  *out = static_cast<int>(value);
+  return true;
+}
+
+inline bool ReadBool(const Napi::CallbackInfo& info, size_t index, const char* name, bool* out) {
+  if (!info[index].IsBoolean()) {
+    ThrowWithCode(info.Env(), false, "ERR_INVALID_ARG_TYPE",
+                  std::string("The \"") + name + "\" argument must be of type boolean");
+    return false;
+  }
+  *out = info[index].As<Napi::Boolean>().Value();
+  return true;
+}
+
+inline Napi::Value Num(Napi::Env env, int64_t value) {
+  return Napi::Number::New(env, static_cast<double>(value));
+}
+#define RAWRECV_ARG_SOCK(index, name) \
+  sock name;                          \
+  if (!ReadSock(info, index, &name)) return env.Undefined()
+#define RAWRECV_ARG_INT(index, name) \
+  int name;                          \
+  if (!ReadInt(info, index, #name, &name)) return env.Undefined()
+
+}  // namespace rawrecv
+
+#endif  // RAWRECV_GLUE_H_
