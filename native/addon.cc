@@ -327,7 +327,7 @@ Napi::Value SetLinger(const Napi::CallbackInfo& info) {
 Napi::Value Fionread(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RAWRECV_ARG_SOCK(0, fd);
-  return Num(env, sys::bytes_available(fd));
+  return Num(env, sys::fionread(fd));
 }
 
 Napi::Value SetUdpConnReset(const Napi::CallbackInfo& info) {

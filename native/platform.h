@@ -85,7 +85,7 @@ int64_t set_timeout_ms(sock fd, int name, uint32_t milliseconds);
 int64_t get_linger(sock fd, int* on, int* seconds);
 int64_t set_linger(sock fd, int on, int seconds);
 // ioctl(FIONREAD): bytes queued for reading.
-int64_t bytes_available(sock fd);
+int64_t fionread(sock fd);
 // poll(2) (WSAPoll on Windows) on one descriptor with a zero timeout: the revents bits.
 int64_t poll(sock fd, int events);
 // Windows' WSAIoctl(SIO_UDP_CONNRESET): whether an unconnected UDP socket's recvfrom reports

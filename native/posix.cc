@@ -400,7 +400,7 @@ int64_t set_linger(sock fd, int on, int seconds) {
   return result(::setsockopt(fd_of(fd), SOL_SOCKET, SO_LINGER, &value, sizeof(value)));
 }
 
-int64_t bytes_available(sock fd) {
+int64_t fionread(sock fd) {
   int value = 0;
   int ret = ::ioctl(fd_of(fd), FIONREAD, &value);
   if (ret == -1) return -static_cast<int64_t>(errno);

@@ -473,7 +473,7 @@ int64_t set_linger(sock fd, int on, int seconds) {
   return ret == SOCKET_ERROR ? fail() : 0;
 }
 
-int64_t bytes_available(sock fd) {
+int64_t fionread(sock fd) {
   u_long value = 0;
   if (::ioctlsocket(sock_of(fd), FIONREAD, &value) == SOCKET_ERROR) return fail();
   return static_cast<int64_t>(value);

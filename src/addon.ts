@@ -63,7 +63,7 @@ export interface Addon {
   readonly wine: string | null;
   /** This platform's constants from its C headers, grouped: errno, MSG, AF, SOCK, SOL, IPPROTO, SO, TCP, IP, SHUT. */
   readonly constants: Readonly<Record<string, ConstantTable>>;
-  /** A libuv readiness watcher, one per socket. */
+  /** @internal A libuv readiness watcher, one per descriptor and thread (src/readiness.ts). */
   readonly Poller: PollerClass;
   /** socket(2), close-on-exec. Returns the descriptor or -errno. */
   socket(domain: number, type: number, protocol: number): number;
@@ -141,22 +141,25 @@ export interface Addon {
    */
   setUdpConnReset(fd: number, report: boolean): number;
   /**
-   * Registers this thread's `callback(fd)`, called when another thread has closed a descriptor
+   * @internal Registers this thread's `callback(fd)`, called when another thread has closed a descriptor
    * that this thread's poll handles watch: it must close this thread's Sockets of `fd` (see `close`).
    */
   onClosedElsewhere(callback: (fd: number) => void): void;
   /** poll(2) (WSAPoll on Windows) of one descriptor with a zero timeout: the revents bits, or -errno. */
   poll(fd: number, events: number): number;
   /**
-   * Marks a descriptor as owned by a Socket of this environment (main thread or worker), for
+   * @internal Marks a descriptor as owned by a Socket of this environment (main thread or worker), for
    * the whole process (no system call): if the environment is torn down (a terminated worker)
    * it is closed then. Returns false, changing nothing, if any environment owns it already,
    * unless `take` (the number was just handed out by the kernel: the old owner's is gone).
    */
   own(fd: number, take: boolean): boolean;
-  /** Undoes `own` if this environment owns `fd`. (close(2) through the addon undoes it too.) */
+  /** @internal Undoes `own` if this environment owns `fd`. (close(2) through the addon undoes it too.) */
   disown(fd: number): void;
-  /** Windows: GetProcessHandleCount (what /proc/self/fd counts elsewhere). Elsewhere -ENOSYS, no call. */
+  /**
+   * @internal Windows: GetProcessHandleCount (what /proc/self/fd counts elsewhere), for the test
+   * suite's descriptor guard. Elsewhere -ENOSYS, no call.
+   */
   handleCount(): number;
 }
 

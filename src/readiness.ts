@@ -45,10 +45,12 @@ export class PollError extends Error {
   }
 }
 
+/** @internal */
 export const READABLE = addon.Poller.READABLE;
+/** @internal */
 export const WRITABLE = addon.Poller.WRITABLE;
 
-/** An AbortError as Node's own APIs give it: code 'ABORT_ERR', the signal's reason as `cause`. */
+/** @internal An AbortError as Node's own APIs give it: code 'ABORT_ERR', the signal's reason as `cause`. */
 export function abortError(signal: AbortSignal): Error {
   return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), {
     name: 'AbortError',
@@ -63,7 +65,7 @@ function onPoll(this: PollerHandle, status: number, events: number): void {
   owners.get(this)?.dispatch(status, events);
 }
 
-/** What a {@link Readiness} is made with. */
+/** @internal What a {@link Readiness} is made with. */
 export interface ReadinessOptions {
   fd: number;
   /**
@@ -84,6 +86,10 @@ export interface ReadinessOptions {
   setNonBlocking?(fd: number, nonblocking: boolean): number;
 }
 
+/**
+ * @internal The waits on one descriptor in one thread, through one libuv poll handle (made by
+ * src/descriptors.ts, shared by every Socket of the descriptor there).
+ */
 export class Readiness {
   readonly #fd: number;
   #poller: PollerHandle | undefined;

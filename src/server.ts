@@ -27,8 +27,8 @@ export class Server {
   /** Its descriptor and mode, for the async loop (src/wait.ts). */
   readonly #target: WaitTarget;
 
-  /** @internal Use {@link Server.listen}. */
-  constructor(token: symbol, fd: number, family: Family) {
+  /** Use {@link Server.listen} (the token keeps JavaScript callers out too). */
+  private constructor(token: symbol, fd: number, family: Family) {
     if (token !== CONSTRUCT) throw illegalConstructor('Server.listen');
     this.#family = family;
     this.#target = { view: attach(fd, true, true), blocking: true };

@@ -112,8 +112,8 @@ export class Socket {
   /** Its descriptor and mode, for the async loop (src/wait.ts); a pending wait holds it, and so this. */
   readonly #target: WaitTarget;
 
-  /** @internal Use the static constructors. */
-  constructor(token: symbol, state: SocketState) {
+  /** Use the static constructors (the token keeps JavaScript callers out too). */
+  private constructor(token: symbol, state: SocketState) {
     if (token !== CONSTRUCT) throw illegalConstructor('Socket.connectSync, udp, pair or fromFd');
     this.#type = state.type;
     this.#family = state.family;
@@ -454,6 +454,8 @@ export class Socket {
    * One recv(2) into the caller's buffer at `offset` (default 0) for `length` bytes (default:
    * the rest, >= 1). A data result's `data` is a view of that buffer: nothing is copied.
    * @see recv(2)
+   * @returns data | eof | would-block (EAGAIN, EWOULDBLOCK, WSAEWOULDBLOCK) | timeout | interrupted (EINTR) |
+   *   error (ECONNRESET, ETIMEDOUT, ECONNREFUSED, ENOTCONN, ...)
    */
   recvInto(buffer: ArrayBufferView, options?: { offset?: number; length?: number; flags?: number }): RecvResult {
     const fd = this.#open();
@@ -491,7 +493,11 @@ export class Socket {
     return { kind: 'data', ret: outcome.ret, errno: outcome.errno, bytesRead: outcome.bytesRead, data };
   }
 
-  /** recv(2) with MSG_PEEK: the data stays queued. @see recv(2) MSG_PEEK */
+  /**
+   * recv(2) with MSG_PEEK: the data stays queued.
+   * @returns as {@link Socket.recv}: data (left queued) | eof | would-block | timeout | interrupted | error
+   * @see recv(2) MSG_PEEK
+   */
   peek(length: number): RecvResult {
     return this.recv(length, constants.MSG.PEEK);
   }
@@ -501,6 +507,8 @@ export class Socket {
    * datagram was longer than `length` (MSG_TRUNC in msg_flags; WSAEMSGSIZE on Windows) and
    * the rest was discarded. A zero-length datagram is data with bytesRead 0, not EOF.
    * @see recvmsg(2), recvfrom(2)
+   * @returns data (with the sender and `truncated`; Windows: ret -1 WSAEMSGSIZE for a truncated one) |
+   *   eof | would-block | timeout | interrupted | error (ECONNREFUSED after ICMP, ...)
    */
   recvFrom(length: number, flags = 0): RecvFromResult {
     const fd = this.#open();
@@ -546,7 +554,11 @@ export class Socket {
     return this.#sent(addon.send(fd, bytes, 0, length, flags | NOSIGNAL), flags);
   }
 
-  /** One sendto(2) to an IP literal (or 'localhost'). @see sendto(2) */
+  /**
+   * One sendto(2) to an IP literal (or 'localhost').
+   * @returns sent | would-block | timeout | interrupted | error (EMSGSIZE, EHOSTUNREACH, ...)
+   * @see sendto(2)
+   */
   sendTo(data: ArrayBufferView | string, to: { host: string; port: number }, flags = 0): SendResult {
     const fd = this.#open();
     const [bytes, length] = checkPayload(data);
@@ -633,12 +645,17 @@ export class Socket {
    * a non-blocking recv and expect would-block now and then. Rejects with an AbortError when
    * `signal` aborts, and with ERR_SOCKET_CLOSED when the socket is closed meanwhile.
    * @see uv_poll_start (libuv)
+   * @returns 'ready' | 'timeout'; rejects with AbortError, ERR_SOCKET_CLOSED, ERR_SOCKET_POLLED or a PollError
    */
   waitReadable(options: WaitOptions = {}): Promise<WaitOutcome> {
     return waitOn(this.#target, READABLE, options);
   }
 
-  /** Like {@link Socket.waitReadable}, for writability (a send will not block). */
+  /**
+   * Like {@link Socket.waitReadable}, for writability (a send will not block).
+   * @returns 'ready' | 'timeout'; rejects as {@link Socket.waitReadable}
+   * @see uv_poll_start (libuv)
+   */
   waitWritable(options: WaitOptions = {}): Promise<WaitOutcome> {
     return waitOn(this.#target, WRITABLE, options);
   }
@@ -663,6 +680,9 @@ export class Socket {
    * (data that arrived just in time is returned), and if that would block too the result is
    * `timeout` with that call's own ret / errno / code (EAGAIN on Linux). The socket's blocking
    * mode and receive timeout are left as they are.
+   * @returns data | eof | timeout (the last recv's own EAGAIN / WSAEWOULDBLOCK) | interrupted | error;
+   *   rejects with AbortError or ERR_SOCKET_CLOSED
+   * @see recv(2), uv_poll_start (libuv)
    */
   recvAsync(length: number, options: RecvAsyncOptions = {}): Promise<RecvResult> {
     return this.#recvAsync(
@@ -672,7 +692,11 @@ export class Socket {
     );
   }
 
-  /** {@link Socket.recvAsync} into the caller's buffer, as {@link Socket.recvInto}. */
+  /**
+   * {@link Socket.recvAsync} into the caller's buffer, as {@link Socket.recvInto}.
+   * @returns as {@link Socket.recvAsync}
+   * @see recv(2), uv_poll_start (libuv)
+   */
   recvIntoAsync(
     buffer: ArrayBufferView,
     options: RecvAsyncOptions & { offset?: number; length?: number } = {},
@@ -683,7 +707,11 @@ export class Socket {
     );
   }
 
-  /** {@link Socket.recvAsync} for datagrams, as {@link Socket.recvFrom}. */
+  /**
+   * {@link Socket.recvAsync} for datagrams, as {@link Socket.recvFrom}.
+   * @returns as {@link Socket.recvFrom}, with `timeout` at the deadline
+   * @see recvmsg(2), uv_poll_start (libuv)
+   */
   recvFromAsync(length: number, options: RecvAsyncOptions = {}): Promise<RecvFromResult> {
     return this.#recvAsync(
       options,
@@ -715,6 +743,9 @@ export class Socket {
    * writability on would-block. Resolves `sent` with the total in `bytesSent` (and the last
    * call's `ret`), or the first failure result (would-block is never one; `timeout` only with
    * a `timeout` option), with `bytesSent` saying how much went before it.
+   * @returns sent (every byte) | timeout | interrupted | error, with `bytesSent`; rejects with AbortError or
+   *   ERR_SOCKET_CLOSED
+   * @see send(2), uv_poll_start (libuv)
    */
   async sendAsync(data: ArrayBufferView | string, options: RecvAsyncOptions = {}): Promise<SendAsyncResult> {
     const { flags = 0, ...wait } = checkOptions(options, 'options');

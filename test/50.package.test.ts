@@ -4,9 +4,9 @@
  * calling a compiler.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -57,6 +57,32 @@ describe('npm pack', () => {
 
   it('ships no tests, sources of the build, or build output', () => {
     expect(files.filter((path) => /^(test|bench|src|build|scripts|\.ci)\//.test(path))).toEqual([]);
+  });
+
+  it('its type declarations show no internals (stripInternal): no adopt, PLATFORM, handleCount, ownership or Poller', () => {
+    // Every declaration file a user's compiler reads: dist/index.d.ts and what it imports.
+    const reachable = new Set<string>();
+    const visit = (path: string): void => {
+      if (reachable.has(path)) return;
+      reachable.add(path);
+      const text = readFileSync(join(root, path), 'utf8');
+      for (const [, relative] of text.matchAll(/from '(\.[^']+)\.js'/g)) {
+        visit(join(dirname(path), `${relative}.d.ts`));
+      }
+    };
+    visit('dist/index.d.ts');
+    for (const path of reachable) expect(files).toContain(path);
+    const internals =
+      /\b(adopt|handleCount|own|disown|onClosedElsewhere|readinessOf|untilReady)\(|\bPLATFORM\b|\bPoller\??:|\bReadiness\b|unique symbol|\bkUntilReady\b|\bkNonBlocking\b/;
+    const leaks = [...reachable].flatMap((path) =>
+      readFileSync(join(root, path), 'utf8')
+        .split('\n')
+        .filter((line) => internals.test(line) && !/^\s*(\/\*\*|\*)/.test(line))
+        .map((line) => `${path}: ${line.trim()}`),
+    );
+    expect(leaks).toEqual([]);
+    // The constructors are private: `new Socket()` does not type-check.
+    expect(readFileSync(join(root, 'dist/socket.d.ts'), 'utf8')).toContain('private constructor();');
   });
 });
 
