@@ -152,7 +152,8 @@ async function serveClient(
     return code === undefined ? { id, messages, end } : { id, messages, end, code };
   };
   // ECONNRESET, or WSAECONNRESET on Windows: the client aborted (SO_LINGER 0, or it closed
-  // with our echo unread). The kernel says so once (trap 2), so it is acted on right here.
+  // with our echo unread). The kernel says so once (docs/recv-semantics.md#trap-2), so it is
+  // acted on right here.
   const failed = (code: string): ClientOutcome =>
     code === 'ECONNRESET' || code === 'WSAECONNRESET' ? finish('reset', code) : finish('error', code);
   const wait = { timeout: idleTimeoutMs, signal };

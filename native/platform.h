@@ -3,7 +3,7 @@
 // Every function returns the call's own non-negative result, or the negated
 // platform error code: -errno on POSIX, -WSAGetLastError() on Windows. The error
 // is read on the line after the call, before anything else can overwrite it
-// (recv-semantics.md, trap 4). Nothing here retries on EINTR or loops on EAGAIN.
+// (docs/recv-semantics.md#trap-4). Nothing here retries on EINTR or loops on EAGAIN.
 //
 // posix.cc implements this header for Linux, macOS and the BSDs; a Winsock file
 // implements the same header for Windows, so the glue and TypeScript never change.

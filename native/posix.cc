@@ -308,7 +308,7 @@ int64_t get_nonblocking(sock fd) {
 
 int64_t set_nonblocking(sock fd, bool nonblocking) {
   // Read-modify-write: O_NONBLOCK is one of several status flags of the open
-  // file description (trap 5), and the others must survive.
+  // file description (docs/recv-semantics.md#trap-5), and the others must survive.
   int flags = ::fcntl(fd_of(fd), F_GETFL);
   if (flags == -1) return -static_cast<int64_t>(errno);
   int wanted = nonblocking ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);

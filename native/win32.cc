@@ -362,7 +362,7 @@ int64_t socket_family(sock fd) {
   return info.iAddressFamily;
 }
 
-// FIONBIO cannot be read back on Windows (recv-semantics.md, trap 5): the library tracks it.
+// FIONBIO cannot be read back on Windows (docs/recv-semantics.md#trap-5): the library tracks it.
 int64_t get_nonblocking(sock) { return -static_cast<int64_t>(WSAEOPNOTSUPP); }
 
 int64_t set_nonblocking(sock fd, bool nonblocking) {

@@ -169,7 +169,7 @@ export function classifyFailure(
 ): FailureResult {
   const facts = FACTS[platform];
   if (errno === facts.wouldBlock) {
-    // Unix reports an expired SO_RCVTIMEO as EAGAIN (trap 3): only the mode tells them apart.
+    // Unix reports an expired SO_RCVTIMEO as EAGAIN (docs/recv-semantics.md#trap-3): only the mode tells them apart.
     const timedOut = blocking && timeout > 0 && (flags & facts.dontWait) === 0;
     return { kind: timedOut ? 'timeout' : 'would-block', ret: -1, errno, code: facts.wouldBlockCode };
   }
@@ -195,7 +195,7 @@ export function classifyOutcome(
 ): Classification {
   const { platform, socketType, requested } = context;
   if (ret >= 0) {
-    // 0 is end-of-stream only on a stream socket asked for at least one byte (trap 1);
+    // 0 is end-of-stream only on a stream socket asked for at least one byte (docs/recv-semantics.md#trap-1);
     // on a datagram or seqpacket socket it is a zero-length message.
     if (ret === 0 && socketType === 'stream' && requested >= 1) return { kind: 'eof', ret: 0, errno: 0 };
     // Linux's MSG_TRUNC input flag makes recv return the datagram's real length.

@@ -4,7 +4,7 @@
  * handle that watches it (libuv allows one handle per descriptor per loop, so every Socket of
  * the number waits through the same {@link Readiness}).
  *
- * The rules it keeps (trap 7: a closed number is reused by the next open):
+ * The rules it keeps (docs/recv-semantics.md#trap-7: a closed number is reused by the next open):
  * - the owner's close, and `sys.close`, close every Socket of the number in this thread first
  *   (their `fd` becomes -1, their pending waits reject with ERR_SOCKET_CLOSED) and take the
  *   poll handle off the descriptor before close(2): libuv never watches a closed number;

@@ -333,7 +333,7 @@ export class Socket {
 
   /**
    * Sets or clears O_NONBLOCK (fcntl F_GETFL then F_SETFL; other flags are kept).
-   * O_NONBLOCK belongs to the open file description: dups and other processes share it (trap 5).
+   * O_NONBLOCK belongs to the open file description: dups and other processes share it (docs/recv-semantics.md#trap-5).
    * @see fcntl(2)
    */
   setBlocking(blocking: boolean): void {
@@ -641,7 +641,7 @@ export class Socket {
   /**
    * Resolves 'ready' once the socket is readable (data, EOF or an error waiting: a recv will
    * not block), or 'timeout' after `timeout` ms. Never blocks the event loop: libuv's poll
-   * handle for this socket does the waiting. Readiness can be spurious (trap 9): follow it with
+   * handle for this socket does the waiting. Readiness can be spurious (docs/recv-semantics.md#trap-9): follow it with
    * a non-blocking recv and expect would-block now and then. Rejects with an AbortError when
    * `signal` aborts, and with ERR_SOCKET_CLOSED when the socket is closed meanwhile.
    * @see uv_poll_start (libuv)
@@ -727,6 +727,8 @@ export class Socket {
     call: (flags: number, options: Partial<O>) => R,
   ): Promise<R | TimeoutResult> {
     try {
+      // As every method: a closed socket says so first, before its arguments are looked at.
+      this.#open();
       const checked = checkOptions(options, 'options');
       const { flags = 0 } = checked;
       check?.();
@@ -748,8 +750,8 @@ export class Socket {
    * @see send(2), uv_poll_start (libuv)
    */
   async sendAsync(data: ArrayBufferView | string, options: RecvAsyncOptions = {}): Promise<SendAsyncResult> {
-    const { flags = 0, ...wait } = checkOptions(options, 'options');
     this.#open();
+    const { flags = 0, ...wait } = checkOptions(options, 'options');
     const [bytes, length] = checkPayload(data);
     let total = length;
     checkFlags(flags);
@@ -804,7 +806,7 @@ export class Socket {
 
   /**
    * Closes the descriptor (if owned) and sets `fd` to -1. Idempotent. The descriptor number
-   * is given up before close(2) is made, so no later call can reach a reused number (trap 7).
+   * is given up before close(2) is made, so no later call can reach a reused number (docs/recv-semantics.md#trap-7).
    * A failing close(2) still frees the descriptor on Linux; it is reported as a SocketError.
    */
   close(): void {

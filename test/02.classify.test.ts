@@ -1,15 +1,15 @@
 /**
  * classify(): the one place a recv outcome becomes a typed result. It is pure and knows all
  * four platforms, so every rule is checked here for linux, darwin, freebsd and win32 on any OS.
- * The numbers are written out from /work/shared/recv-semantics.md ("Error numbers per platform"),
+ * The numbers are written out from docs/recv-semantics.md#errno-table,
  * never taken from the library's own tables.
  */
 import { describe, expect, it } from 'vitest';
 
 import { classify, constants, type ClassifyContext, type Platform, type RawOutcome } from '../src/index.js';
-import { messageFlags } from '../src/classify.js';
+import { connectInProgress, connectionFate, messageFlags } from '../src/classify.js';
 
-/** A platform's numbers, as recv-semantics.md gives them. */
+/** A platform's numbers, as docs/recv-semantics.md#errno-table gives them. */
 interface Numbers {
   /** EAGAIN / EWOULDBLOCK, WSAEWOULDBLOCK on Windows, and the code classify names it by. */
   wouldBlock: number;
@@ -660,4 +660,54 @@ describe("this machine's compiled headers", () => {
     expect(constants.errno[n.notConnectedCode]).toBe(n.notConnected);
     if (platform === 'win32') expect(constants.errno.EAGAIN).toBeUndefined();
   });
+});
+
+/**
+ * The rest of what an errno means, per platform by number (docs/recv-semantics.md#errno-table):
+ * what a stream socket's readState makes of an error, and a non-blocking connect in progress.
+ */
+const MORE: Readonly<
+  Record<
+    Platform,
+    {
+      reset: number;
+      refused: number;
+      timedOut: number;
+      aborted: number;
+      notConnected: number;
+      inProgress: number;
+      wouldBlock: number;
+    }
+  >
+> = {
+  linux: { reset: 104, refused: 111, timedOut: 110, aborted: 103, notConnected: 107, inProgress: 115, wouldBlock: 11 },
+  darwin: { reset: 54, refused: 61, timedOut: 60, aborted: 53, notConnected: 57, inProgress: 36, wouldBlock: 35 },
+  freebsd: { reset: 54, refused: 61, timedOut: 60, aborted: 53, notConnected: 57, inProgress: 36, wouldBlock: 35 },
+  win32: {
+    reset: 10054,
+    refused: 10061,
+    timedOut: 10060,
+    aborted: 10053,
+    notConnected: 10057,
+    inProgress: 10035, // Winsock's connect says WSAEWOULDBLOCK
+    wouldBlock: 10035,
+  },
+};
+
+describe('connectionFate and connectInProgress, by number on every platform', () => {
+  for (const [platform, n] of Object.entries(MORE) as [Platform, (typeof MORE)[Platform]][]) {
+    it(`${platform}: ECONNRESET is reset; ECONNREFUSED, ETIMEDOUT, ECONNABORTED are dead; ENOTCONN and would-block say nothing`, () => {
+      expect(connectionFate(n.reset, platform)).toBe('reset');
+      for (const dead of [n.refused, n.timedOut, n.aborted]) expect(connectionFate(dead, platform)).toBe('dead');
+      expect(connectionFate(n.notConnected, platform)).toBeUndefined();
+      expect(connectionFate(n.wouldBlock, platform)).toBeUndefined();
+    });
+
+    it(`${platform}: a non-blocking connect is in progress on ${n.inProgress} only`, () => {
+      expect(connectInProgress(n.inProgress, platform)).toBe(true);
+      for (const other of [n.refused, n.timedOut, n.reset]) expect(connectInProgress(other, platform)).toBe(false);
+      // EAGAIN from a POSIX TCP connect is a real failure (connect(2)), not "in progress".
+      if (platform !== 'win32') expect(connectInProgress(n.wouldBlock, platform)).toBe(false);
+    });
+  }
 });

@@ -352,6 +352,31 @@ describe('a closed socket', () => {
       closeAll(a, b, udp);
     }
   });
+
+  it('rejects every async call with ERR_SOCKET_CLOSED first, whatever its arguments', async () => {
+    const [a, b] = Socket.pair();
+    a.close();
+    try {
+      const calls: [string, () => Promise<unknown>][] = [
+        ['recvAsync', () => a.recvAsync(4)],
+        ['recvAsync with unknown flags', () => a.recvAsync(4, { flags: 2 ** 30 })],
+        ['recvIntoAsync with unknown flags', () => a.recvIntoAsync(Buffer.alloc(4), { flags: 2 ** 30 })],
+        ['recvFromAsync with a bad length', () => a.recvFromAsync(wrong('x'))],
+        ['sendAsync with bad options', () => a.sendAsync('x', wrong(5))],
+        ['waitReadable with a bad timeout', () => a.waitReadable({ timeout: -1 })],
+        ['waitWritable', () => a.waitWritable()],
+      ];
+      for (const [label, call] of calls) {
+        const error = (await call().then(
+          () => undefined,
+          (caught: unknown) => caught,
+        )) as { code?: string } | undefined;
+        expect(error?.code, label).toBe('ERR_SOCKET_CLOSED');
+      }
+    } finally {
+      closeAll(a, b);
+    }
+  });
 });
 
 describe('hosts, ports and socket constructors', () => {

@@ -249,7 +249,7 @@ const STREAM_SCENARIOS: StreamScenario[] = [
         act: (pair) => pair.peer.reset(),
         expected: () => errorResult('ECONNRESET'),
         readState: 'reset',
-        // recv-semantics.md gives no Windows value for the call after the reset.
+        // docs/recv-semantics.md#tcp.rst gives no Windows value for the call after the reset.
         next: WIN32 ? undefined : () => EOF,
       },
 ];

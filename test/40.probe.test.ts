@@ -1,9 +1,10 @@
 /**
- * `rawrecv probe` and the scenario catalogue behind it (src/scenarios/), checked against the
- * Linux [V] cells of /work/shared/recv-semantics.md: the catalogue run in this process, and
- * `node dist/cli/main.js probe --json` run as a child process, whose report must also be valid
- * against schema/probe-report.schema.json. Then the runner itself: deadlines, errors,
- * unsupported scenarios, and that everything a scenario opened is closed however it ends.
+ * `rawrecv probe` and the scenario catalogue behind it (src/scenarios/): the catalogue has exactly
+ * the scenario ids of docs/recv-semantics.md#scenarios, and `node dist/cli/main.js probe --json`,
+ * run as a child process, records the steps of test/expectations/linux.ts (the Linux column; the
+ * catalogue itself is run against it, in this process, by test/13.conformance.test.ts) in a report
+ * that is valid against schema/probe-report.schema.json. Then the runner itself: deadlines,
+ * errors, unsupported scenarios, and that everything a scenario opened is closed however it ends.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { Socket } from '../src/index.js';
-import { ipv6Loopback, tcpPair } from '../src/scenarios/helpers.js';
+import { tcpPair } from '../src/scenarios/helpers.js';
 import {
   catalogue,
   CutOffError,
@@ -27,9 +28,9 @@ import {
   type ProbeReport,
   type Scenario,
   type ScenarioContext,
-  type ScenarioResult,
-  type Step,
 } from '../src/scenarios/index.js';
+import { LINUX } from './expectations/linux.js';
+import { expectScenario, referenceScenarioIds } from './expectations/steps.js';
 import { CLI, runCli } from './fixtures/run-cli.js';
 import { errnoOf, guardFds, openFdCount } from './helpers.js';
 
@@ -38,164 +39,16 @@ guardFds();
 const ROOT = new URL('../', import.meta.url);
 const SCHEMA = JSON.parse(readFileSync(new URL('schema/probe-report.schema.json', ROOT), 'utf8')) as object;
 const PACKAGE = JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8')) as { version: string };
-const REFERENCE = new URL('../shared/recv-semantics.md', ROOT);
 
 const validateWithSchema = new Ajv2020.default({ strict: true, allErrors: true }).compile(SCHEMA);
-
-// --- The expected Linux steps, from the [V] cells of recv-semantics.md --------------------------
-
-type Expected = Omit<Step, 'errno'>;
-const step = (socket: string, call: string, kind: Step['kind'], ret: number, code: string | null): Expected => ({
-  socket,
-  call,
-  layer: 'typed',
-  ret,
-  code,
-  kind,
-});
-const wouldBlock = (socket: string, call = 'recv(16)'): Expected => step(socket, call, 'would-block', -1, 'EAGAIN');
-const timeout = (socket: string, call = 'recv(16)'): Expected => step(socket, call, 'timeout', -1, 'EAGAIN');
-const error = (socket: string, code: string, call = 'recv(16)'): Expected => step(socket, call, 'error', -1, code);
-const eof = (socket: string, call = 'recv(16)'): Expected => step(socket, call, 'eof', 0, null);
-const data = (socket: string, bytes: number, call = 'recv(16)', extra: Partial<Step> = {}): Expected => ({
-  ...step(socket, call, 'data', bytes, null),
-  bytes,
-  ...extra,
-});
-const sys = (expected: Expected): Expected => ({ ...expected, layer: 'sys' });
-const PEEK = 'recv(16, MSG_PEEK)';
-
-/**
- * Scenario id -> the steps `probe` must record on Linux, each call with its ret, errno name and
- * kind. The comment above each is the Linux cell of recv-semantics.md.
- */
-const LINUX: Readonly<Record<string, readonly Expected[]>> = {
-  // -1 EAGAIN [V]
-  'tcp.idle.nonblocking': [wouldBlock('tcp4'), wouldBlock('tcp6')],
-  // -1 EAGAIN [V] (MSG_DONTWAIT wins over SO_RCVTIMEO: would-block, not timeout)
-  'tcp.idle.dontwait': [wouldBlock('tcp4', 'recv(16, MSG_DONTWAIT)'), wouldBlock('tcp4', 'recv(16, MSG_DONTWAIT)')],
-  // -1 EAGAIN after the timeout [V]
-  'tcp.idle.rcvtimeo': [timeout('tcp4')],
-  // byte count [V]
-  'tcp.data': ['tcp4', 'tcp6'].flatMap((s) => [data(s, 3, 'recv(3)'), data(s, 2), wouldBlock(s)]),
-  // count, data stays queued [V]
-  'tcp.peek': [data('tcp4', 5, PEEK), data('tcp4', 5), wouldBlock('tcp4', PEEK)],
-  // queued data, then 0, and 0 on every later call (also with MSG_PEEK) [V]
-  'tcp.fin': [
-    ...['tcp4', 'tcp6'].flatMap((s) => [data(s, 5), eof(s), eof(s, PEEK), eof(s)]),
-    data('tcp4', 5),
-    eof('tcp4'),
-  ],
-  // our send still works; the peer can still read [V]
-  'tcp.half-close': [eof('tcp4'), step('tcp4', 'send(4)', 'sent', 4, null), data('tcp4 peer', 4)],
-  // -1 ECONNRESET once, then 0 forever [V] (peer closed with unread data; SO_LINGER {1, 0} + close)
-  'tcp.rst': [1, 2].flatMap(() => [error('tcp4', 'ECONNRESET'), eof('tcp4'), eof('tcp4')]),
-  // data first, then ECONNRESET, then 0 [V]
-  'tcp.rst.pending': [data('tcp4', 3), error('tcp4', 'ECONNRESET'), eof('tcp4')],
-  // SO_ERROR returns 104 and clears it: recv then returns 0 [V]; a MSG_PEEK recv takes it the same way
-  'tcp.rst.consumed': [
-    { ...step('tcp4', 'getsockopt(SO_ERROR)', 'error', 0, 'ECONNRESET') },
-    eof('tcp4'),
-    error('tcp4', 'ECONNRESET', PEEK),
-    eof('tcp4'),
-  ],
-  // non-blocking: -1 EAGAIN; blocking: waits for data/FIN/timeout, then 0 [V]
-  'tcp.len0.idle': [sys(wouldBlock('tcp4', 'recv(0)')), sys(data('tcp4', 0, 'recv(0)'))],
-  // 0, nothing consumed [V]
-  'tcp.len0.data': [sys(data('tcp4', 0, 'recv(0)')), data('tcp4', 3)],
-  // -1 ENOTCONN [V]
-  'tcp.unconnected': [error('tcp4', 'ENOTCONN')],
-  // -1 ENOTCONN [V]
-  'tcp.listening': [error('tcp4', 'ENOTCONN')],
-  // -1 EAGAIN (not ENOTCONN) [V]
-  'tcp.connecting': [wouldBlock('tcp4')],
-  // -1 ECONNREFUSED once, then 0 [V]
-  'tcp.refused': [error('tcp4', 'ECONNREFUSED'), eof('tcp4')],
-  // -1 ETIMEDOUT once, then 0 [V]
-  'tcp.keepalive-dead': [error('tcp4', 'ETIMEDOUT'), eof('tcp4')],
-  // 0 at once even when blocking; pending data still returned; data arriving later is still delivered [V]
-  'tcp.shut-rd': [data('tcp4', 3), eof('tcp4'), eof('tcp4'), data('tcp4', 4), eof('tcp4')],
-  // the partial count [V]
-  'tcp.waitall': [data('tcp4', 3, 'recv(16, MSG_WAITALL)'), eof('tcp4')],
-  // SA_RESTART: restarted, but with SO_RCVTIMEO set: EINTR anyway [V]
-  'tcp.eintr': [step('tcp4', 'recv(16)', 'interrupted', -1, 'EINTR')],
-  // -1 EAGAIN [V]
-  'udp.idle': [wouldBlock('udp4'), wouldBlock('udp4', 'recvmsg(16)')],
-  // 0 plus the sender's address; this is a datagram, not EOF [V]
-  'udp.zero-length': [data('udp4', 0, 'recvmsg(16)'), wouldBlock('udp4')],
-  // 4, rest discarded; MSG_TRUNC in msg_flags; Linux MSG_TRUNC flag returns the real length 10 [V]
-  'udp.truncated': [
-    data('udp4', 4, 'recvmsg(4)', { truncated: true }),
-    data('udp4', 4, 'recv(4, MSG_TRUNC)', { ret: 10, truncated: true }),
-    wouldBlock('udp4', 'recvmsg(16)'),
-  ],
-  // 0, and the datagram is consumed [V] (the next recv returns the second datagram, 6 bytes)
-  'udp.len0': [data('udp4', 5, PEEK), sys(data('udp4', 0, 'recv(0)')), data('udp4', 6)],
-  // -1 ECONNREFUSED once, then EAGAIN [V]
-  'udp.icmp': [error('udp4', 'ECONNREFUSED'), wouldBlock('udp4')],
-  // nothing (EAGAIN) unless IP_RECVERR is set [V] (the connected probe gets ECONNREFUSED, as udp.icmp)
-  'udp.icmp.unconnected': [error('udp4 probe', 'ECONNREFUSED'), wouldBlock('udp4')],
-  // idle EAGAIN; data then 0 after peer close; peer closed with unread data: ECONNRESET then 0 [V]
-  'unix.stream': [
-    wouldBlock('unix-stream'),
-    data('unix-stream', 5),
-    eof('unix-stream'),
-    eof('unix-stream'),
-    error('unix-stream', 'ECONNRESET'),
-    eof('unix-stream'),
-  ],
-  // zero-length record: 0 (not EOF); truncation drops the rest; peer close: 0 [V], which
-  // the library calls eof because poll(2) reports the hang-up (README, SOCK_SEQPACKET)
-  'unix.seqpacket': [
-    data('unix-seqpacket', 0),
-    wouldBlock('unix-seqpacket'),
-    data('unix-seqpacket', 4, 'recvmsg(4)', { truncated: true }),
-    data('unix-seqpacket', 4, 'recvmsg(16)'),
-    eof('unix-seqpacket'),
-  ],
-  // EAGAIN forever (a blocking recv hangs: here SO_RCVTIMEO ends it) [V]
-  'unix.dgram.peer-closed': [wouldBlock('unix-dgram'), wouldBlock('unix-dgram'), timeout('unix-dgram')],
-  // -1 EBADF [V]
-  'fd.closed': [sys(error('fd -1', 'EBADF')), sys(error('closed fd', 'EBADF'))],
-  // -1 ENOTSOCK [V]
-  'fd.not-socket': [sys(error('/dev/null', 'ENOTSOCK'))],
-};
-
-/** Scenarios a single-threaded probe cannot create, on any OS. */
-const UNSUPPORTED = ['tcp.wake'];
-
-/** The expected steps with their Linux errno numbers; ::1 steps only where ::1 exists. */
-function expectedSteps(id: string): Step[] {
-  const steps = (LINUX[id] ?? []).filter((expected) => ipv6Loopback() === true || expected.socket !== 'tcp6');
-  return steps.map((expected) => ({ ...expected, errno: expected.code === null ? 0 : errnoOf(expected.code) }));
-}
-
-/** Asserts one scenario result against the Linux reference. */
-function expectLinux(result: ScenarioResult | undefined, id: string): void {
-  expect(result, `${id} is in the results`).toBeDefined();
-  if (!result) return;
-  if (UNSUPPORTED.includes(id)) {
-    expect(result).toMatchObject({ id, status: 'unsupported', steps: [] });
-    expect(result.reason).toMatch(/\S/);
-    return;
-  }
-  expect({ id, status: result.status, reason: result.reason }).toEqual({ id, status: 'ok', reason: undefined });
-  expect(result.steps).toEqual(expectedSteps(id));
-}
 
 // --- The catalogue ------------------------------------------------------------------------------
 
 describe('the scenario catalogue', () => {
-  it('has every scenario id of the reference, in its order, each with a title', () => {
-    expect(scenarioIds).toEqual([...Object.keys(LINUX).slice(0, 20), 'tcp.wake', ...Object.keys(LINUX).slice(20)]);
+  it('has exactly the scenario ids of docs/recv-semantics.md, in its order, each with a title', () => {
+    expect([...scenarioIds]).toEqual(referenceScenarioIds());
+    expect([...scenarioIds]).toEqual(Object.keys(LINUX));
     for (const scenario of catalogue) expect(scenario.title).toMatch(/\S/);
-  });
-
-  it.runIf(existsSync(REFERENCE))("has exactly the ids of recv-semantics.md's scenario table", () => {
-    const text = readFileSync(REFERENCE, 'utf8');
-    const ids = [...text.matchAll(/^\| ((?:tcp|udp|unix|fd)\.[a-z0-9.-]+) \|/gm)].map((match) => match[1]);
-    expect(ids.length).toBeGreaterThan(30);
-    expect([...scenarioIds]).toEqual(ids);
   });
 
   it('selectScenarios keeps catalogue order and refuses unknown ids', () => {
@@ -203,30 +56,6 @@ describe('the scenario catalogue', () => {
     expect(selectScenarios().length).toBe(catalogue.length);
     expect(() => selectScenarios(['tcp.fin', 'tcp.nope'])).toThrow(UnknownScenarioError);
     expect(() => selectScenarios(['tcp.nope'])).toThrow('unknown scenario id: tcp.nope');
-  });
-});
-
-describe.runIf(process.platform === 'linux')('probe in this process matches the Linux [V] cells', () => {
-  const results = new Map<string, ScenarioResult>();
-
-  beforeAll(async () => {
-    for await (const result of runScenarios(catalogue)) results.set(result.id, result);
-  }, 30_000);
-
-  it.each([...scenarioIds])('%s', (id) => {
-    expectLinux(results.get(id), id);
-  });
-
-  it('tcp.len0.idle: the blocking zero-length recv waited for its 100 ms SO_RCVTIMEO before returning 0', () => {
-    // Linux waits (macOS returns 0 at once): the scenario cannot have been quicker than the timeout.
-    expect(results.get('tcp.len0.idle')?.durationMs).toBeGreaterThanOrEqual(90);
-  });
-
-  it('tcp.idle.nonblocking and tcp.data ran on ::1 too, or say why not', () => {
-    const v6 = ipv6Loopback();
-    const note = results.get('tcp.data')?.note;
-    if (v6 === true) expect(note).toBeUndefined();
-    else expect(note).toContain('::1 is not available');
   });
 });
 
@@ -276,9 +105,9 @@ describe('node dist/cli/main.js probe --json', () => {
     }
   });
 
-  it.runIf(process.platform === 'linux')('matches the Linux [V] cells for every scenario', () => {
+  it.runIf(process.platform === 'linux')('records the steps of test/expectations/linux.ts for every scenario', () => {
     const byId = new Map(report.scenarios.map((scenario) => [scenario.id, scenario]));
-    for (const id of scenarioIds) expectLinux(byId.get(id), id);
+    for (const id of scenarioIds) expectScenario(byId.get(id), LINUX[id], 'linux');
   });
 });
 
@@ -479,8 +308,6 @@ describe.runIf(process.platform === 'linux')('tcp.eintr on a starved CPU (issue 
           },
         }),
     };
-    const result = await runScenario(late);
-    expect({ status: result.status, reason: result.reason }).toEqual({ status: 'ok', reason: undefined });
-    expect(result.steps).toEqual(expectedSteps('tcp.eintr'));
+    expectScenario(await runScenario(late), LINUX['tcp.eintr'], 'linux');
   });
 });

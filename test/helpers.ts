@@ -8,16 +8,16 @@ import { constants as osConstants } from 'node:os';
 
 import { afterAll, beforeAll, expect } from 'vitest';
 
-import { constants, Server, Socket, sys } from '../src/index.js';
+import { constants, Server, Socket, sys, type RecvResult } from '../src/index.js';
 
 /** True on Windows: errno names take Winsock's WSA prefix, and there is no /proc. */
 export const WIN32 = process.platform === 'win32';
 
-/** True when the Windows build runs under Wine, which is not Windows (see recv-semantics.md). */
+/** True when the Windows build runs under Wine, which is not Windows (docs/recv-semantics.md#wine). */
 export const WINE = constants.wine !== null;
 
 /**
- * Wine deviation (recv-semantics.md, tcp.rst): after the peer's RST, Wine's recv returns 0, a
+ * Wine deviation (docs/recv-semantics.md#tcp.rst): after the peer's RST, Wine's recv returns 0, a
  * clean end of stream, where Windows reports WSAECONNRESET (10054) once, as Linux reports
  * ECONNRESET. Tests of a reset assert the documented value unless this is true.
  */
@@ -133,6 +133,25 @@ export function expectErrno(result: { ret: number; errno: number; code?: string 
   expect(result.code).toBe(codeOf(name));
 }
 
+/** recv returned 0 on a stream socket. */
+export const EOF = { kind: 'eof', ret: 0, errno: 0 } as const;
+
+/** A would-block / timeout / interrupted result for `name` on this OS (EAGAIN: WSAEWOULDBLOCK on Windows). */
+export function failure(kind: 'would-block' | 'timeout' | 'interrupted', name: string): RecvResult {
+  return { kind, ret: -1, errno: errnoOf(name), code: codeOf(name) };
+}
+
+/** An error result for `name` on this OS (ECONNRESET: WSAECONNRESET on Windows), with any message. */
+export function errorResult(name: string): unknown {
+  return { kind: 'error', ret: -1, errno: errnoOf(name), code: codeOf(name), message: expect.any(String) };
+}
+
+/** Asserts a data result of exactly the bytes of `text`. */
+export function expectData(result: RecvResult, text: string): void {
+  const length = Buffer.byteLength(text);
+  expect(result).toEqual({ kind: 'data', ret: length, errno: 0, bytesRead: length, data: Buffer.from(text) });
+}
+
 /** Closes everything given, ignoring what is already closed. */
 export function closeAll(...items: (Socket | Server | undefined)[]): void {
   for (const item of items) item?.close();
@@ -170,6 +189,11 @@ export async function waitFor(check: () => boolean, ms = 2000, what = 'condition
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/** Waits until `count` bytes are queued for `socket` (FIONREAD), without taking them. */
+export function waitForBytes(socket: Socket, count: number, ms = 2000): Promise<void> {
+  return waitFor(() => socket.available() >= count, ms, `${count} queued bytes`);
 }
 
 /**

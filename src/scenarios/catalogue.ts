@@ -1,6 +1,7 @@
 /**
- * The scenario catalogue: every scenario id of recv-semantics.md, in its order, shared by
- * `rawrecv probe` and the conformance tests so that the tool and the tests cannot disagree.
+ * The scenario catalogue: every scenario id of docs/recv-semantics.md#scenarios, in its order,
+ * shared by `rawrecv probe` and the conformance tests so that the tool and the tests cannot
+ * disagree.
  * @module
  */
 import { dgramScenarios } from './dgram.js';

@@ -1,6 +1,6 @@
 /**
- * The UDP, AF_UNIX and bad-descriptor scenarios of recv-semantics.md. A receiver that waits
- * for something to arrive is blocking with SO_RCVTIMEO as the bound.
+ * The UDP, AF_UNIX and bad-descriptor scenarios of docs/recv-semantics.md#scenarios. A receiver
+ * that waits for something to arrive is blocking with SO_RCVTIMEO as the bound.
  * @module
  */
 import { closeSync, openSync } from 'node:fs';

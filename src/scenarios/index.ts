@@ -1,6 +1,6 @@
 /**
- * The scenario catalogue of recv-semantics.md, its runner and the probe report format: what
- * `rawrecv probe` runs and the conformance tests check.
+ * The scenario catalogue of docs/recv-semantics.md#scenarios, its runner and the probe report
+ * format: what `rawrecv probe` runs and the conformance tests check.
  * @module
  */
 export { catalogue, scenarioIds, selectScenarios, UnknownScenarioError } from './catalogue.js';

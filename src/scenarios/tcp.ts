@@ -1,6 +1,7 @@
 /**
- * The TCP scenarios of recv-semantics.md, each made on loopback with its peer in this process.
- * Blocking recvs are bounded by SO_RCVTIMEO, so none can outlive the scenario's deadline.
+ * The TCP scenarios of docs/recv-semantics.md#scenarios, each made on loopback with its peer in
+ * this process. Blocking recvs are bounded by SO_RCVTIMEO, so none can outlive the scenario's
+ * deadline.
  * @module
  */
 import { spawn } from 'node:child_process';

@@ -92,9 +92,9 @@ export interface ScenarioContext {
   waitFor(check: () => boolean, what: string, ms?: number): Promise<void>;
 }
 
-/** One entry of the catalogue: an id of recv-semantics.md, and how to make it happen here. */
+/** One entry of the catalogue: an id of docs/recv-semantics.md#scenarios, and how to make it happen here. */
 export interface Scenario {
-  /** The reference's scenario id: 'tcp.fin', 'udp.icmp', ... */
+  /** The reference's scenario id (docs/recv-semantics.md#scenarios): 'tcp.fin', 'udp.icmp', ... */
   id: string;
   /** The reference's scenario column, short. */
   title: string;
