@@ -4,6 +4,8 @@
  *   threads, the CLI) run the code under test, never a stale build;
  * - makes the prebuild for this platform if there is none or it is older than native/
  *   (`npm run prebuildify`), for the package test. It rebuilds build/ too, which is why it runs here, before any test file.
+ *   Not when RAWRECV_PREBUILD names another build to load (npm run test:sanitize): that run tests
+ *   that build, leaves this checkout's build/ and prebuilds/ alone, and skips the package test.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -13,6 +15,8 @@ export default function setup(): void {
   const require = createRequire(import.meta.url);
   const tsc = require.resolve('typescript/bin/tsc');
   execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  // node-gyp-build loads $RAWRECV_PREBUILD/build/Release instead of this checkout's build.
+  if (process.env.RAWRECV_PREBUILD) return;
   const prebuild = `prebuilds/linux-${process.arch}/rawrecv.node`;
   if (process.platform === 'linux' && (!existsSync(prebuild) || olderThanSources(prebuild))) {
     execFileSync('npm', ['run', 'prebuildify'], { stdio: 'inherit' });
