@@ -6,7 +6,8 @@ import jsdoc from 'eslint-plugin-jsdoc';
 import tseslint from 'typescript-eslint';
 
 /** The public syscall-shaped methods of Socket and Server (not #private ones). */
-const SYSCALL_METHODS = 'MethodDefinition[kind="method"][key.type="Identifier"][key.name=/^(recv|peek|send|wait|accept)/]';
+const SYSCALL_METHODS =
+  'MethodDefinition[kind="method"][key.type="Identifier"][key.name=/^(recv|peek|send|wait|accept)/]';
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'build/', 'dist/', 'prebuilds/', 'bench/.build/'] },

@@ -73,7 +73,7 @@ export const constants = Object.freeze({
   POLL: group('POLL', 'POLL'),
 }) as Constants;
 
-/** Every MSG_* bit this platform knows: a flags argument with any other bit is refused. */
+/** @internal Every MSG_* bit this platform knows: a flags argument with any other bit is refused. */
 export const KNOWN_MSG_FLAGS = Object.values(constants.MSG).reduce<number>((mask, bit) => mask | (bit ?? 0), 0);
 
 function platformOrThrow(): Platform {
@@ -82,10 +82,10 @@ function platformOrThrow(): Platform {
   return platform;
 }
 
-/** The platform whose numbers every result carries. */
+/** @internal The platform whose numbers every result carries. */
 export const PLATFORM: Platform = platformOrThrow();
 
-/** The SocketType of a SOCK_* number (getsockopt SO_TYPE), undefined for any other type. */
+/** @internal The SocketType of a SOCK_* number (getsockopt SO_TYPE), undefined for any other type. */
 export function socketTypeOf(number: number): SocketType | undefined {
   if (number === constants.SOCK.STREAM) return 'stream';
   if (number === constants.SOCK.DGRAM) return 'dgram';
@@ -93,7 +93,7 @@ export function socketTypeOf(number: number): SocketType | undefined {
   return undefined;
 }
 
-/** The SOCK_* number of a SocketType; ERR_NOT_SUPPORTED where the platform has none. */
+/** @internal The SOCK_* number of a SocketType; ERR_NOT_SUPPORTED where the platform has none. */
 export function socketTypeNumber(type: SocketType): number {
   const number = constants.SOCK[type === 'stream' ? 'STREAM' : type === 'dgram' ? 'DGRAM' : 'SEQPACKET'];
   if (number === undefined) throw notSupported(`SOCK_${type.toUpperCase()}`);
