@@ -66,44 +66,51 @@ export interface Addon {
   /** @internal A libuv readiness watcher, one per descriptor and thread (src/readiness.ts). */
   readonly Poller: PollerClass;
   /** socket(2), close-on-exec. Returns the descriptor or -errno. */
-  socket(domain: number, type: number, protocol: number): number;
+  socket: (domain: number, type: number, protocol: number) => number;
   /** socketpair(2), close-on-exec. Returns both descriptors, or -errno. */
-  socketpair(domain: number, type: number, protocol: number): [number, number] | number;
+  socketpair: (domain: number, type: number, protocol: number) => [number, number] | number;
   /** bind(2). The address is parsed first; an unparsable one throws ERR_INVALID_ADDRESS. */
-  bind(fd: number, family: number, host: string, port: number): number;
+  bind: (fd: number, family: number, host: string, port: number) => number;
   /** connect(2); same address rules as bind. */
-  connect(fd: number, family: number, host: string, port: number): number;
+  connect: (fd: number, family: number, host: string, port: number) => number;
   /** listen(2). */
-  listen(fd: number, backlog: number): number;
+  listen: (fd: number, backlog: number) => number;
   /** accept(2) (accept4 with SOCK_CLOEXEC where it exists). Returns the new descriptor or -errno. */
-  accept(fd: number): number;
+  accept: (fd: number) => number;
   /** getsockname(2). */
-  getsockname(fd: number): RawAddress | number;
+  getsockname: (fd: number) => RawAddress | number;
   /** getpeername(2). */
-  getpeername(fd: number): RawAddress | number;
+  getpeername: (fd: number) => RawAddress | number;
   /** The socket's AF_* family: getsockname (POSIX), getsockopt(SO_PROTOCOL_INFOW) (Windows). */
-  socketFamily(fd: number): number;
+  socketFamily: (fd: number) => number;
   /** fcntl(F_GETFL): 1 when O_NONBLOCK is set, 0 when not, or -errno. */
-  getNonBlocking(fd: number): number;
+  getNonBlocking: (fd: number) => number;
   /** fcntl(F_GETFL) then, if it changes, fcntl(F_SETFL): only O_NONBLOCK is touched. */
-  setNonBlocking(fd: number, nonblocking: boolean): number;
+  setNonBlocking: (fd: number, nonblocking: boolean) => number;
   /** recv(2) into `buffer[offset, offset + length)`. */
-  recv(fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number): number;
+  recv: (fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number) => number;
   /** recvfrom(2); on success the sender is written to `out`. */
-  recvfrom(
+  recvfrom: (
     fd: number,
     buffer: ArrayBufferView,
     offset: number,
     length: number,
     flags: number,
     out: RecvFromOut,
-  ): number;
+  ) => number;
   /** recvmsg(2) with one iovec; on success the sender and `msg_flags` are written to `out`. */
-  recvmsg(fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number, out: RecvFromOut): number;
+  recvmsg: (
+    fd: number,
+    buffer: ArrayBufferView,
+    offset: number,
+    length: number,
+    flags: number,
+    out: RecvFromOut,
+  ) => number;
   /** send(2) from `buffer[offset, offset + length)`. */
-  send(fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number): number;
+  send: (fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number) => number;
   /** sendto(2). */
-  sendto(
+  sendto: (
     fd: number,
     buffer: ArrayBufferView,
     offset: number,
@@ -112,55 +119,55 @@ export interface Addon {
     family: number,
     host: string,
     port: number,
-  ): number;
+  ) => number;
   /** shutdown(2). */
-  shutdown(fd: number, how: number): number;
+  shutdown: (fd: number, how: number) => number;
   /**
    * close(2) (closesocket on Windows). The number's ownership (see `own`) ends with it. While a
    * poll handle of another thread watches the descriptor, the close is deferred until that
    * thread has closed it (libuv aborts on re-arming a closed descriptor) and 0 is returned.
    */
-  close(fd: number): number;
+  close: (fd: number) => number;
   /** getsockopt(2) for an int-valued option: the value, or -errno. */
-  getsockopt(fd: number, level: number, name: number): number;
+  getsockopt: (fd: number, level: number, name: number) => number;
   /** setsockopt(2) for an int-valued option. */
-  setsockopt(fd: number, level: number, name: number, value: number): number;
+  setsockopt: (fd: number, level: number, name: number, value: number) => number;
   /** getsockopt(SO_RCVTIMEO / SO_SNDTIMEO) in milliseconds, rounded up; 0 = none. */
-  getTimeout(fd: number, name: number): number;
+  getTimeout: (fd: number, name: number) => number;
   /** setsockopt(SO_RCVTIMEO / SO_SNDTIMEO) in milliseconds; 0 = none. */
-  setTimeout(fd: number, name: number, milliseconds: number): number;
+  setTimeout: (fd: number, name: number, milliseconds: number) => number;
   /** getsockopt(SO_LINGER). */
-  getLinger(fd: number): { on: boolean; seconds: number } | number;
+  getLinger: (fd: number) => { on: boolean; seconds: number } | number;
   /** setsockopt(SO_LINGER). */
-  setLinger(fd: number, on: boolean, seconds: number): number;
+  setLinger: (fd: number, on: boolean, seconds: number) => number;
   /** ioctl(FIONREAD): bytes queued for reading, or -errno. */
-  fionread(fd: number): number;
+  fionread: (fd: number) => number;
   /**
    * Windows: WSAIoctl(SIO_UDP_CONNRESET), whether an unconnected UDP socket's recvfrom reports an
    * ICMP port-unreachable as WSAECONNRESET (on by default). Elsewhere -EOPNOTSUPP, no system call.
    */
-  setUdpConnReset(fd: number, report: boolean): number;
+  setUdpConnReset: (fd: number, report: boolean) => number;
   /**
    * @internal Registers this thread's `callback(fd)`, called when another thread has closed a descriptor
    * that this thread's poll handles watch: it must close this thread's Sockets of `fd` (see `close`).
    */
-  onClosedElsewhere(callback: (fd: number) => void): void;
+  onClosedElsewhere: (callback: (fd: number) => void) => void;
   /** poll(2) (WSAPoll on Windows) of one descriptor with a zero timeout: the revents bits, or -errno. */
-  poll(fd: number, events: number): number;
+  poll: (fd: number, events: number) => number;
   /**
    * @internal Marks a descriptor as owned by a Socket of this environment (main thread or worker), for
    * the whole process (no system call): if the environment is torn down (a terminated worker)
    * it is closed then. Returns false, changing nothing, if any environment owns it already,
    * unless `take` (the number was just handed out by the kernel: the old owner's is gone).
    */
-  own(fd: number, take: boolean): boolean;
+  own: (fd: number, take: boolean) => boolean;
   /** @internal Undoes `own` if this environment owns `fd`. (close(2) through the addon undoes it too.) */
-  disown(fd: number): void;
+  disown: (fd: number) => void;
   /**
    * @internal Windows: GetProcessHandleCount (what /proc/self/fd counts elsewhere), for the test
    * suite's descriptor guard. Elsewhere -ENOSYS, no call.
    */
-  handleCount(): number;
+  handleCount: () => number;
 }
 
 const require = createRequire(import.meta.url);

@@ -17,7 +17,7 @@ function received(value: unknown): string {
   if (value === null || value === undefined) return `Received ${String(value)}`;
   if (typeof value === 'function') return `Received function ${value.name || '<anonymous>'}`;
   if (typeof value === 'object') {
-    const name = (value as object).constructor?.name;
+    const name = value.constructor?.name;
     return name ? `Received an instance of ${name}` : `Received ${inspect(value, { depth: -1 })}`;
   }
   return `Received type ${typeof value} (${inspect(value, { maxStringLength: 28 })})`;
@@ -179,4 +179,12 @@ export function resolverError(error: unknown, host: string, port: number, platfo
     port,
     platform,
   });
+}
+
+/**
+ * A rejected promise for what a call that must reject, never throw, caught: everything this
+ * package throws is an Error; anything else is wrapped in one.
+ */
+export function rejection(error: unknown): Promise<never> {
+  return Promise.reject(error instanceof Error ? error : new Error(String(error)));
 }

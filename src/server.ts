@@ -7,7 +7,7 @@ import { checkHost, checkPort, familyNumber, toOrigin, type Family } from './add
 import { classifyFailure, type FailureResult, type Origin } from './classify.js';
 import { constants, PLATFORM } from './constants.js';
 import { attach, detach, finalizer, openFd } from './descriptors.js';
-import { illegalConstructor, throwIfFailed } from './errors.js';
+import { illegalConstructor, rejection, throwIfFailed } from './errors.js';
 import { READABLE, type WaitOptions } from './readiness.js';
 import { Socket } from './socket.js';
 import { checkBoolean, checkInteger, checkOptions } from './validate.js';
@@ -149,7 +149,7 @@ export class Server {
         return result;
       });
     } catch (error) {
-      return Promise.reject(error);
+      return rejection(error);
     }
   }
 

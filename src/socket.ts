@@ -38,6 +38,7 @@ import {
   invalidState,
   notSupported,
   outOfRange,
+  rejection,
   SocketError,
   throwIfFailed,
 } from './errors.js';
@@ -736,7 +737,7 @@ export class Socket {
       const { deadline, signal } = deadlineOf(checked);
       return untilReady(this.#target, READABLE, deadline, signal, () => this.#attempt(flags, (f) => call(f, checked)));
     } catch (error) {
-      return Promise.reject(error);
+      return rejection(error);
     }
   }
 

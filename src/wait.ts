@@ -8,7 +8,7 @@ import { addon } from './addon.js';
 import type { FailureResult } from './classify.js';
 import { PLATFORM } from './constants.js';
 import { openFd, readinessOf, type View } from './descriptors.js';
-import { throwIfFailed } from './errors.js';
+import { rejection, throwIfFailed } from './errors.js';
 import { abortError, PollError, type WaitOutcome } from './readiness.js';
 import { checkWaitOptions } from './validate.js';
 
@@ -67,7 +67,7 @@ export function waitOn(target: WaitTarget, events: number, options: unknown): Pr
     openFd(view);
     return readinessOf(view).wait(events, checkWaitOptions(options), target.blocking, view, target);
   } catch (error) {
-    return Promise.reject(error);
+    return rejection(error);
   }
 }
 

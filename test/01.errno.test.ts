@@ -69,7 +69,7 @@ describe('errno tables', () => {
     const last = { linux: 133, darwin: 106, freebsd: 97 } as const;
     for (const platform of ['linux', 'darwin', 'freebsd'] as const) {
       for (let errno = 1; errno <= last[platform]; errno++) {
-        const expected = unassigned[platform].includes(errno) ? undefined : expect.any(String);
+        const expected = unassigned[platform].includes(errno) ? undefined : (expect.any(String) as string);
         expect(errnoName(errno, platform), `${platform} ${errno}`).toEqual(expected);
       }
       expect(errnoName(last[platform] + 1, platform)).toBeUndefined();

@@ -7,7 +7,7 @@ import { getSystemErrorMap } from 'node:util';
 
 import { describe, expect, it } from 'vitest';
 
-import type { PollerClass, PollerHandle } from '../src/addon.js';
+import type { PollerHandle } from '../src/addon.js';
 import { Readiness } from '../src/readiness.js';
 
 /** libuv's number for an error name on this OS (-9 for EBADF on Linux, -4083 on Windows). */
@@ -85,7 +85,7 @@ function make(options: { owned?: boolean } = {}): {
       elsewhere++;
       readiness.close();
     },
-    Poller: FakePoller as unknown as PollerClass,
+    Poller: FakePoller,
     setNonBlocking: (fd, nonblocking) => {
       modes.push(`fd ${fd} nonblocking ${nonblocking}`);
       return 0;

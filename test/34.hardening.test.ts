@@ -221,45 +221,52 @@ describe('defect 2: ownership is process-wide', () => {
     }
   });
 
-  it("the main thread cannot own a worker's descriptor, and terminating the worker closes the worker's own", async () => {
-    const { worker, first } = startWorker(
-      `import { parentPort } from 'node:worker_threads';
+  // Linux: /proc/self/fd links tell a closed number from a reused one.
+  it.runIf(process.platform === 'linux')(
+    "the main thread cannot own a worker's descriptor, and terminating the worker closes the worker's own",
+    async () => {
+      const { worker, first } = startWorker(
+        `import { parentPort } from 'node:worker_threads';
        import { Socket } from '__RAWRECV__';
        const [x, y] = Socket.pair();
        globalThis.keep = [x, y];
        parentPort.postMessage(x.fd);
        setInterval(() => {}, 60_000);`,
-      -1,
-    );
-    let link: string;
-    let fd: number;
-    try {
-      fd = (await first) as number;
-      link = readlinkSync(`/proc/self/fd/${fd}`);
-      expect(() => Socket.fromFd(fd)).toThrow(
-        expect.objectContaining({
-          code: 'ERR_INVALID_ARG_VALUE',
-          message: expect.stringContaining('another thread') as string,
-        }) as Error,
+        -1,
       );
-    } finally {
-      await worker.terminate();
-    }
-    // Its environment's cleanup closed what it owned: the number no longer names that socket.
-    let after: string | null = null;
-    try {
-      after = readlinkSync(`/proc/self/fd/${fd}`);
-    } catch {
-      // closed and not reused
-    }
-    expect(after).not.toBe(link);
-  });
-  it("a worker's pending wait on a descriptor the main thread closes rejects ERR_SOCKET_CLOSED; close(2) waits for it, and nothing aborts", async () => {
-    const [a, b] = Socket.pair();
-    const fd = a.fd;
-    const link = readlinkSync(`/proc/self/fd/${fd}`);
-    const { worker, first } = startWorker(
-      `import { parentPort, workerData } from 'node:worker_threads';
+      let link: string;
+      let fd: number;
+      try {
+        fd = (await first) as number;
+        link = readlinkSync(`/proc/self/fd/${fd}`);
+        expect(() => Socket.fromFd(fd)).toThrow(
+          expect.objectContaining({
+            code: 'ERR_INVALID_ARG_VALUE',
+            message: expect.stringContaining('another thread') as string,
+          }) as Error,
+        );
+      } finally {
+        await worker.terminate();
+      }
+      // Its environment's cleanup closed what it owned: the number no longer names that socket.
+      let after: string | null = null;
+      try {
+        after = readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        // closed and not reused
+      }
+      expect(after).not.toBe(link);
+    },
+  );
+  // Linux: /proc/self/fd links tell a closed number from a reused one.
+  it.runIf(process.platform === 'linux')(
+    "a worker's pending wait on a descriptor the main thread closes rejects ERR_SOCKET_CLOSED; close(2) waits for it, and nothing aborts",
+    async () => {
+      const [a, b] = Socket.pair();
+      const fd = a.fd;
+      const link = readlinkSync(`/proc/self/fd/${fd}`);
+      const { worker, first } = startWorker(
+        `import { parentPort, workerData } from 'node:worker_threads';
        import { Socket } from '__RAWRECV__';
        const shared = Socket.fromFd(workerData.fd, { owned: false });
        const waiting = shared.recvAsync(4);
@@ -268,26 +275,27 @@ describe('defect 2: ownership is process-wide', () => {
        // The closed Socket's later waits reject at once: nothing is re-armed.
        const again = await shared.waitWritable().then(() => 'ready', (e) => e.code);
        parentPort.postMessage({ ...outcome, again, closed: shared.closed, fd: shared.fd });`,
-      fd,
-    );
-    try {
-      expect(await first).toBe('waiting');
-      const answer = bounded(new Promise((resolve) => worker.once('message', resolve)), 10_000);
-      a.close();
-      expect(await answer).toEqual({ code: 'ERR_SOCKET_CLOSED', again: 'ERR_SOCKET_CLOSED', closed: true, fd: -1 });
-      // The deferred close(2) has happened once the worker's handle let go.
-      let after: string | null = null;
+        fd,
+      );
       try {
-        after = readlinkSync(`/proc/self/fd/${fd}`);
-      } catch {
-        // closed
+        expect(await first).toBe('waiting');
+        const answer = bounded(new Promise((resolve) => worker.once('message', resolve)), 10_000);
+        a.close();
+        expect(await answer).toEqual({ code: 'ERR_SOCKET_CLOSED', again: 'ERR_SOCKET_CLOSED', closed: true, fd: -1 });
+        // The deferred close(2) has happened once the worker's handle let go.
+        let after: string | null = null;
+        try {
+          after = readlinkSync(`/proc/self/fd/${fd}`);
+        } catch {
+          // closed
+        }
+        expect(after).not.toBe(link);
+      } finally {
+        await worker.terminate();
+        closeAll(a, b);
       }
-      expect(after).not.toBe(link);
-    } finally {
-      await worker.terminate();
-      closeAll(a, b);
-    }
-  });
+    },
+  );
 
   it('terminating a worker that owns a descriptor the main thread waits on rejects that wait; nothing aborts', async () => {
     const { worker, first } = startWorker(

@@ -163,7 +163,7 @@ function onTerminal(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code
       ['-qec', command, '/dev/null'],
       { timeout: 20_000, env: { ...process.env, NO_COLOR: undefined, ...env } },
       (error, stdout) => {
-        if (error && typeof error.code !== 'number') reject(error);
+        if (error && typeof error.code !== 'number') reject(new Error(error.message, { cause: error }));
         else resolve({ code: error ? (error.code as number) : 0, stdout });
       },
     );

@@ -104,7 +104,7 @@ describe('the report measured under Wine', () => {
   it('is a valid probe report from win32 under Wine (its steps: test/13.conformance.test.ts)', () => {
     const report = load(WINE);
     expect(validateWithSchema(report), JSON.stringify(validateWithSchema.errors)).toBe(true);
-    expect(report).toMatchObject({ os: 'win32', wine: expect.stringMatching(/^\d/) });
+    expect(report).toMatchObject({ os: 'win32', wine: expect.stringMatching(/^\d/) as string });
   });
 
   it.runIf(linux)(
@@ -326,7 +326,7 @@ describe('rawrecv diff: bad input is exit 2 and one line', () => {
       (report: Record<string, unknown>) => {
         const copy = structuredClone(report) as unknown as ProbeReport;
         delete (copy.scenarios[0]!.steps[0] as Partial<ProbeReport['scenarios'][0]['steps'][0]>).kind;
-        return copy as unknown as Record<string, unknown>;
+        return copy;
       },
       /scenarios\[0\]\.steps\[0\]\.kind: must be one of/,
     ],
@@ -335,7 +335,7 @@ describe('rawrecv diff: bad input is exit 2 and one line', () => {
       (report: Record<string, unknown>) => {
         const copy = structuredClone(report) as unknown as ProbeReport;
         copy.scenarios[0] = { ...copy.scenarios[0]!, status: 'unsupported', reason: undefined };
-        return copy as unknown as Record<string, unknown>;
+        return copy;
       },
       /scenarios\[0\]\.reason: must be a non-empty string/,
     ],

@@ -17,8 +17,10 @@ export default function setup(): void {
   execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
   // node-gyp-build loads $RAWRECV_PREBUILD/build/Release instead of this checkout's build.
   if (process.env.RAWRECV_PREBUILD) return;
-  const prebuild = `prebuilds/linux-${process.arch}/rawrecv.node`;
-  if (process.platform === 'linux' && (!existsSync(prebuild) || olderThanSources(prebuild))) {
+  // Every OS: the package test packs the prebuild of this platform. (Under Wine the mingw build
+  // of npm run test:windows is there and current: nothing is rebuilt.)
+  const prebuild = `prebuilds/${process.platform}-${process.arch}/rawrecv.node`;
+  if (!existsSync(prebuild) || olderThanSources(prebuild)) {
     execFileSync('npm', ['run', 'prebuildify'], { stdio: 'inherit' });
   }
 }

@@ -44,7 +44,8 @@ function openSocketHandles(): number {
 }
 
 /**
- * Open descriptors of this process. Linux: the entries of /proc/self/fd. Windows:
+ * Open descriptors of this process. Linux: the entries of /proc/self/fd; macOS, FreeBSD: of
+ * /dev/fd. Windows:
  * GetProcessHandleCount (sys.handleCount), which counts every handle, SOCKETs included.
  * Under Wine (8.0) GetProcessHandleCount is a stub that always reports 0, and the Wine
  * process's Unix descriptors (/proc/self/fd through the Z: drive) drift by themselves in a
@@ -58,7 +59,8 @@ export function openFdCount(): number {
     if (count < 0) throw new Error(`GetProcessHandleCount failed with ${-count}`);
     return count;
   }
-  return readdirSync('/proc/self/fd').length;
+  // Linux lists them in /proc/self/fd; macOS and the BSDs in /dev/fd (fdescfs).
+  return readdirSync(process.platform === 'linux' ? '/proc/self/fd' : '/dev/fd').length;
 }
 
 /**
@@ -143,7 +145,7 @@ export function failure(kind: 'would-block' | 'timeout' | 'interrupted', name: s
 
 /** An error result for `name` on this OS (ECONNRESET: WSAECONNRESET on Windows), with any message. */
 export function errorResult(name: string): unknown {
-  return { kind: 'error', ret: -1, errno: errnoOf(name), code: codeOf(name), message: expect.any(String) };
+  return { kind: 'error', ret: -1, errno: errnoOf(name), code: codeOf(name), message: expect.any(String) as string };
 }
 
 /** Asserts a data result of exactly the bytes of `text`. */

@@ -33,7 +33,7 @@ export function parse<T extends Options>(
   try {
     const parsed = parseArgs({ args, options, strict: true, allowPositionals: positionals });
     return {
-      values: parsed.values as Record<string, string | boolean | string[] | undefined>,
+      values: parsed.values,
       positionals: parsed.positionals,
     };
   } catch (error) {
