@@ -37,16 +37,18 @@ struct PollHandle;
 // - g_owners: which environment owns each descriptor a live Socket owns. A worker adopting the
 //   main thread's socket would otherwise close it when terminated: a second owner is refused,
 //   and an environment's cleanup closes only what it owns.
-// - g_polled: every open poll handle, by descriptor. libuv aborts the process when it re-arms a
-//   closed descriptor (epoll_ctl fails with EBADF or ENOENT in uv__io_poll), and a Socket of
-//   another thread would go on using the number after it is reused, so a descriptor is never
-//   closed while a handle of another thread watches it: that close(2) is deferred
+// - g_polled: every open poll handle, by descriptor; g_tracked: the environments whose
+//   Sockets hold each descriptor (track). libuv aborts the process when it re-arms a closed
+//   descriptor (epoll_ctl fails with EBADF or ENOENT in uv__io_poll), and a Socket of another
+//   thread would go on using the number once it is reused, so a descriptor is never closed
+//   while another thread's Sockets hold it or its handles watch it: that close(2) is deferred
 //   (g_closing: the environments it waits for) until each such thread, told through its
 //   `notify`, has closed its Sockets of it and its handles. (This thread's are closed by the
 //   TypeScript layer before it calls close.)
 std::mutex g_mutex;
 std::unordered_map<sock, Environment*> g_owners;
 std::unordered_multimap<sock, PollHandle*> g_polled;
+std::unordered_map<sock, std::unordered_set<Environment*>> g_tracked;
 std::unordered_map<sock, std::unordered_set<Environment*>> g_closing;
 
 struct PollHandle {
@@ -65,9 +67,10 @@ int64_t CloseLocked(Environment* self, sock fd) {
   if (g_closing.count(fd) != 0) return 0;  // already closing: once is enough
   std::unordered_set<Environment*> others;
   auto [first, last] = g_polled.equal_range(fd);
-  for (auto it = first; it != last; ++it) {
-    if (it->second->environment != self) others.insert(it->second->environment);
-  }
+  for (auto it = first; it != last; ++it) others.insert(it->second->environment);
+  auto tracked = g_tracked.find(fd);
+  if (tracked != g_tracked.end()) others.insert(tracked->second.begin(), tracked->second.end());
+  others.erase(self);
   if (others.empty()) return sys::close(fd);
   for (Environment* other : others) {
     other->closed_elsewhere.push_back(fd);
@@ -121,6 +124,23 @@ void CloseOwned(void* data) {
   }
   for (sock fd : fds) LetGoLocked(environment, fd);
   environment->closed_elsewhere.clear();
+  for (auto it = g_tracked.begin(); it != g_tracked.end();) {
+    it->second.erase(environment);
+    it = it->second.empty() ? g_tracked.erase(it) : std::next(it);
+  }
+}
+
+// Whether this environment's Sockets hold `fd` (tracked true) or no longer do. Caller holds
+// g_mutex.
+void TrackLocked(Environment* environment, sock fd, bool tracked) {
+  if (tracked) {
+    g_tracked[fd].insert(environment);
+    return;
+  }
+  auto it = g_tracked.find(fd);
+  if (it == g_tracked.end()) return;
+  it->second.erase(environment);
+  if (it->second.empty()) g_tracked.erase(it);
 }
 
 class Poller : public Napi::ObjectWrap<Poller> {
@@ -160,7 +180,6 @@ class Poller : public Napi::ObjectWrap<Poller> {
   // left is closed, and this environment lets go, which lets the deferred close(2) happen.
   static void OnClosedElsewhere(napi_env raw_env, napi_value, void* context, void*) {
     if (raw_env == nullptr) return;  // the environment is going away: CloseOwned lets go
-    Napi::Env env(raw_env);
     auto* environment = static_cast<Environment*>(context);
     std::vector<sock> fds;
     {
@@ -169,11 +188,8 @@ class Poller : public Napi::ObjectWrap<Poller> {
     }
     for (sock fd : fds) {
       if (!environment->on_closed_elsewhere.IsEmpty()) {
-        Napi::HandleScope scope(env);
-        environment->on_closed_elsewhere.MakeCallback(env.Global(), {Num(env, fd)});
-        if (env.IsExceptionPending()) {
-          napi_fatal_exception(env, env.GetAndClearPendingException().Value());
-        }
+        CallFromLoop(raw_env, nullptr, nullptr, environment->on_closed_elsewhere,
+                     static_cast<double>(fd), 0);
       }
       std::vector<PollHandle*> handles;
       {
@@ -185,6 +201,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
       }
       for (PollHandle* handle : handles) CloseHandle(handle);
       std::lock_guard<std::mutex> lock(g_mutex);
+      TrackLocked(environment, fd, false);
       LetGoLocked(environment, fd);
     }
   }
@@ -214,15 +231,39 @@ class Poller : public Napi::ObjectWrap<Poller> {
     PollHandle* handle = static_cast<PollHandle*>(raw->data);
     Poller* self = handle->owner;
     if (self == nullptr || handle->closing) return;
-    Napi::Env env = self->Env();
-    Napi::HandleScope scope(env);
-    self->callback_.MakeCallback(self->Value(),
-                                 {Napi::Number::New(env, status), Napi::Number::New(env, events)},
-                                 *self->context_);
-    if (env.IsExceptionPending()) {
-      // No JavaScript frame is below us: report it as Node reports any uncaught exception.
-      napi_fatal_exception(env, env.GetAndClearPendingException().Value());
+    CallFromLoop(self->Env(), *self->context_, static_cast<napi_ref>(*self), self->callback_,
+                 status, events);
+  }
+
+  // Calls `callback(a, b)` (`this` = the object of `receiver`, or the global) from the event
+  // loop, in raw N-API: node-addon-api turns a failing call into a JavaScript error, and making
+  // that error is itself a fatal error while a worker is being terminated (JavaScript cannot
+  // run there any more), which libuv callbacks can still see. A call that cannot be made is
+  // dropped; an exception the callback threw is reported as Node reports any uncaught one
+  // (no JavaScript frame is below us).
+  static void CallFromLoop(napi_env env, napi_async_context context, napi_ref receiver,
+                           napi_ref callback, double a, double b) {
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+    napi_value function;
+    napi_value self;
+    napi_value argv[2];
+    bool ready =
+        napi_get_reference_value(env, callback, &function) == napi_ok &&
+        (receiver == nullptr ? napi_get_global(env, &self)
+                             : napi_get_reference_value(env, receiver, &self)) == napi_ok &&
+        napi_create_double(env, a, &argv[0]) == napi_ok &&
+        napi_create_double(env, b, &argv[1]) == napi_ok;
+    napi_value result;
+    if (ready && napi_make_callback(env, context, self, function, 2, argv, &result) != napi_ok) {
+      bool pending = false;
+      napi_value error;
+      if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
+          napi_get_and_clear_last_exception(env, &error) == napi_ok) {
+        napi_fatal_exception(env, error);
+      }
     }
+    napi_close_handle_scope(env, scope);
   }
 
   // open(fd): uv_poll_init_socket. Returns 0 or a negative libuv error code (UV_EEXIST when
@@ -343,6 +384,17 @@ Napi::Value Own(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, inserted || take);
 }
 
+// track(fd, tracked): whether this environment's Sockets hold fd (see g_tracked). No system call.
+Napi::Value Track(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  bool tracked;
+  if (!ReadBool(info, 1, "tracked", &tracked)) return env.Undefined();
+  std::lock_guard<std::mutex> lock(g_mutex);
+  TrackLocked(env.GetInstanceData<Environment>(), fd, tracked);
+  return env.Undefined();
+}
+
 // disown(fd): lets go of fd if this environment owns it. No system call.
 Napi::Value Disown(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -377,6 +429,7 @@ void InitPoller(Napi::Env env, Napi::Object exports) {
   exports.Set("Poller", Poller::Define(env));
   exports.Set("own", Napi::Function::New(env, Own, "own"));
   exports.Set("disown", Napi::Function::New(env, Disown, "disown"));
+  exports.Set("track", Napi::Function::New(env, Track, "track"));
   exports.Set("onClosedElsewhere",
               Napi::Function::New(env, OnClosedElsewhere, "onClosedElsewhere"));
 }

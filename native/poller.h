@@ -14,8 +14,8 @@ namespace rawrecv {
 // disown and onClosedElsewhere. Called once per environment, from the module's Init.
 void InitPoller(Napi::Env env, Napi::Object exports);
 
-// close(2) of `fd` from this environment: now, or, while a poll handle of another thread
-// watches it, once that thread has let go (then 0 is returned now). Its ownership ends.
+// close(2) of `fd` from this environment: now, or, while Sockets or poll handles of another
+// thread hold it, once that thread has let go (then 0 is returned now). Its ownership ends.
 int64_t CloseDescriptor(Napi::Env env, sock fd);
 
 }  // namespace rawrecv

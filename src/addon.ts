@@ -124,8 +124,9 @@ export interface Addon {
   shutdown: (fd: number, how: number) => number;
   /**
    * close(2) (closesocket on Windows). The number's ownership (see `own`) ends with it. While a
-   * poll handle of another thread watches the descriptor, the close is deferred until that
-   * thread has closed it (libuv aborts on re-arming a closed descriptor) and 0 is returned.
+   * Socket of another thread holds the descriptor (track) or its poll handle watches it, the
+   * close is deferred until that thread has let go (libuv aborts on re-arming a closed
+   * descriptor, and the number must not be reused under it), and 0 is returned.
    */
   close: (fd: number) => number;
   /** getsockopt(2) for an int-valued option: the value, or -errno. */
@@ -161,6 +162,11 @@ export interface Addon {
    * unless `take` (the number was just handed out by the kernel: the old owner's is gone).
    */
   own: (fd: number, take: boolean) => boolean;
+  /**
+   * @internal Whether Sockets of this environment hold `fd` (no system call): while another
+   * environment's do, a close(2) here waits until they are closed (see `close`).
+   */
+  track: (fd: number, tracked: boolean) => void;
   /** @internal Undoes `own` if this environment owns `fd`. (close(2) through the addon undoes it too.) */
   disown: (fd: number) => void;
   /**

@@ -61,6 +61,7 @@ export function attach(fd: number, owned: boolean, fresh: boolean): View {
   if (entry === undefined) {
     entry = { views: new Set(), owner: undefined, readiness: undefined };
     table.set(fd, entry);
+    addon.track(fd, true);
   }
   entry.views.add(view);
   if (owned) entry.owner = view;
@@ -112,6 +113,7 @@ export function detach(view: View): number {
   if (entry.views.size === 0) {
     entry.readiness?.close();
     table.delete(fd);
+    addon.track(fd, false);
   } else {
     entry.readiness?.cancel(view);
   }
@@ -126,6 +128,7 @@ function closeViews(fd: number): void {
   const entry = table.get(fd);
   if (entry === undefined) return;
   table.delete(fd);
+  addon.track(fd, false);
   for (const view of entry.views) view.fd = -1;
   entry.readiness?.close();
   if (entry.owner !== undefined) addon.disown(fd);

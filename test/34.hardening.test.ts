@@ -321,6 +321,37 @@ describe('defect 2: ownership is process-wide', () => {
       shared.close();
     }
   });
+
+  it("a terminated worker's descriptor that the main thread shares without waiting: the sharer is closed before the number can be reused", async () => {
+    const { worker, first } = startWorker(
+      `import { parentPort } from 'node:worker_threads';
+       import { Socket } from '__RAWRECV__';
+       const [x, y] = Socket.pair();
+       globalThis.keep = [x, y];
+       parentPort.postMessage(x.fd);
+       setInterval(() => {}, 60_000);`,
+      -1,
+    );
+    const fd = (await first) as number;
+    const shared = Socket.fromFd(fd, { owned: false });
+    try {
+      await worker.terminate();
+      // The worker's cleanup closed x only after this thread had let go of it: the sharer is
+      // closed (its number may now be reused), and a new socket on that number is untouched.
+      await loopTurns();
+      expect(shared.closed).toBe(true);
+      const [c, d] = Socket.pair();
+      try {
+        d.send('queued');
+        expect(() => shared.recv(6)).toThrow(expect.objectContaining(CLOSED) as Error);
+        expect(c.recv(16)).toMatchObject({ kind: 'data', data: Buffer.from('queued') });
+      } finally {
+        closeAll(c, d);
+      }
+    } finally {
+      shared.close();
+    }
+  });
 });
 
 describe('defect 3: SOCK_SEQPACKET peer close', () => {
