@@ -54,6 +54,16 @@ export interface PollerClass {
   readonly CLOSED_ELSEWHERE: number;
 }
 
+/** recvfrom / recvmsg into `buffer[offset, offset + length)`, the sender (and flags) into `out`. */
+type ReceiveFrom = (
+  fd: number,
+  buffer: ArrayBufferView,
+  offset: number,
+  length: number,
+  flags: number,
+  out: RecvFromOut,
+) => number;
+
 export type ConstantTable = Readonly<Record<string, number>>;
 
 export interface Addon {
@@ -90,23 +100,9 @@ export interface Addon {
   /** recv(2) into `buffer[offset, offset + length)`. */
   recv: (fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number) => number;
   /** recvfrom(2); on success the sender is written to `out`. */
-  recvfrom: (
-    fd: number,
-    buffer: ArrayBufferView,
-    offset: number,
-    length: number,
-    flags: number,
-    out: RecvFromOut,
-  ) => number;
+  recvfrom: ReceiveFrom;
   /** recvmsg(2) with one iovec; on success the sender and `msg_flags` are written to `out`. */
-  recvmsg: (
-    fd: number,
-    buffer: ArrayBufferView,
-    offset: number,
-    length: number,
-    flags: number,
-    out: RecvFromOut,
-  ) => number;
+  recvmsg: ReceiveFrom;
   /** send(2) from `buffer[offset, offset + length)`. */
   send: (fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number) => number;
   /** sendto(2). */
