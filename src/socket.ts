@@ -279,6 +279,9 @@ export class Socket {
    * close() and garbage collection close the descriptor; with false they only let go of it.
    * `blocking` is used on Windows only, where the mode cannot be read back (default true, the
    * OS default); elsewhere the mode is read from the descriptor.
+   * Ownership is process-wide: a descriptor that a Socket of any thread owns cannot be owned
+   * again (ERR_INVALID_ARG_VALUE); share it with `{ owned: false }`. When its owner closes it,
+   * every Socket sharing it is closed too (README, "Shared descriptors").
    * Throws a SocketError ENOTSOCK / EBADF if `fd` is not an open socket.
    */
   static fromFd(fd: number, options: { owned?: boolean; blocking?: boolean } = {}): Socket {
@@ -807,8 +810,11 @@ export class Socket {
 
   /**
    * Closes the descriptor (if owned) and sets `fd` to -1. Idempotent. The descriptor number
-   * is given up before close(2) is made, so no later call can reach a reused number (docs/recv-semantics.md#trap-7).
+   * is given up before close(2) is made, so no later call can reach a reused number
+   * (docs/recv-semantics.md#trap-7). An owner's close closes every Socket sharing the
+   * descriptor, in this thread at once, in other threads before the close(2) happens.
    * A failing close(2) still frees the descriptor on Linux; it is reported as a SocketError.
+   * @see close(2)
    */
   close(): void {
     if (this.#view.fd < 0) return;
