@@ -518,6 +518,7 @@ export class Socket {
     const fd = this.#open();
     checkLength(length);
     checkFlags(flags);
+    this.#checkStreamFlags(flags);
     const target = length <= SCRATCH_LIMIT ? scratch : Buffer.allocUnsafe(length);
     const ret = addon.recvmsg(fd, target, 0, length, flags, fromOut);
     const outcome = this.#classify(fd, ret, length, flags, ret >= 0 ? (fromOut.msgFlags ?? 0) : 0);
