@@ -12,7 +12,10 @@
 import { addon, type Addon } from './addon.js';
 import { closeDescriptor } from './descriptors.js';
 
-export type Sys = Omit<Addon, 'platform' | 'wine' | 'constants' | 'Poller' | 'own' | 'disown' | 'track' | 'onClosedElsewhere'>;
+export type Sys = Omit<
+  Addon,
+  'platform' | 'wine' | 'constants' | 'Poller' | 'own' | 'disown' | 'track' | 'onClosedElsewhere'
+>;
 
 export const sys: Readonly<Sys> = Object.freeze({
   socket: addon.socket,
