@@ -1,14 +1,13 @@
 import { describe, expect, it } from 'vitest';
 
 import { Socket } from '../src/index.js';
-import { expectErrno, guardFds, tcpPair, WIN32 } from './helpers.js';
+import { closing, EOF, expectErrno, guardFds, tcpPair, WIN32 } from './helpers.js';
 
 guardFds();
 
 describe('smoke', () => {
-  it('non-blocking recv on an idle TCP socket returns would-block, then data, then eof', () => {
-    const pair = tcpPair();
-    try {
+  it('non-blocking recv on an idle TCP socket returns would-block, then data, then eof', () =>
+    closing([tcpPair()], (pair) => {
       pair.client.setBlocking(false);
       const idle = pair.client.recv(16);
       expect(idle.kind).toBe('would-block');
@@ -16,21 +15,14 @@ describe('smoke', () => {
       pair.peer.send('hi');
       expect(pair.client.recv(16)).toMatchObject({ kind: 'data', ret: 2, bytesRead: 2 });
       pair.peer.shutdown('write');
-      expect(pair.client.recv(16)).toEqual({ kind: 'eof', ret: 0, errno: 0 });
-    } finally {
-      pair.close();
-    }
-  });
+      expect(pair.client.recv(16)).toEqual(EOF);
+    }));
 
   // Windows has no socketpair(2): a connected loopback TCP pair stands in.
-  it(WIN32 ? 'pair() sockets are a loopback IPv4 TCP pair on Windows' : 'pair() sockets are AF_UNIX', () => {
-    const [a, b] = Socket.pair();
-    try {
+  it(WIN32 ? 'pair() sockets are a loopback IPv4 TCP pair on Windows' : 'pair() sockets are AF_UNIX', () =>
+    closing(Socket.pair(), (a, b) => {
       expect(a.family).toBe(WIN32 ? 'IPv4' : 'unix');
       expect(b.family).toBe(WIN32 ? 'IPv4' : 'unix');
-    } finally {
-      a.close();
-      b.close();
-    }
-  });
+    }),
+  );
 });

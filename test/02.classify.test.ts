@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 
 import { classify, constants, type ClassifyContext, type Platform, type RawOutcome } from '../src/index.js';
 import { connectInProgress, connectionFate, messageFlags } from '../src/classify.js';
+import { expectThrow, wrong } from './helpers.js';
 
 /** A platform's numbers, as docs/recv-semantics.md#errno-table gives them. */
 interface Numbers {
@@ -32,6 +33,26 @@ interface Numbers {
   dontWait: number | undefined;
 }
 
+/** macOS and FreeBSD: every number here is the same on both (the BSD numbering). */
+const BSD: Numbers = {
+  wouldBlock: 35,
+  wouldBlockCode: 'EAGAIN',
+  interrupted: 4,
+  interruptedCode: 'EINTR',
+  timedOut: 60,
+  timedOutCode: 'ETIMEDOUT',
+  connectionReset: 54,
+  connectionResetCode: 'ECONNRESET',
+  connectionRefused: 61,
+  connectionRefusedCode: 'ECONNREFUSED',
+  notConnected: 57,
+  notConnectedCode: 'ENOTCONN',
+  messageSize: 40,
+  messageSizeCode: 'EMSGSIZE',
+  truncatedFlag: 0x10,
+  dontWait: 0x80,
+};
+
 const NUMBERS: Readonly<Record<Platform, Numbers>> = {
   linux: {
     wouldBlock: 11,
@@ -51,42 +72,8 @@ const NUMBERS: Readonly<Record<Platform, Numbers>> = {
     truncatedFlag: 0x20,
     dontWait: 0x40,
   },
-  darwin: {
-    wouldBlock: 35,
-    wouldBlockCode: 'EAGAIN',
-    interrupted: 4,
-    interruptedCode: 'EINTR',
-    timedOut: 60,
-    timedOutCode: 'ETIMEDOUT',
-    connectionReset: 54,
-    connectionResetCode: 'ECONNRESET',
-    connectionRefused: 61,
-    connectionRefusedCode: 'ECONNREFUSED',
-    notConnected: 57,
-    notConnectedCode: 'ENOTCONN',
-    messageSize: 40,
-    messageSizeCode: 'EMSGSIZE',
-    truncatedFlag: 0x10,
-    dontWait: 0x80,
-  },
-  freebsd: {
-    wouldBlock: 35,
-    wouldBlockCode: 'EAGAIN',
-    interrupted: 4,
-    interruptedCode: 'EINTR',
-    timedOut: 60,
-    timedOutCode: 'ETIMEDOUT',
-    connectionReset: 54,
-    connectionResetCode: 'ECONNRESET',
-    connectionRefused: 61,
-    connectionRefusedCode: 'ECONNREFUSED',
-    notConnected: 57,
-    notConnectedCode: 'ENOTCONN',
-    messageSize: 40,
-    messageSizeCode: 'EMSGSIZE',
-    truncatedFlag: 0x10,
-    dontWait: 0x80,
-  },
+  darwin: BSD,
+  freebsd: BSD,
   win32: {
     wouldBlock: 10035,
     wouldBlockCode: 'WSAEWOULDBLOCK',
@@ -126,24 +113,6 @@ function expectError(result: ReturnType<typeof classify>, errno: number, code: s
   const message = (result as { message?: unknown }).message;
   expect(typeof message).toBe('string');
   expect((message as string).length).toBeGreaterThan(0);
-}
-
-/** Lets a test pass a value of the wrong type on purpose. */
-function wrong(value: unknown): never {
-  return value as never;
-}
-
-/** Runs `call` and asserts it throws exactly `Class` with `code`. */
-function expectThrow(call: () => unknown, Class: ErrorConstructor | TypeErrorConstructor, code: string): void {
-  let caught: unknown;
-  try {
-    call();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught, `expected ${Class.name} ${code}`).toBeInstanceOf(Class);
-  expect((caught as Error).constructor).toBe(Class);
-  expect((caught as { code?: unknown }).code).toBe(code);
 }
 
 describe.each(ALL)('classify on %s', (platform) => {

@@ -8,18 +8,13 @@ import { getSystemErrorName } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 import { Server, Socket, SocketError } from '../src/index.js';
-import { closedPort, codeOf, errnoOf, guardFds, openFdCount, WIN32 } from './helpers.js';
+import { closedPort, closing, codeOf, errnoOf, guardFds, openFdCount, thrownBy, WIN32 } from './helpers.js';
 
 guardFds();
 
 /** Runs `call`, asserts it throws a SocketError, and returns it. */
 function catchSocketError(call: () => unknown): SocketError {
-  let caught: unknown;
-  try {
-    call();
-  } catch (error) {
-    caught = error;
-  }
+  const caught = thrownBy(call);
   expect(caught).toBeInstanceOf(SocketError);
   return caught as SocketError;
 }
@@ -193,9 +188,8 @@ describe('SocketError from real calls', () => {
     expect(error.port).toBe(port);
   });
 
-  it('Server.listen on a port in use throws EADDRINUSE with syscall bind, address and port, leaving no fd', () => {
-    const server = Server.listen({ host: '127.0.0.1' });
-    try {
+  it('Server.listen on a port in use throws EADDRINUSE with syscall bind, address and port, leaving no fd', () =>
+    closing([Server.listen({ host: '127.0.0.1' })], (server) => {
       const port = server.port;
       const before = openFdCount();
       const error = catchSocketError(() => Server.listen({ host: '127.0.0.1', port }));
@@ -209,8 +203,5 @@ describe('SocketError from real calls', () => {
       // The first server is untouched and still listening.
       expect(server.closed).toBe(false);
       expect(server.port).toBe(port);
-    } finally {
-      server.close();
-    }
-  });
+    }));
 });

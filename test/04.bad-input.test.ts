@@ -8,35 +8,23 @@ import { closeSync, openSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { constants, Server, Socket, SocketError, sys } from '../src/index.js';
-import { closeAll, codeOf, errnoOf, expectBlockingMode, guardFds, openFdCount, udpPair, WIN32 } from './helpers.js';
+import {
+  boundUdp,
+  closeAll,
+  closing,
+  codeOf,
+  dgramPair,
+  endpointOf,
+  errnoOf,
+  expectBlockingMode,
+  expectThrow,
+  guardFds,
+  WIN32,
+  wrong,
+  type ErrorClass,
+} from './helpers.js';
 
 guardFds();
-
-type ErrorClass = ErrorConstructor | TypeErrorConstructor | RangeErrorConstructor | typeof SocketError;
-
-/** Lets a test pass a value of the wrong type on purpose. */
-function wrong(value: unknown): never {
-  return value as never;
-}
-
-/**
- * Runs `call` and asserts it throws exactly `Class` (not a subclass: a TypeError does not pass
- * for an Error) with `code`, and that the number of open descriptors did not change.
- */
-function expectThrow(call: () => unknown, Class: ErrorClass, code: string, label = ''): void {
-  const before = openFdCount();
-  let caught: unknown;
-  try {
-    call();
-  } catch (error) {
-    caught = error;
-  }
-  const what = `${label} -> ${Class.name} ${code}`;
-  expect(caught, what).toBeInstanceOf(Class);
-  expect((caught as Error).constructor, what).toBe(Class);
-  expect((caught as { code?: unknown }).code, what).toBe(code);
-  expect(openFdCount(), `${what}: descriptors`).toBe(before);
-}
 
 /** A printable name for a bad value. */
 function show(value: unknown): string {
@@ -46,6 +34,23 @@ function show(value: unknown): string {
   if (value instanceof ArrayBuffer) return 'ArrayBuffer';
   if (Array.isArray(value)) return `[${value.join(',')}]`;
   return String(value);
+}
+
+/** {@link expectThrow} of `call(value)` for each of `values`, labelled with `label`'s %s as the value. */
+function expectEachThrows<T>(
+  values: readonly T[],
+  Class: ErrorClass,
+  code: string,
+  label: string,
+  call: (value: T) => unknown,
+): void {
+  for (const value of values)
+    expectThrow(
+      () => call(value),
+      Class,
+      code,
+      label.replace('%s', () => show(value)),
+    );
 }
 
 /** The lowest bit that is no MSG_* flag of this platform (MSG_PROBE's 0x10 on Linux). */
@@ -67,21 +72,11 @@ const NOT_A_VIEW = ['abc', [1, 2, 3], new ArrayBuffer(8), null, undefined, 5, {}
 
 /** Checks the length and flags rules of one recv-like method. */
 function checkLengthAndFlags(name: string, call: (length: unknown, flags: unknown) => unknown): void {
-  for (const length of LENGTH_WRONG_TYPE) {
-    expectThrow(() => call(length, 0), TypeError, 'ERR_INVALID_ARG_TYPE', `${name}(${show(length)})`);
-  }
-  for (const length of LENGTH_OUT_OF_RANGE) {
-    expectThrow(() => call(length, 0), RangeError, 'ERR_OUT_OF_RANGE', `${name}(${show(length)})`);
-  }
-  for (const flags of FLAGS_WRONG_TYPE) {
-    expectThrow(() => call(4, flags), TypeError, 'ERR_INVALID_ARG_TYPE', `${name}(4, ${show(flags)})`);
-  }
-  for (const flags of FLAGS_OUT_OF_RANGE) {
-    expectThrow(() => call(4, flags), RangeError, 'ERR_OUT_OF_RANGE', `${name}(4, ${show(flags)})`);
-  }
-  for (const flags of FLAGS_UNKNOWN) {
-    expectThrow(() => call(4, flags), TypeError, 'ERR_INVALID_ARG_VALUE', `${name}(4, ${show(flags)})`);
-  }
+  expectEachThrows(LENGTH_WRONG_TYPE, TypeError, 'ERR_INVALID_ARG_TYPE', `${name}(%s)`, (length) => call(length, 0));
+  expectEachThrows(LENGTH_OUT_OF_RANGE, RangeError, 'ERR_OUT_OF_RANGE', `${name}(%s)`, (length) => call(length, 0));
+  expectEachThrows(FLAGS_WRONG_TYPE, TypeError, 'ERR_INVALID_ARG_TYPE', `${name}(4, %s)`, (flags) => call(4, flags));
+  expectEachThrows(FLAGS_OUT_OF_RANGE, RangeError, 'ERR_OUT_OF_RANGE', `${name}(4, %s)`, (flags) => call(4, flags));
+  expectEachThrows(FLAGS_UNKNOWN, TypeError, 'ERR_INVALID_ARG_VALUE', `${name}(4, %s)`, (flags) => call(4, flags));
 }
 
 describe('recv, peek, recvInto and recvFrom arguments', () => {
@@ -114,75 +109,55 @@ describe('recv, peek, recvInto and recvFrom arguments', () => {
 
   it('peek rejects bad lengths with the exact class and code', () => {
     const socket = a as Socket;
-    for (const length of LENGTH_WRONG_TYPE) {
-      expectThrow(() => socket.peek(wrong(length)), TypeError, 'ERR_INVALID_ARG_TYPE', `peek(${show(length)})`);
-    }
-    for (const length of LENGTH_OUT_OF_RANGE) {
-      expectThrow(() => socket.peek(wrong(length)), RangeError, 'ERR_OUT_OF_RANGE', `peek(${show(length)})`);
-    }
+    expectEachThrows(LENGTH_WRONG_TYPE, TypeError, 'ERR_INVALID_ARG_TYPE', 'peek(%s)', (length) =>
+      socket.peek(wrong(length)),
+    );
+    expectEachThrows(LENGTH_OUT_OF_RANGE, RangeError, 'ERR_OUT_OF_RANGE', 'peek(%s)', (length) =>
+      socket.peek(wrong(length)),
+    );
     expectQueuedUntouched(socket);
   });
 
   it('recvInto rejects a buffer that is not an ArrayBuffer view', () => {
     const socket = a as Socket;
-    for (const buffer of NOT_A_VIEW) {
-      expectThrow(() => socket.recvInto(wrong(buffer)), TypeError, 'ERR_INVALID_ARG_TYPE', `recvInto(${show(buffer)})`);
-    }
+    expectEachThrows(NOT_A_VIEW, TypeError, 'ERR_INVALID_ARG_TYPE', 'recvInto(%s)', (buffer) =>
+      socket.recvInto(wrong(buffer)),
+    );
     expectQueuedUntouched(socket);
   });
 
   it('recvInto rejects options that are not an object', () => {
     const socket = a as Socket;
-    for (const options of [null, 'x', 5, true]) {
-      expectThrow(
-        () => socket.recvInto(Buffer.alloc(8), wrong(options)),
-        TypeError,
-        'ERR_INVALID_ARG_TYPE',
-        `recvInto(buf, ${show(options)})`,
-      );
-    }
+    expectEachThrows([null, 'x', 5, true], TypeError, 'ERR_INVALID_ARG_TYPE', 'recvInto(buf, %s)', (options) =>
+      socket.recvInto(Buffer.alloc(8), wrong(options)),
+    );
     expectQueuedUntouched(socket);
   });
 
   it('recvInto rejects bad offsets, lengths and flags', () => {
     const socket = a as Socket;
     const buffer = Buffer.alloc(16);
-    for (const offset of ['0', null, 0n]) {
-      expectThrow(
-        () => socket.recvInto(buffer, { offset: wrong(offset) }),
-        TypeError,
-        'ERR_INVALID_ARG_TYPE',
-        `offset ${show(offset)}`,
-      );
-    }
-    for (const offset of [-1, 1.5, NaN, Infinity, 17, 2 ** 31]) {
-      expectThrow(() => socket.recvInto(buffer, { offset }), RangeError, 'ERR_OUT_OF_RANGE', `offset ${show(offset)}`);
-    }
-    for (const length of ['4', null, 4n]) {
-      expectThrow(
-        () => socket.recvInto(buffer, { length: wrong(length) }),
-        TypeError,
-        'ERR_INVALID_ARG_TYPE',
-        `length ${show(length)}`,
-      );
-    }
-    for (const length of LENGTH_OUT_OF_RANGE) {
-      expectThrow(() => socket.recvInto(buffer, { length }), RangeError, 'ERR_OUT_OF_RANGE', `length ${show(length)}`);
-    }
-    for (const flags of FLAGS_WRONG_TYPE) {
-      expectThrow(
-        () => socket.recvInto(buffer, { flags: wrong(flags) }),
-        TypeError,
-        'ERR_INVALID_ARG_TYPE',
-        `flags ${show(flags)}`,
-      );
-    }
-    for (const flags of FLAGS_OUT_OF_RANGE) {
-      expectThrow(() => socket.recvInto(buffer, { flags }), RangeError, 'ERR_OUT_OF_RANGE', `flags ${show(flags)}`);
-    }
-    for (const flags of FLAGS_UNKNOWN) {
-      expectThrow(() => socket.recvInto(buffer, { flags }), TypeError, 'ERR_INVALID_ARG_VALUE', `flags ${show(flags)}`);
-    }
+    expectEachThrows(['0', null, 0n], TypeError, 'ERR_INVALID_ARG_TYPE', 'offset %s', (offset) =>
+      socket.recvInto(buffer, { offset: wrong(offset) }),
+    );
+    expectEachThrows([-1, 1.5, NaN, Infinity, 17, 2 ** 31], RangeError, 'ERR_OUT_OF_RANGE', 'offset %s', (offset) =>
+      socket.recvInto(buffer, { offset }),
+    );
+    expectEachThrows(['4', null, 4n], TypeError, 'ERR_INVALID_ARG_TYPE', 'length %s', (length) =>
+      socket.recvInto(buffer, { length: wrong(length) }),
+    );
+    expectEachThrows(LENGTH_OUT_OF_RANGE, RangeError, 'ERR_OUT_OF_RANGE', 'length %s', (length) =>
+      socket.recvInto(buffer, { length }),
+    );
+    expectEachThrows(FLAGS_WRONG_TYPE, TypeError, 'ERR_INVALID_ARG_TYPE', 'flags %s', (flags) =>
+      socket.recvInto(buffer, { flags: wrong(flags) }),
+    );
+    expectEachThrows(FLAGS_OUT_OF_RANGE, RangeError, 'ERR_OUT_OF_RANGE', 'flags %s', (flags) =>
+      socket.recvInto(buffer, { flags }),
+    );
+    expectEachThrows(FLAGS_UNKNOWN, TypeError, 'ERR_INVALID_ARG_VALUE', 'flags %s', (flags) =>
+      socket.recvInto(buffer, { flags }),
+    );
     expectQueuedUntouched(socket);
   });
 
@@ -223,101 +198,74 @@ describe('recv, peek, recvInto and recvFrom arguments', () => {
     expectQueuedUntouched(socket);
   });
 
-  it('recvFrom rejects bad lengths and flags on a datagram socket, making no call', () => {
-    // Windows has no dgram socketpair: a connected UDP pair stands in.
-    const [x, y] = WIN32 ? udpPair() : Socket.pair({ type: 'dgram' });
-    try {
+  it('recvFrom rejects bad lengths and flags on a datagram socket, making no call', () =>
+    closing(dgramPair(), (x, y) => {
       x.setBlocking(false);
       expect(y.send('abc')).toMatchObject({ kind: 'sent', bytesSent: 3 });
       checkLengthAndFlags('recvFrom', (length, flags) => x.recvFrom(wrong(length), wrong(flags)));
       expect(x.recvFrom(16)).toMatchObject({ kind: 'data', ret: 3, bytesRead: 3, truncated: false });
-    } finally {
-      closeAll(x, y);
-    }
-  });
+    }));
 });
 
 describe('send and sendTo arguments', () => {
-  it('send rejects data that is neither a view nor a string, and bad flags, sending nothing', () => {
-    const [a, b] = Socket.pair();
-    try {
+  it('send rejects data that is neither a view nor a string, and bad flags, sending nothing', () =>
+    closing(Socket.pair(), (a, b) => {
       b.setBlocking(false);
-      for (const data of [5, null, undefined, [1, 2], new ArrayBuffer(4), {}, 1n]) {
-        expectThrow(() => a.send(wrong(data)), TypeError, 'ERR_INVALID_ARG_TYPE', `send(${show(data)})`);
-      }
-      for (const flags of FLAGS_WRONG_TYPE) {
-        expectThrow(() => a.send('x', wrong(flags)), TypeError, 'ERR_INVALID_ARG_TYPE', `send flags ${show(flags)}`);
-      }
-      for (const flags of FLAGS_OUT_OF_RANGE) {
-        expectThrow(() => a.send('x', flags), RangeError, 'ERR_OUT_OF_RANGE', `send flags ${show(flags)}`);
-      }
-      for (const flags of FLAGS_UNKNOWN) {
-        expectThrow(() => a.send('x', flags), TypeError, 'ERR_INVALID_ARG_VALUE', `send flags ${show(flags)}`);
-      }
+      expectEachThrows(
+        [5, null, undefined, [1, 2], new ArrayBuffer(4), {}, 1n],
+        TypeError,
+        'ERR_INVALID_ARG_TYPE',
+        'send(%s)',
+        (data) => a.send(wrong(data)),
+      );
+      expectEachThrows(FLAGS_WRONG_TYPE, TypeError, 'ERR_INVALID_ARG_TYPE', 'send flags %s', (flags) =>
+        a.send('x', wrong(flags)),
+      );
+      expectEachThrows(FLAGS_OUT_OF_RANGE, RangeError, 'ERR_OUT_OF_RANGE', 'send flags %s', (flags) =>
+        a.send('x', flags),
+      );
+      expectEachThrows(FLAGS_UNKNOWN, TypeError, 'ERR_INVALID_ARG_VALUE', 'send flags %s', (flags) =>
+        a.send('x', flags),
+      );
       expect(b.recv(16)).toMatchObject({ kind: 'would-block' });
-    } finally {
-      closeAll(a, b);
-    }
-  });
+    }));
 
-  it('sendTo rejects bad destinations, data and flags, sending nothing', () => {
-    const receiver = Socket.udp({ bind: { host: '127.0.0.1', port: 0 } });
-    const sender = Socket.udp();
-    try {
+  it('sendTo rejects bad destinations, data and flags, sending nothing', () =>
+    closing([boundUdp(), Socket.udp()], (receiver, sender) => {
       receiver.setBlocking(false);
-      const port = receiver.localAddress().port;
-      const to = { host: '127.0.0.1', port };
-      for (const bad of [null, undefined, 'x', 5]) {
-        expectThrow(() => sender.sendTo('x', wrong(bad)), TypeError, 'ERR_INVALID_ARG_TYPE', `to ${show(bad)}`);
-      }
-      for (const host of HOST_WRONG_TYPE) {
-        expectThrow(
-          () => sender.sendTo('x', { host: wrong(host), port }),
-          TypeError,
-          'ERR_INVALID_ARG_TYPE',
-          `host ${show(host)}`,
-        );
-      }
-      for (const host of HOST_NOT_IP) {
-        expectThrow(() => sender.sendTo('x', { host, port }), TypeError, 'ERR_INVALID_ARG_VALUE', `host ${show(host)}`);
-      }
-      for (const bad of PORT_OUT_OF_RANGE) {
-        expectThrow(
-          () => sender.sendTo('x', { host: '127.0.0.1', port: bad }),
-          RangeError,
-          'ERR_OUT_OF_RANGE',
-          `port ${show(bad)}`,
-        );
-      }
-      for (const bad of ['80', null, undefined, 80n]) {
-        expectThrow(
-          () => sender.sendTo('x', { host: '127.0.0.1', port: wrong(bad) }),
-          TypeError,
-          'ERR_INVALID_ARG_TYPE',
-          `port ${show(bad)}`,
-        );
-      }
-      for (const data of [5, null, [1], new ArrayBuffer(1)]) {
-        expectThrow(() => sender.sendTo(wrong(data), to), TypeError, 'ERR_INVALID_ARG_TYPE', `data ${show(data)}`);
-      }
-      for (const flags of FLAGS_OUT_OF_RANGE) {
-        expectThrow(() => sender.sendTo('x', to, flags), RangeError, 'ERR_OUT_OF_RANGE', `flags ${show(flags)}`);
-      }
-      for (const flags of FLAGS_UNKNOWN) {
-        expectThrow(() => sender.sendTo('x', to, flags), TypeError, 'ERR_INVALID_ARG_VALUE', `flags ${show(flags)}`);
-      }
+      const to = endpointOf(receiver);
+      const { port } = to;
+      expectEachThrows([null, undefined, 'x', 5], TypeError, 'ERR_INVALID_ARG_TYPE', 'to %s', (bad) =>
+        sender.sendTo('x', wrong(bad)),
+      );
+      expectEachThrows(HOST_WRONG_TYPE, TypeError, 'ERR_INVALID_ARG_TYPE', 'host %s', (host) =>
+        sender.sendTo('x', { host: wrong(host), port }),
+      );
+      expectEachThrows(HOST_NOT_IP, TypeError, 'ERR_INVALID_ARG_VALUE', 'host %s', (host) =>
+        sender.sendTo('x', { host, port }),
+      );
+      expectEachThrows(PORT_OUT_OF_RANGE, RangeError, 'ERR_OUT_OF_RANGE', 'port %s', (bad) =>
+        sender.sendTo('x', { host: '127.0.0.1', port: bad }),
+      );
+      expectEachThrows(['80', null, undefined, 80n], TypeError, 'ERR_INVALID_ARG_TYPE', 'port %s', (bad) =>
+        sender.sendTo('x', { host: '127.0.0.1', port: wrong(bad) }),
+      );
+      expectEachThrows([5, null, [1], new ArrayBuffer(1)], TypeError, 'ERR_INVALID_ARG_TYPE', 'data %s', (data) =>
+        sender.sendTo(wrong(data), to),
+      );
+      expectEachThrows(FLAGS_OUT_OF_RANGE, RangeError, 'ERR_OUT_OF_RANGE', 'flags %s', (flags) =>
+        sender.sendTo('x', to, flags),
+      );
+      expectEachThrows(FLAGS_UNKNOWN, TypeError, 'ERR_INVALID_ARG_VALUE', 'flags %s', (flags) =>
+        sender.sendTo('x', to, flags),
+      );
       expect(receiver.recvFrom(16)).toMatchObject({ kind: 'would-block' });
-    } finally {
-      closeAll(receiver, sender);
-    }
-  });
+    }));
 });
 
 describe('a closed socket', () => {
-  it('throws ERR_SOCKET_CLOSED from every method, has fd -1, and close() again is a no-op', () => {
-    const [a, b] = Socket.pair();
-    const udp = Socket.udp();
-    try {
+  it('throws ERR_SOCKET_CLOSED from every method, has fd -1, and close() again is a no-op', () =>
+    closing([...Socket.pair(), Socket.udp()], (a, b, udp) => {
       a.close();
       udp.close();
       expect(a.fd).toBe(-1);
@@ -348,15 +296,11 @@ describe('a closed socket', () => {
       expect(a.fd).toBe(-1);
       // The peer is untouched by all this: it sees the close as eof.
       expect(b.recv(4)).toEqual({ kind: 'eof', ret: 0, errno: 0 });
-    } finally {
-      closeAll(a, b, udp);
-    }
-  });
+    }));
 
-  it('rejects every async call with ERR_SOCKET_CLOSED first, whatever its arguments', async () => {
-    const [a, b] = Socket.pair();
-    a.close();
-    try {
+  it('rejects every async call with ERR_SOCKET_CLOSED first, whatever its arguments', () =>
+    closing(Socket.pair(), async (a) => {
+      a.close();
       const calls: [string, () => Promise<unknown>][] = [
         ['recvAsync', () => a.recvAsync(4)],
         ['recvAsync with unknown flags', () => a.recvAsync(4, { flags: 2 ** 30 })],
@@ -373,72 +317,39 @@ describe('a closed socket', () => {
         )) as { code?: string } | undefined;
         expect(error?.code, label).toBe('ERR_SOCKET_CLOSED');
       }
-    } finally {
-      closeAll(a, b);
-    }
-  });
+    }));
 });
 
 describe('hosts, ports and socket constructors', () => {
   it('connectSync rejects bad options, hosts and ports without opening a descriptor', () => {
-    for (const options of [undefined, null, 'x', 5]) {
-      expectThrow(
-        () => Socket.connectSync(wrong(options)),
-        TypeError,
-        'ERR_INVALID_ARG_TYPE',
-        `connectSync(${show(options)})`,
-      );
-    }
-    for (const host of HOST_WRONG_TYPE) {
-      expectThrow(
-        () => Socket.connectSync({ host: wrong(host), port: 9 }),
-        TypeError,
-        'ERR_INVALID_ARG_TYPE',
-        `host ${show(host)}`,
-      );
-    }
-    for (const host of HOST_NOT_IP) {
-      expectThrow(
-        () => Socket.connectSync({ host, port: 9 }),
-        TypeError,
-        'ERR_INVALID_ARG_VALUE',
-        `host ${show(host)}`,
-      );
-    }
+    expectEachThrows([undefined, null, 'x', 5], TypeError, 'ERR_INVALID_ARG_TYPE', 'connectSync(%s)', (options) =>
+      Socket.connectSync(wrong(options)),
+    );
+    expectEachThrows(HOST_WRONG_TYPE, TypeError, 'ERR_INVALID_ARG_TYPE', 'host %s', (host) =>
+      Socket.connectSync({ host: wrong(host), port: 9 }),
+    );
+    expectEachThrows(HOST_NOT_IP, TypeError, 'ERR_INVALID_ARG_VALUE', 'host %s', (host) =>
+      Socket.connectSync({ host, port: 9 }),
+    );
     // connect needs a port >= 1.
-    for (const port of [0, ...PORT_OUT_OF_RANGE]) {
-      expectThrow(
-        () => Socket.connectSync({ host: '127.0.0.1', port }),
-        RangeError,
-        'ERR_OUT_OF_RANGE',
-        `port ${show(port)}`,
-      );
-    }
-    for (const port of ['80', null, undefined]) {
-      expectThrow(
-        () => Socket.connectSync({ host: '127.0.0.1', port: wrong(port) }),
-        TypeError,
-        'ERR_INVALID_ARG_TYPE',
-        `port ${show(port)}`,
-      );
-    }
+    expectEachThrows([0, ...PORT_OUT_OF_RANGE], RangeError, 'ERR_OUT_OF_RANGE', 'port %s', (port) =>
+      Socket.connectSync({ host: '127.0.0.1', port }),
+    );
+    expectEachThrows(['80', null, undefined], TypeError, 'ERR_INVALID_ARG_TYPE', 'port %s', (port) =>
+      Socket.connectSync({ host: '127.0.0.1', port: wrong(port) }),
+    );
   });
 
   it('udp rejects bad options, families, endpoints and a family/address mismatch', () => {
-    for (const options of [null, 'x', 5]) {
-      expectThrow(() => Socket.udp(wrong(options)), TypeError, 'ERR_INVALID_ARG_TYPE', `udp(${show(options)})`);
-    }
-    for (const family of ['IPv5', 'ipv4', 4, 6, null]) {
-      expectThrow(
-        () => Socket.udp({ family: wrong(family) }),
-        TypeError,
-        'ERR_INVALID_ARG_VALUE',
-        `family ${show(family)}`,
-      );
-    }
-    for (const bind of [null, 'x', 5]) {
-      expectThrow(() => Socket.udp({ bind: wrong(bind) }), TypeError, 'ERR_INVALID_ARG_TYPE', `bind ${show(bind)}`);
-    }
+    expectEachThrows([null, 'x', 5], TypeError, 'ERR_INVALID_ARG_TYPE', 'udp(%s)', (options) =>
+      Socket.udp(wrong(options)),
+    );
+    expectEachThrows(['IPv5', 'ipv4', 4, 6, null], TypeError, 'ERR_INVALID_ARG_VALUE', 'family %s', (family) =>
+      Socket.udp({ family: wrong(family) }),
+    );
+    expectEachThrows([null, 'x', 5], TypeError, 'ERR_INVALID_ARG_TYPE', 'bind %s', (bind) =>
+      Socket.udp({ bind: wrong(bind) }),
+    );
     for (const host of HOST_NOT_IP) {
       expectThrow(
         () => Socket.udp({ bind: { host, port: 0 } }),
@@ -453,22 +364,12 @@ describe('hosts, ports and socket constructors', () => {
         `connect host ${show(host)}`,
       );
     }
-    for (const port of PORT_OUT_OF_RANGE) {
-      expectThrow(
-        () => Socket.udp({ bind: { host: '127.0.0.1', port } }),
-        RangeError,
-        'ERR_OUT_OF_RANGE',
-        `bind port ${show(port)}`,
-      );
-    }
-    for (const port of [0, ...PORT_OUT_OF_RANGE]) {
-      expectThrow(
-        () => Socket.udp({ connect: { host: '127.0.0.1', port } }),
-        RangeError,
-        'ERR_OUT_OF_RANGE',
-        `connect port ${show(port)}`,
-      );
-    }
+    expectEachThrows(PORT_OUT_OF_RANGE, RangeError, 'ERR_OUT_OF_RANGE', 'bind port %s', (port) =>
+      Socket.udp({ bind: { host: '127.0.0.1', port } }),
+    );
+    expectEachThrows([0, ...PORT_OUT_OF_RANGE], RangeError, 'ERR_OUT_OF_RANGE', 'connect port %s', (port) =>
+      Socket.udp({ connect: { host: '127.0.0.1', port } }),
+    );
     const mismatches: [string, Parameters<typeof Socket.udp>[0]][] = [
       ['default IPv4, bind ::1', { bind: { host: '::1', port: 0 } }],
       ['IPv4, bind ::1', { family: 'IPv4', bind: { host: '::1', port: 0 } }],
@@ -483,9 +384,9 @@ describe('hosts, ports and socket constructors', () => {
   });
 
   it('pair rejects an unknown type, including names inherited from Object.prototype', () => {
-    for (const options of [null, 'x', 5]) {
-      expectThrow(() => Socket.pair(wrong(options)), TypeError, 'ERR_INVALID_ARG_TYPE', `pair(${show(options)})`);
-    }
+    expectEachThrows([null, 'x', 5], TypeError, 'ERR_INVALID_ARG_TYPE', 'pair(%s)', (options) =>
+      Socket.pair(wrong(options)),
+    );
     for (const type of ['raw', 'STREAM', 'udp', '', 5, null, 'toString', 'constructor', '__proto__']) {
       const call = () => {
         // If the type is wrongly accepted, close the pair at once so only this test fails.
@@ -533,36 +434,29 @@ describe('fromFd', () => {
   it('rejects a negative, fractional or non-number fd and bad options', () => {
     // A Win64 SOCKET is pointer-sized: there 2**31 is a legal handle value (with no socket
     // behind it) and the bound is 2**53, the last exact JavaScript integer.
-    for (const fd of [-1, 1.5, NaN, Infinity, WIN32 ? 2 ** 53 : 2 ** 31]) {
-      expectThrow(() => Socket.fromFd(fd), RangeError, 'ERR_OUT_OF_RANGE', `fromFd(${show(fd)})`);
-    }
+    expectEachThrows(
+      [-1, 1.5, NaN, Infinity, WIN32 ? 2 ** 53 : 2 ** 31],
+      RangeError,
+      'ERR_OUT_OF_RANGE',
+      'fromFd(%s)',
+      (fd) => Socket.fromFd(fd),
+    );
     if (WIN32) expectThrow(() => Socket.fromFd(2 ** 31), SocketError, 'WSAENOTSOCK', 'fromFd(2**31)');
-    for (const fd of ['3', null, undefined, 3n]) {
-      expectThrow(() => Socket.fromFd(wrong(fd)), TypeError, 'ERR_INVALID_ARG_TYPE', `fromFd(${show(fd)})`);
-    }
+    expectEachThrows(['3', null, undefined, 3n], TypeError, 'ERR_INVALID_ARG_TYPE', 'fromFd(%s)', (fd) =>
+      Socket.fromFd(wrong(fd)),
+    );
   });
 
-  it('rejects an fd another live Socket owns, and an owned option that is not boolean', () => {
-    const [a, b] = Socket.pair();
-    try {
+  it('rejects an fd another live Socket owns, and an owned option that is not boolean', () =>
+    closing(Socket.pair(), (a, b) => {
       expectThrow(() => Socket.fromFd(a.fd), TypeError, 'ERR_INVALID_ARG_VALUE', 'fromFd(owned fd)');
       expectThrow(() => Socket.fromFd(a.fd, { owned: true }), TypeError, 'ERR_INVALID_ARG_VALUE', 'owned: true');
-      for (const owned of ['yes', 1, null, 0]) {
-        expectThrow(
-          () => Socket.fromFd(b.fd, { owned: wrong(owned) }),
-          TypeError,
-          'ERR_INVALID_ARG_TYPE',
-          `owned ${show(owned)}`,
-        );
-      }
-      for (const options of [null, 'x', 5]) {
-        expectThrow(
-          () => Socket.fromFd(b.fd, wrong(options)),
-          TypeError,
-          'ERR_INVALID_ARG_TYPE',
-          `options ${show(options)}`,
-        );
-      }
+      expectEachThrows(['yes', 1, null, 0], TypeError, 'ERR_INVALID_ARG_TYPE', 'owned %s', (owned) =>
+        Socket.fromFd(b.fd, { owned: wrong(owned) }),
+      );
+      expectEachThrows([null, 'x', 5], TypeError, 'ERR_INVALID_ARG_TYPE', 'options %s', (options) =>
+        Socket.fromFd(b.fd, wrong(options)),
+      );
       // The owner is untouched: it still talks to its peer.
       expect(a.send('ok')).toMatchObject({ kind: 'sent', bytesSent: 2 });
       expect(b.recv(4)).toMatchObject({ kind: 'data', bytesRead: 2 });
@@ -571,10 +465,7 @@ describe('fromFd', () => {
       shared.close();
       expect(a.fd).toBeGreaterThanOrEqual(0);
       expect(a.send('ok')).toMatchObject({ kind: 'sent', bytesSent: 2 });
-    } finally {
-      closeAll(a, b);
-    }
-  });
+    }));
 
   it('throws a SocketError ENOTSOCK for a descriptor that is not a socket, leaving it open', () => {
     // On Windows Node's fs gives a C runtime descriptor, not a HANDLE: as a SOCKET value it names
@@ -602,14 +493,9 @@ describe('socket options and state changes', () => {
 
   it('setBlocking rejects a non-boolean and keeps the mode', () => {
     const socket = a as Socket;
-    for (const value of ['yes', 1, 0, null, undefined]) {
-      expectThrow(
-        () => socket.setBlocking(wrong(value)),
-        TypeError,
-        'ERR_INVALID_ARG_TYPE',
-        `setBlocking(${show(value)})`,
-      );
-    }
+    expectEachThrows(['yes', 1, 0, null, undefined], TypeError, 'ERR_INVALID_ARG_TYPE', 'setBlocking(%s)', (value) =>
+      socket.setBlocking(wrong(value)),
+    );
     expect(socket.blocking).toBe(true);
     expectBlockingMode(socket, true);
   });
@@ -620,12 +506,10 @@ describe('socket options and state changes', () => {
       ['setReceiveTimeout', (value: number) => socket.setReceiveTimeout(value)],
       ['setSendTimeout', (value: number) => socket.setSendTimeout(value)],
     ] as const) {
-      for (const value of [-1, 1.5, NaN, Infinity, 2 ** 32]) {
-        expectThrow(() => set(value), RangeError, 'ERR_OUT_OF_RANGE', `${name}(${show(value)})`);
-      }
-      for (const value of ['5', null, undefined, 5n]) {
-        expectThrow(() => set(wrong(value)), TypeError, 'ERR_INVALID_ARG_TYPE', `${name}(${show(value)})`);
-      }
+      expectEachThrows([-1, 1.5, NaN, Infinity, 2 ** 32], RangeError, 'ERR_OUT_OF_RANGE', `${name}(%s)`, set);
+      expectEachThrows(['5', null, undefined, 5n], TypeError, 'ERR_INVALID_ARG_TYPE', `${name}(%s)`, (value) =>
+        set(wrong(value)),
+      );
     }
     expect(socket.receiveTimeout).toBe(0);
     expect(socket.sendTimeout).toBe(0);
@@ -635,20 +519,21 @@ describe('socket options and state changes', () => {
 
   it("shutdown('sideways') and other unknown directions throw ERR_INVALID_ARG_VALUE and shut nothing", () => {
     const socket = a as Socket;
-    for (const how of ['sideways', 'READ', 'rdwr', '', undefined, 1, null]) {
-      expectThrow(() => socket.shutdown(wrong(how)), TypeError, 'ERR_INVALID_ARG_VALUE', `shutdown(${show(how)})`);
-    }
+    expectEachThrows(
+      ['sideways', 'READ', 'rdwr', '', undefined, 1, null],
+      TypeError,
+      'ERR_INVALID_ARG_VALUE',
+      'shutdown(%s)',
+      (how) => socket.shutdown(wrong(how)),
+    );
     // Both directions still work.
     expect(socket.send('x')).toMatchObject({ kind: 'sent', bytesSent: 1 });
     expect((b as Socket).send('y')).toMatchObject({ kind: 'sent', bytesSent: 1 });
     expect(socket.recv(4)).toMatchObject({ kind: 'data', bytesRead: 1 });
   });
 
-  it('reset() on a datagram socket throws ERR_INVALID_STATE and leaves it open', () => {
-    // Windows has no dgram socketpair: a connected UDP pair stands in.
-    const [x, y] = WIN32 ? udpPair() : Socket.pair({ type: 'dgram' });
-    const udp = Socket.udp();
-    try {
+  it('reset() on a datagram socket throws ERR_INVALID_STATE and leaves it open', () =>
+    closing([...dgramPair(), Socket.udp()], (x, _y, udp) => {
       for (const [label, socket] of [
         [WIN32 ? 'connected udp' : 'unix dgram', x],
         ['udp', udp],
@@ -659,45 +544,32 @@ describe('socket options and state changes', () => {
         expect(socket.closed).toBe(false);
       }
       expect(x.send('still open')).toMatchObject({ kind: 'sent', bytesSent: 10 });
-    } finally {
-      closeAll(x, y, udp);
-    }
-  });
+    }));
 });
 
 describe('Server arguments', () => {
   it('listen rejects bad options, ports, backlogs and hosts without opening a descriptor', () => {
-    for (const options of [null, 'x', 5]) {
-      expectThrow(() => Server.listen(wrong(options)), TypeError, 'ERR_INVALID_ARG_TYPE', `listen(${show(options)})`);
-    }
-    for (const port of PORT_OUT_OF_RANGE) {
-      expectThrow(() => Server.listen({ port }), RangeError, 'ERR_OUT_OF_RANGE', `port ${show(port)}`);
-    }
-    for (const port of ['80', null, 80n]) {
-      expectThrow(() => Server.listen({ port: wrong(port) }), TypeError, 'ERR_INVALID_ARG_TYPE', `port ${show(port)}`);
-    }
-    for (const backlog of [-1, 1.5, NaN, 2 ** 31]) {
-      expectThrow(() => Server.listen({ backlog }), RangeError, 'ERR_OUT_OF_RANGE', `backlog ${show(backlog)}`);
-    }
-    for (const backlog of ['5', null, 5n]) {
-      expectThrow(
-        () => Server.listen({ backlog: wrong(backlog) }),
-        TypeError,
-        'ERR_INVALID_ARG_TYPE',
-        `backlog ${show(backlog)}`,
-      );
-    }
-    for (const host of HOST_NOT_IP) {
-      expectThrow(() => Server.listen({ host }), TypeError, 'ERR_INVALID_ARG_VALUE', `host ${show(host)}`);
-    }
-    for (const host of [5, null, {}]) {
-      expectThrow(() => Server.listen({ host: wrong(host) }), TypeError, 'ERR_INVALID_ARG_TYPE', `host ${show(host)}`);
-    }
+    expectEachThrows([null, 'x', 5], TypeError, 'ERR_INVALID_ARG_TYPE', 'listen(%s)', (options) =>
+      Server.listen(wrong(options)),
+    );
+    expectEachThrows(PORT_OUT_OF_RANGE, RangeError, 'ERR_OUT_OF_RANGE', 'port %s', (port) => Server.listen({ port }));
+    expectEachThrows(['80', null, 80n], TypeError, 'ERR_INVALID_ARG_TYPE', 'port %s', (port) =>
+      Server.listen({ port: wrong(port) }),
+    );
+    expectEachThrows([-1, 1.5, NaN, 2 ** 31], RangeError, 'ERR_OUT_OF_RANGE', 'backlog %s', (backlog) =>
+      Server.listen({ backlog }),
+    );
+    expectEachThrows(['5', null, 5n], TypeError, 'ERR_INVALID_ARG_TYPE', 'backlog %s', (backlog) =>
+      Server.listen({ backlog: wrong(backlog) }),
+    );
+    expectEachThrows(HOST_NOT_IP, TypeError, 'ERR_INVALID_ARG_VALUE', 'host %s', (host) => Server.listen({ host }));
+    expectEachThrows([5, null, {}], TypeError, 'ERR_INVALID_ARG_TYPE', 'host %s', (host) =>
+      Server.listen({ host: wrong(host) }),
+    );
   });
 
-  it('a closed server throws ERR_SOCKET_CLOSED from accept and the rest, with fd -1; close() again is a no-op', () => {
-    const server = Server.listen();
-    try {
+  it('a closed server throws ERR_SOCKET_CLOSED from accept and the rest, with fd -1; close() again is a no-op', () =>
+    closing([Server.listen()], (server) => {
       expectThrow(
         () => server.setBlocking(wrong('no')),
         TypeError,
@@ -712,16 +584,12 @@ describe('Server arguments', () => {
       expectThrow(() => server.setBlocking(false), Error, 'ERR_SOCKET_CLOSED', 'setBlocking(false)');
       expectThrow(() => server.address(), Error, 'ERR_SOCKET_CLOSED', 'address()');
       expectThrow(() => server.port, Error, 'ERR_SOCKET_CLOSED', 'port');
-    } finally {
-      server.close();
-    }
-  });
+    }));
 });
 
 describe('the sys layer re-checks its arguments natively', () => {
-  it('sys.recv rejects a bad fd, a non-view buffer, an out-of-range window and bad numbers, and reads nothing', () => {
-    const [a, b] = Socket.pair();
-    try {
+  it('sys.recv rejects a bad fd, a non-view buffer, an out-of-range window and bad numbers, and reads nothing', () =>
+    closing(Socket.pair(), (a, b) => {
       a.setBlocking(false);
       expect(b.send('abc')).toMatchObject({ kind: 'sent', bytesSent: 3 });
       const fd = a.fd;
@@ -798,19 +666,19 @@ describe('the sys layer re-checks its arguments natively', () => {
       expect(sys.fionread(fd)).toBe(3);
       expect(sys.recv(fd, buffer, 0, 8, 0)).toBe(3);
       expect(buffer.subarray(0, 3).toString()).toBe('abc');
-    } finally {
-      closeAll(a, b);
-    }
-  });
+    }));
 
-  it('sys.bind rejects an unparsable or wrong-family address with ERR_INVALID_ADDRESS and binds nothing', () => {
-    const socket = Socket.udp();
-    try {
+  it('sys.bind rejects an unparsable or wrong-family address with ERR_INVALID_ADDRESS and binds nothing', () =>
+    closing([Socket.udp()], (socket) => {
       const fd = socket.fd;
       const inet = constants.AF.INET;
-      for (const host of ['example.com', '999.1.1.1', '', '::1', '127.0.0.1\0evil', 'localhost']) {
-        expectThrow(() => sys.bind(fd, inet, host, 0), TypeError, 'ERR_INVALID_ADDRESS', `bind ${show(host)}`);
-      }
+      expectEachThrows(
+        ['example.com', '999.1.1.1', '', '::1', '127.0.0.1\0evil', 'localhost'],
+        TypeError,
+        'ERR_INVALID_ADDRESS',
+        'bind %s',
+        (host) => sys.bind(fd, inet, host, 0),
+      );
       expectThrow(() => sys.bind(fd, inet, wrong(5), 0), TypeError, 'ERR_INVALID_ARG_TYPE', 'bind host 5');
       expectThrow(() => sys.bind(fd, inet, '127.0.0.1', 65536), RangeError, 'ERR_OUT_OF_RANGE', 'bind port 65536');
       expectThrow(() => sys.bind(fd, inet, '127.0.0.1', -1), RangeError, 'ERR_OUT_OF_RANGE', 'bind port -1');
@@ -824,28 +692,20 @@ describe('the sys layer re-checks its arguments natively', () => {
         // Still unbound: getsockname says port 0.
         expect(socket.localAddress()).toEqual({ address: '0.0.0.0', port: 0, family: 'IPv4' });
       }
-    } finally {
-      socket.close();
-    }
-  });
+    }));
 
-  it('sys.setNonBlocking rejects a non-boolean and leaves the mode alone', () => {
-    const [a, b] = Socket.pair();
-    try {
-      for (const value of [1, 0, 'true', null, undefined]) {
-        expectThrow(
-          () => sys.setNonBlocking(a.fd, wrong(value)),
-          TypeError,
-          'ERR_INVALID_ARG_TYPE',
-          `setNonBlocking(fd, ${show(value)})`,
-        );
-      }
+  it('sys.setNonBlocking rejects a non-boolean and leaves the mode alone', () =>
+    closing(Socket.pair(), (a, b) => {
+      expectEachThrows(
+        [1, 0, 'true', null, undefined],
+        TypeError,
+        'ERR_INVALID_ARG_TYPE',
+        'setNonBlocking(fd, %s)',
+        (value) => sys.setNonBlocking(a.fd, wrong(value)),
+      );
       // The process is still here and the descriptor still works.
       expect(a.send('x')).toMatchObject({ kind: 'sent', bytesSent: 1 });
       expect(b.recv(4)).toMatchObject({ kind: 'data', bytesRead: 1 });
       expectBlockingMode(a, true);
-    } finally {
-      closeAll(a, b);
-    }
-  });
+    }));
 });

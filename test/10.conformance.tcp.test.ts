@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { constants, Socket, sys, type ReadState, type RecvResult } from '../src/index.js';
 import {
   closedPort,
+  closing,
   EOF,
   errnoOf,
   errorResult,
@@ -20,24 +21,12 @@ import {
   waitFor,
   waitForBytes,
 } from './helpers.js';
-import type { TcpPair } from './helpers.js';
 
 guardFds();
 
 /** Waits until the RST is in without taking its error: the socket is closed, getpeername(2) says ENOTCONN. */
 const waitForReset = (socket: Socket): Promise<void> =>
   waitFor(() => sys.getpeername(socket.fd) === -errnoOf('ENOTCONN'), 2000, 'the RST');
-
-/** Runs `check` on a fresh loopback pair whose client is blocking, bounded by SO_RCVTIMEO. */
-async function withPair(check: (pair: TcpPair) => Promise<void> | void): Promise<void> {
-  const pair = tcpPair();
-  try {
-    pair.client.setReceiveTimeout(2000);
-    await check(pair);
-  } finally {
-    pair.close();
-  }
-}
 
 /** Asserts each call's result in turn, and the readState it leaves. */
 function expectSequence(socket: Socket, calls: readonly [() => RecvResult, unknown, ReadState][]): void {
@@ -49,7 +38,8 @@ function expectSequence(socket: Socket, calls: readonly [() => RecvResult, unkno
 
 describe.runIf(process.platform === 'linux')('TCP on Linux: what the steps do not show', () => {
   it('tcp.data, tcp.peek: recv returns at most the length asked for, in order; MSG_PEEK leaves the bytes', () =>
-    withPair(async ({ client, peer }) => {
+    closing([tcpPair()], async ({ client, peer }) => {
+      client.setReceiveTimeout(2000); // blocking, bounded
       peer.send('hello');
       await waitForBytes(client, 5);
       expectData(client.peek(16), 'hello');
@@ -60,7 +50,8 @@ describe.runIf(process.platform === 'linux')('TCP on Linux: what the steps do no
     }));
 
   it("tcp.rst.pending: readState stays 'open' while the bytes before the RST are read, then 'reset'", () =>
-    withPair(async ({ client, peer }) => {
+    closing([tcpPair()], async ({ client, peer }) => {
+      client.setReceiveTimeout(2000);
       peer.send('abc');
       await waitForBytes(client, 3);
       peer.reset();
@@ -74,7 +65,8 @@ describe.runIf(process.platform === 'linux')('TCP on Linux: what the steps do no
 
   it("tcp.rst.consumed: readState 'reset' when takeError() or a MSG_PEEK recv takes the error; it is taken once", async () => {
     for (const take of [(s: Socket) => s.takeError(), (s: Socket) => s.peek(16)]) {
-      await withPair(async ({ client, peer }) => {
+      await closing([tcpPair()], async ({ client, peer }) => {
+        client.setReceiveTimeout(2000);
         peer.reset();
         await waitForReset(client);
         expect(take(client)).toMatchObject({ errno: errnoOf('ECONNRESET'), code: 'ECONNRESET' });
@@ -102,19 +94,15 @@ describe.runIf(process.platform === 'linux')('TCP on Linux: what the steps do no
     }
   });
 
-  it('tcp.unconnected: ENOTCONN is a state, not an error handed out once: every call says it', () => {
-    const socket = Socket.fromFd(sys.socket(constants.AF.INET, constants.SOCK.STREAM, 0));
-    try {
+  it('tcp.unconnected: ENOTCONN is a state, not an error handed out once: every call says it', () =>
+    closing([Socket.fromFd(sys.socket(constants.AF.INET, constants.SOCK.STREAM, 0))], (socket) => {
       socket.setReceiveTimeout(2000);
       const call = (): RecvResult => socket.recv(16);
       expectSequence(
         socket,
         [0, 1, 2].map(() => [call, errorResult('ENOTCONN'), 'open'] as const),
       );
-    } finally {
-      socket.close();
-    }
-  });
+    }));
 
   it('tcp.waitall: MSG_WAITALL waits past the first bytes and returns the partial count at the FIN', async () => {
     const pair = tcpPair();

@@ -6,14 +6,14 @@
  * blocking with SO_RCVTIMEO as the bound: a datagram that never comes is a `timeout`, and fails.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants as fsConstants, mkdtempSync, openSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
 import { constants, Socket, sys, type RecvFromOut } from '../src/index.js';
-import { closeAll, closedPort, EOF, errnoOf, expectErrno, guardFds } from './helpers.js';
+import { tempDir } from './built-package.js';
+import { boundUdp, closedPort, closing, endpointOf, EOF, errnoOf, expectErrno, guardFds } from './helpers.js';
 
 guardFds();
 
@@ -24,16 +24,13 @@ const TRUNC = constants.MSG.TRUNC ?? 0;
 function withPeers(
   family: 'IPv4' | 'IPv6',
   check: (receiver: Socket, send: (data: string | Buffer) => void, from: object) => void,
-): void {
-  const host = family === 'IPv4' ? '127.0.0.1' : '::1';
-  const [receiver, sender] = [0, 1].map(() => Socket.udp({ family, bind: { host, port: 0 } })) as [Socket, Socket];
-  try {
+): Promise<void> {
+  const address = family === 'IPv4' ? '127.0.0.1' : '::1';
+  return closing([boundUdp({ family }), boundUdp({ family })], (receiver, sender) => {
     receiver.setReceiveTimeout(2000);
-    const to = { host, port: receiver.localAddress().port };
-    check(receiver, (data) => sender.sendTo(data, to), { address: host, port: sender.localAddress().port, family });
-  } finally {
-    closeAll(receiver, sender);
-  }
+    const to = endpointOf(receiver);
+    check(receiver, (data) => sender.sendTo(data, to), { address, port: endpointOf(sender).port, family });
+  });
 }
 
 describe.runIf(process.platform === 'linux')('datagrams, AF_UNIX and bad descriptors on Linux', () => {
@@ -91,9 +88,8 @@ describe.runIf(process.platform === 'linux')('datagrams, AF_UNIX and bad descrip
       }
     }));
 
-  it('unix.seqpacket: a record cut short is family unix, truncated; 0 after the peer closed is eof by poll(2)', () => {
-    const [ours, peer] = Socket.pair({ type: 'seqpacket' });
-    try {
+  it('unix.seqpacket: a record cut short is family unix, truncated; 0 after the peer closed is eof by poll(2)', () =>
+    closing(Socket.pair({ type: 'seqpacket' }), (ours, peer) => {
       const events = constants.POLL.IN | (constants.POLL.RDHUP ?? 0);
       ours.setBlocking(false);
       peer.send('0123456789');
@@ -107,10 +103,7 @@ describe.runIf(process.platform === 'linux')('datagrams, AF_UNIX and bad descrip
       expect(sys.recv(ours.fd, Buffer.alloc(16), 0, 16, 0)).toBe(0);
       expect(sys.poll(ours.fd, events) & constants.POLL.HUP).toBe(constants.POLL.HUP);
       expect([ours.recv(16), ours.recvFrom(16), ours.readState]).toEqual([EOF, EOF, 'eof']);
-    } finally {
-      closeAll(ours, peer);
-    }
-  });
+    }));
 
   it('fd.closed: Socket.fromFd of a closed number throws EBADF (a closed Socket on a reused one: test/04, test/34)', () => {
     const fd = sys.socket(constants.AF.INET, constants.SOCK.DGRAM, 0);
@@ -122,12 +115,12 @@ describe.runIf(process.platform === 'linux')('datagrams, AF_UNIX and bad descrip
   it('fd.not-socket: both ends of a pipe: sys.recv returns -ENOTSOCK and Socket.fromFd throws ENOTSOCK', () => {
     // A FIFO is the kernel's pipe object (Node has no pipe(2)); O_NONBLOCK opens the read end
     // with no writer yet. /dev/null is test/04's.
-    const dir = mkdtempSync(join(tmpdir(), 'rawrecv-fifo-'));
+    const dir = tempDir('rawrecv-fifo-');
     const ends: number[] = [];
     try {
-      execFileSync('mkfifo', [join(dir, 'fifo')]);
+      execFileSync('mkfifo', [join(dir.path, 'fifo')]);
       for (const mode of [fsConstants.O_RDONLY, fsConstants.O_WRONLY]) {
-        ends.push(openSync(join(dir, 'fifo'), mode | fsConstants.O_NONBLOCK));
+        ends.push(openSync(join(dir.path, 'fifo'), mode | fsConstants.O_NONBLOCK));
       }
       for (const fd of ends) {
         expect(sys.recv(fd, Buffer.alloc(16), 0, 16, 0)).toBe(-errnoOf('ENOTSOCK'));
@@ -135,7 +128,7 @@ describe.runIf(process.platform === 'linux')('datagrams, AF_UNIX and bad descrip
       }
     } finally {
       for (const fd of ends) closeSync(fd);
-      rmSync(dir, { recursive: true, force: true });
+      dir.remove();
     }
   });
 });

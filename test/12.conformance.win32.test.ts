@@ -7,10 +7,23 @@
  * asserts Wine's value when `constants.wine` is set and says "Wine deviation" in its title, and the
  * documented value otherwise. vitest.config.ts collects this file on win32 only.
  */
+import { setTimeout as delay } from 'node:timers/promises';
+
 import { describe, expect, it } from 'vitest';
 
 import { constants, errnoNumber, Server, Socket, sys } from '../src/index.js';
-import { closeAll, errnoOf, errorResult, failure, guardFds, tcpPair, WINE } from './helpers.js';
+import {
+  boundUdp,
+  closeAll,
+  closing,
+  endpointOf,
+  errnoOf,
+  errorResult,
+  failure,
+  guardFds,
+  tcpPair,
+  WINE,
+} from './helpers.js';
 
 guardFds();
 
@@ -18,15 +31,10 @@ guardFds();
 const SHORT_MS = 300;
 const timedOut = failure('timeout', 'ETIMEDOUT');
 
-/** A UDP socket bound on 127.0.0.1 (Winsock's recvfrom wants it bound). */
-const boundUdp = (options: { udpConnReset?: boolean } = {}): Socket =>
-  Socket.udp({ bind: { host: '127.0.0.1', port: 0 }, ...options });
-const endpoint = (socket: Socket) => ({ host: '127.0.0.1', port: socket.localAddress().port });
-
 /** A UDP port with nothing bound to it (bound, then released): datagrams to it draw ICMP. */
 function closedUdpPort(): number {
   const socket = boundUdp();
-  const { port } = endpoint(socket);
+  const { port } = endpointOf(socket);
   socket.close();
   return port;
 }
@@ -39,12 +47,9 @@ describe('Winsock', () => {
       expect(constants.errno[name], name).toBe(errnoNumber(name, 'win32'));
     }
     expect(constants.MSG.DONTWAIT).toBeUndefined();
-    const pair = tcpPair();
-    try {
-      expect(() => pair.client.recv(16, 0x40)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
-    } finally {
-      pair.close();
-    }
+    return closing([tcpPair()], ({ client }) => {
+      expect(() => client.recv(16, 0x40)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    });
   });
 
   it(
@@ -84,9 +89,8 @@ describe('TCP', () => {
       "tcp.shut-rd: data arriving after shutdown('read') resets the connection: the sender gets WSAECONNRESET",
       "tcp.shut-rd: data arriving after shutdown('read') resets nothing: the sender's recv times out",
     ),
-    () => {
-      const pair = tcpPair();
-      try {
+    () =>
+      closing([tcpPair()], (pair) => {
         pair.client.shutdown('read');
         pair.client.setBlocking(false);
         expect(pair.client.recv(16)).toEqual(errorResult('ESHUTDOWN'));
@@ -97,31 +101,24 @@ describe('TCP', () => {
         const sent = pair.peer.recv(16);
         expect(pair.client.recv(16)).toEqual(errorResult('ESHUTDOWN'));
         expect(sent).toEqual(WINE ? timedOut : errorResult('ECONNRESET'));
-      } finally {
-        pair.close();
-      }
-    },
+      }),
   );
 });
 
 describe('UDP', () => {
   it(title('udp.idle: recvfrom never bound is WSAEINVAL', 'udp.idle: recvfrom never bound is WSAEWOULDBLOCK'), () => {
     // recvfrom docs, WSAEINVAL: "The socket has not been bound with bind".
-    const socket = Socket.udp();
-    try {
+    return closing([Socket.udp()], (socket) => {
       socket.setBlocking(false);
       expect(socket.recvFrom(16)).toEqual(WINE ? failure('would-block', 'EWOULDBLOCK') : errorResult('EINVAL'));
-    } finally {
-      socket.close();
-    }
+    });
   });
 
-  it('udp.truncated: WSAEMSGSIZE still delivers what fits, recvFrom names the sender, MSG_PEEK keeps it whole', () => {
-    const [receiver, sender] = [boundUdp(), boundUdp()];
-    try {
+  it('udp.truncated: WSAEMSGSIZE still delivers what fits, recvFrom names the sender, MSG_PEEK keeps it whole', () =>
+    closing([boundUdp(), boundUdp()], (receiver, sender) => {
       receiver.setReceiveTimeout(2000);
-      const from = { address: '127.0.0.1', port: endpoint(sender).port, family: 'IPv4' };
-      const send = (data: string): void => void sender.sendTo(data, endpoint(receiver));
+      const from = { address: '127.0.0.1', port: endpointOf(sender).port, family: 'IPv4' };
+      const send = (data: string): void => void sender.sendTo(data, endpointOf(receiver));
       const cut = { kind: 'data', ret: -1, errno: errnoOf('EMSGSIZE'), bytesRead: 4, data: Buffer.from('0123') };
       send('0123456789');
       expect(receiver.recvFrom(4, constants.MSG.PEEK)).toEqual({ ...cut, truncated: true, ...from });
@@ -131,18 +128,12 @@ describe('UDP', () => {
       send('klmnopqrst');
       const buffer = Buffer.alloc(4);
       expect([sys.recv(receiver.fd, buffer, 0, 4, 0), buffer.toString()]).toEqual([-errnoOf('EMSGSIZE'), 'klmn']);
-    } finally {
-      closeAll(receiver, sender);
-    }
-  });
+    }));
 
   it.runIf(WINE)(
     'udp.icmp: the ICMP error recv never reports goes to a later send as WSAECONNREFUSED (Wine deviation)',
     async () => {
-      const socket = Socket.udp({
-        bind: { host: '127.0.0.1', port: 0 },
-        connect: { host: '127.0.0.1', port: closedUdpPort() },
-      });
+      const socket = boundUdp({ connect: { host: '127.0.0.1', port: closedUdpPort() } });
       try {
         socket.send('x');
         socket.setReceiveTimeout(SHORT_MS);
@@ -150,7 +141,7 @@ describe('UDP', () => {
         expect(socket.recv(16)).toEqual(timedOut);
         let sent = socket.send('y');
         for (let tries = 0; sent.kind === 'sent' && tries < 20; tries++) {
-          await new Promise((resolve) => setTimeout(resolve, 10));
+          await delay(10);
           sent = socket.send('y');
         }
         expect(sent).toEqual(errorResult('ECONNREFUSED'));

@@ -17,6 +17,7 @@ import { DARWIN, FREEBSD } from './expectations/darwin.js';
 import { LINUX } from './expectations/linux.js';
 import { expectScenario, referenceAnchors, referenceScenarioIds, resolve, viewOf } from './expectations/steps.js';
 import { WIN32 } from './expectations/win32.js';
+import { fixture, loadReport } from './fixtures/run-cli.js';
 import { guardFds } from './helpers.js';
 
 guardFds();
@@ -53,8 +54,7 @@ describe(`the catalogue against test/expectations (${VIEW})`, () => {
 
 // --- The tables --------------------------------------------------------------------------------
 
-const FIXTURES = new URL('fixtures/', import.meta.url);
-const report = (name: string): ProbeReport => JSON.parse(readFileSync(new URL(name, FIXTURES), 'utf8')) as ProbeReport;
+const report = (name: string): ProbeReport => loadReport(fixture(name));
 
 describe('the expectations tables', () => {
   it('have every scenario id of docs/recv-semantics.md, in its order; the Linux table runs each or says why it cannot', () => {

@@ -96,13 +96,18 @@ function expectLines(lines: string[], idle: string, rest: string[]): void {
   expect(lines.at(-1)).toBe(rest.at(-1));
 }
 
-describe('examples/nonblocking-loop.ts', () => {
-  const run = (port: number, more: { maxPolls?: number } = {}) =>
-    nonblockingLoop({ host: HOST, port, pollMs: 20, maxPolls: 250, log: () => {}, ...more });
+const runNonblocking = (port: number, more: { maxPolls?: number } = {}): Promise<LoopOutcome> =>
+  nonblockingLoop({ host: HOST, port, pollMs: 20, maxPolls: 250, log: () => {}, ...more });
+const runTimeout = (port: number): Promise<LoopOutcome> =>
+  timeoutLoop({ host: HOST, port, timeoutMs: 50, pauseMs: 10, maxPolls: 100, log: () => {} });
 
-  it('prints No data available, then the message, then the orderly shutdown, and exits 0', async () => {
+describe.each([
+  { example: 'nonblocking-loop.ts', run: runNonblocking, said: 'No data available', idle: 'No data available' },
+  { example: 'timeout-loop.ts', run: runTimeout, said: 'recv timed out', idle: 'recv timed out, retry later' },
+])('examples/$example', ({ run, said, idle }) => {
+  it(`prints ${said}, then the message, then the orderly shutdown, and exits 0`, async () => {
     const outcome = await againstPeer(run, helloThenFin);
-    expectLines(outcome.lines, 'No data available', ['got a message: hello', 'orderly shutdown on server end']);
+    expectLines(outcome.lines, idle, ['got a message: hello', 'orderly shutdown on server end']);
     expect(outcome.exitCode).toBe(0);
     expect(outcome.messages).toEqual([Buffer.from('hello')]);
     expect(outcome.error).toBeUndefined();
@@ -110,12 +115,14 @@ describe('examples/nonblocking-loop.ts', () => {
 
   it(RESET_TITLE, async () => {
     const outcome = await againstPeer(run, resetAfterPause);
-    expectResetOutcome(outcome, 'No data available');
+    expectResetOutcome(outcome, idle);
   });
+});
 
+describe('examples/nonblocking-loop.ts', () => {
   it('gives up with exit code 2 after maxPolls when the peer stays silent', async () => {
     const outcome = await againstPeer(
-      (port) => run(port, { maxPolls: 3 }),
+      (port) => runNonblocking(port, { maxPolls: 3 }),
       () => delay(0),
     );
     expect(outcome.lines).toEqual([
@@ -138,7 +145,7 @@ describe('examples/nonblocking-loop.ts', () => {
   });
 
   it('rejects with the SocketError ECONNREFUSED when nothing listens', async () => {
-    await expect(run(closedPort())).rejects.toMatchObject({
+    await expect(runNonblocking(closedPort())).rejects.toMatchObject({
       code: codeOf('ECONNREFUSED'),
       errno: errnoOf('ECONNREFUSED'),
       syscall: 'connect',
@@ -147,25 +154,6 @@ describe('examples/nonblocking-loop.ts', () => {
 });
 
 describe('examples/timeout-loop.ts', () => {
-  const run = (port: number) =>
-    timeoutLoop({ host: HOST, port, timeoutMs: 50, pauseMs: 10, maxPolls: 100, log: () => {} });
-
-  it('prints recv timed out, then the message, then the orderly shutdown, and exits 0', async () => {
-    const outcome = await againstPeer(run, helloThenFin);
-    expectLines(outcome.lines, 'recv timed out, retry later', [
-      'got a message: hello',
-      'orderly shutdown on server end',
-    ]);
-    expect(outcome.exitCode).toBe(0);
-    expect(outcome.messages).toEqual([Buffer.from('hello')]);
-    expect(outcome.error).toBeUndefined();
-  });
-
-  it(RESET_TITLE, async () => {
-    const outcome = await againstPeer(run, resetAfterPause);
-    expectResetOutcome(outcome, 'recv timed out, retry later');
-  });
-
   it('rejects timeoutMs 0 (which would wait forever) with a RangeError before connecting', async () => {
     // Nothing listens on the port: had it connected first, the rejection would be ECONNREFUSED.
     await expect(timeoutLoop({ host: HOST, port: closedPort(), timeoutMs: 0, log: () => {} })).rejects.toThrow(

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { selectServer, type SelectServerHandle } from '../examples/select-server.js';
 import { Socket, type RecvResult } from '../src/index.js';
-import { closeAll, codeOf, errnoOf, guardFds, waitFor, WINE_RST_IS_EOF } from './helpers.js';
+import { closeAll, codeOf, EOF, errnoOf, guardFds, waitFor, WINE_RST_IS_EOF } from './helpers.js';
 
 guardFds();
 
@@ -24,16 +24,30 @@ const TITLE = WINE_RST_IS_EOF
   ? 'serves three clients at once, echoes each message to its sender, and logs eof, also for the reset (Wine deviation)'
   : 'serves three clients at once, echoes each message to its sender, and logs eof and reset';
 
-/** A client connected without blocking, once the server has logged it as client `id`. */
-async function connectClient(handle: SelectServerHandle, lines: string[], id: number): Promise<Socket> {
-  const socket = await Socket.connect({ host: HOST, port: handle.port, ...LIMIT });
+/**
+ * Starts the server with `options` and runs `check` on it with its log and a way to connect client
+ * `id` (without blocking, resolved once the server has logged it); the clients are closed and the
+ * server stopped and waited for whatever happens, so nothing stays open.
+ */
+async function serving(
+  options: { maxClients: number; idleTimeoutMs: number },
+  check: (handle: SelectServerHandle, lines: string[], connect: (id: number) => Promise<Socket>) => Promise<void>,
+): Promise<void> {
+  const lines: string[] = [];
+  const clients: Socket[] = [];
+  let handle: SelectServerHandle | undefined;
   try {
-    await waitFor(() => lines.includes(`client ${id} connected`), 5_000, `client ${id} connected`);
-  } catch (error) {
-    socket.close();
-    throw error;
+    const server = (handle = await selectServer({ host: HOST, ...options, log: (line) => lines.push(line) }));
+    await check(server, lines, async (id) => {
+      clients.push(await Socket.connect({ host: HOST, port: server.port, ...LIMIT }));
+      await waitFor(() => lines.includes(`client ${id} connected`), 5_000, `client ${id} connected`);
+      return clients.at(-1) as Socket;
+    });
+  } finally {
+    closeAll(...clients);
+    handle?.close();
+    await handle?.done.catch(() => undefined);
   }
-  return socket;
 }
 
 async function send(socket: Socket, text: string): Promise<void> {
@@ -47,21 +61,11 @@ async function receive(socket: Socket): Promise<string | RecvResult> {
   return result.kind === 'data' ? result.data.toString() : result;
 }
 
-/** Stops the server whatever happened and waits for it, so nothing it holds stays open. */
-async function shutDown(handle: SelectServerHandle | undefined): Promise<void> {
-  if (handle === undefined) return;
-  handle.close();
-  await handle.done.catch(() => undefined);
-}
-
 describe('examples/select-server.ts', () => {
-  it(TITLE, async () => {
-    const lines: string[] = [];
-    let handle: SelectServerHandle | undefined;
-    const clients: Socket[] = [];
-    try {
-      handle = await selectServer({ host: HOST, maxClients: 3, idleTimeoutMs: 10_000, log: (l) => lines.push(l) });
-      for (const id of [1, 2, 3]) clients.push(await connectClient(handle, lines, id));
+  it(TITLE, () =>
+    serving({ maxClients: 3, idleTimeoutMs: 10_000 }, async (handle, lines, connect) => {
+      const clients: Socket[] = [];
+      for (const id of [1, 2, 3]) clients.push(await connect(id));
       const [one, two, three] = clients as [Socket, Socket, Socket];
 
       // All three at once.
@@ -92,9 +96,9 @@ describe('examples/select-server.ts', () => {
       // Each shuts down its side (a FIN, scenario tcp.fin): the server logs eof and closes, so
       // the client reads EOF too.
       one.shutdown('write');
-      expect(await receive(one)).toEqual({ kind: 'eof', ret: 0, errno: 0 });
+      expect(await receive(one)).toEqual(EOF);
       three.shutdown('write');
-      expect(await receive(three)).toEqual({ kind: 'eof', ret: 0, errno: 0 });
+      expect(await receive(three)).toEqual(EOF);
 
       const outcome = await handle.done;
       expect(outcome).toEqual({
@@ -138,21 +142,14 @@ describe('examples/select-server.ts', () => {
         code: codeOf('ECONNREFUSED'),
         errno: errnoOf('ECONNREFUSED'),
       });
-    } finally {
-      closeAll(...clients);
-      await shutDown(handle);
-    }
-  });
+    }),
+  );
 
-  it('closes a silent client after idleTimeoutMs and stops accepting after as long without a new one', async () => {
-    const lines: string[] = [];
-    let handle: SelectServerHandle | undefined;
-    let client: Socket | undefined;
-    try {
-      handle = await selectServer({ host: HOST, maxClients: 5, idleTimeoutMs: 300, log: (l) => lines.push(l) });
-      client = await connectClient(handle, lines, 1);
+  it('closes a silent client after idleTimeoutMs and stops accepting after as long without a new one', () =>
+    serving({ maxClients: 5, idleTimeoutMs: 300 }, async (handle, lines, connect) => {
+      const client = await connect(1);
       // The server closes the connection: the silent client reads EOF.
-      expect(await receive(client)).toEqual({ kind: 'eof', ret: 0, errno: 0 });
+      expect(await receive(client)).toEqual(EOF);
       const outcome = await handle.done;
       expect(outcome).toEqual({ stopped: 'idle', clients: [{ id: 1, messages: [], end: 'idle' }], lines });
       expect(lines[0]).toBe(`listening on ${HOST}:${handle.port}`);
@@ -160,23 +157,15 @@ describe('examples/select-server.ts', () => {
       // Both timeouts run from about the same moment, so these two come in either order.
       expect(lines.slice(2, 4).sort()).toEqual(['client 1 closed (idle)', 'stopped accepting (idle)']);
       expect(lines.slice(4)).toEqual(['served 1 client']);
-    } finally {
-      closeAll(client);
-      await shutDown(handle);
-    }
-  });
+    }));
 
-  it('close() stops accepting and closes a waiting client, whose next recv is eof', async () => {
-    const lines: string[] = [];
-    let handle: SelectServerHandle | undefined;
-    let client: Socket | undefined;
-    try {
-      handle = await selectServer({ host: HOST, maxClients: 5, idleTimeoutMs: 10_000, log: (l) => lines.push(l) });
-      client = await connectClient(handle, lines, 1);
+  it('close() stops accepting and closes a waiting client, whose next recv is eof', () =>
+    serving({ maxClients: 5, idleTimeoutMs: 10_000 }, async (handle, lines, connect) => {
+      const client = await connect(1);
       await send(client, 'before close');
       expect(await receive(client)).toBe('echo: before close');
       handle.close();
-      expect(await receive(client)).toEqual({ kind: 'eof', ret: 0, errno: 0 });
+      expect(await receive(client)).toEqual(EOF);
       const outcome = await handle.done;
       expect(outcome).toEqual({
         stopped: 'closed',
@@ -192,9 +181,5 @@ describe('examples/select-server.ts', () => {
         ].sort(),
       );
       expect(lines.at(-1)).toBe('served 1 client');
-    } finally {
-      closeAll(client);
-      await shutDown(handle);
-    }
-  });
+    }));
 });

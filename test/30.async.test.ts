@@ -9,18 +9,25 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
-import { getSystemErrorMap } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { setImmediate as nextMacrotask, setTimeout as delay } from 'node:timers/promises';
 
 import { describe, expect, it } from 'vitest';
 
 import { constants, Server, Socket, SocketError, sys, type RecvFromResult, type RecvResult } from '../src/index.js';
 import {
+  boundUdp,
+  bounded,
   closeAll,
   closedPort,
+  closing,
   codeOf,
+  collectGarbage,
+  dataResult,
+  endpointOf,
+  EOF,
   errnoOf,
+  errorResult,
+  failure,
   guardFds,
   openFdCount,
   probeBlocking,
@@ -39,52 +46,23 @@ const LATER_MS = 50;
 
 const EMPTY = Buffer.alloc(0);
 
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const nextMacrotask = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
 /**
  * The result an async call gives when its own timeout expires: the last non-blocking recv's
  * EAGAIN (WSAEWOULDBLOCK, 10035, on Windows).
  */
-function timeoutResult(): RecvResult {
-  return { kind: 'timeout', ret: -1, errno: errnoOf('EAGAIN'), code: codeOf('EAGAIN') };
-}
-
-/**
- * What a blocking recv gives when SO_RCVTIMEO expires (tcp.idle.rcvtimeo): EAGAIN on Linux,
- * WSAETIMEDOUT (10060) on Windows.
- */
-function receiveTimeoutResult(): RecvResult {
-  if (!WIN32) return timeoutResult();
-  return { kind: 'timeout', ret: -1, errno: errnoOf('ETIMEDOUT'), code: codeOf('ETIMEDOUT') };
-}
+const TIMEOUT = failure('timeout', 'EAGAIN');
 
 /** A non-blocking call with nothing to do: EAGAIN (WSAEWOULDBLOCK on Windows). */
-function wouldBlockResult(): RecvResult {
-  return { kind: 'would-block', ret: -1, errno: errnoOf('EAGAIN'), code: codeOf('EAGAIN') };
-}
+const WOULD_BLOCK = failure('would-block', 'EAGAIN');
 
-function dataResult(text: string): RecvResult {
-  const length = Buffer.byteLength(text);
-  return { kind: 'data', ret: length, errno: 0, bytesRead: length, data: Buffer.from(text) };
-}
-
-const EOF: RecvResult = { kind: 'eof', ret: 0, errno: 0 };
-
-/** libuv's message for a code, as every error result carries it. */
-function messageOf(code: string): string {
-  // libuv's table is keyed by libuv's own numbers, which on Windows are not Winsock's
-  // (UV_ECONNRESET is -4077, WSAECONNRESET 10054): there the name is looked up.
-  const entry = WIN32
-    ? [...getSystemErrorMap().values()].find(([name]) => name === code)
-    : getSystemErrorMap().get(-errnoOf(code));
-  if (entry === undefined) throw new Error(`libuv has no message for ${code}`);
-  return entry[1];
-}
-
-/** An error result for `code` (a POSIX name; WSA-prefixed on Windows). */
-function errorResult(code: string): RecvResult {
-  return { kind: 'error', ret: -1, errno: errnoOf(code), code: codeOf(code), message: messageOf(code) };
+/** Awaits `pending()` while `act` runs LATER_MS from now; the timer is cleared however it ends. */
+async function withLater<T>(act: () => unknown, pending: () => Promise<T>): Promise<T> {
+  const timer = setTimeout(act, LATER_MS);
+  try {
+    return await pending();
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** MSG_DONTWAIT; Windows has none. */
@@ -165,17 +143,6 @@ function kernelListenerBlocking(server: Server): boolean {
   }
 }
 
-/** A bound UDP socket on 127.0.0.1, blocking, with SO_RCVTIMEO bounding any sync wait. */
-function boundUdp(): Socket {
-  const socket = Socket.udp({ bind: { host: '127.0.0.1', port: 0 } });
-  socket.setReceiveTimeout(ARRIVAL_MS);
-  return socket;
-}
-
-function portOf(socket: Socket): number {
-  return socket.localAddress().port;
-}
-
 describe('the event loop stays live', () => {
   it('timers keep firing while recvAsync waits 500 ms for nothing, which ends in timeout EAGAIN', async () => {
     const [ours, peer] = Socket.pair();
@@ -183,7 +150,7 @@ describe('the event loop stays live', () => {
     const interval = setInterval(() => ticks++, 10);
     try {
       const result = await ours.recvAsync(16, { timeout: 500 });
-      expect(result).toEqual(timeoutResult());
+      expect(result).toEqual(TIMEOUT);
       // A blocked loop gives 0 or 1 tick; a live one about 50.
       expect(ticks).toBeGreaterThanOrEqual(20);
     } finally {
@@ -192,19 +159,15 @@ describe('the event loop stays live', () => {
     }
   });
 
-  it('waitReadable resolves timeout on an idle socket and ready once data arrives, leaving it queued', async () => {
-    const [ours, peer] = Socket.pair();
-    try {
+  it('waitReadable resolves timeout on an idle socket and ready once data arrives, leaving it queued', () =>
+    closing(Socket.pair(), async (ours, peer) => {
       expect(await ours.waitReadable({ timeout: 30 })).toBe('timeout');
       expect(await ours.waitWritable({ timeout: ARRIVAL_MS })).toBe('ready');
       setTimeout(() => peer.send('ping'), LATER_MS);
       expect(await ours.waitReadable({ timeout: ARRIVAL_MS })).toBe('ready');
       expect(ours.available()).toBe(4);
       expect(withoutWaiting(ours, (flags) => ours.recv(16, flags))).toEqual(dataResult('ping'));
-    } finally {
-      closeAll(ours, peer);
-    }
-  });
+    }));
 });
 
 /** A stream scenario: what the peer does, and the result both twins must give. */
@@ -256,88 +219,68 @@ const STREAM_SCENARIOS: StreamScenario[] = [
 
 describe('every async scenario gives what its sync twin gives', () => {
   describe.each(STREAM_SCENARIOS)('$name', (scenario) => {
-    it('sync twin: a blocking recv after the event', () => {
-      const pair = tcpPair();
-      try {
+    it('sync twin: a blocking recv after the event', () =>
+      closing([tcpPair()], (pair) => {
         pair.client.setReceiveTimeout(ARRIVAL_MS);
         scenario.act(pair);
         // Blocking: it waits for the data, FIN or RST to land (SO_RCVTIMEO bounds it).
         expect(pair.client.recv(16)).toEqual(scenario.expected());
         expect(pair.client.readState).toBe(scenario.readState);
         if (scenario.next) expect(pair.client.recv(16)).toEqual(scenario.next());
-      } finally {
-        pair.close();
-      }
-    });
+      }));
 
-    it(`recvAsync waiting before the event (after ${LATER_MS} ms)`, async () => {
-      const pair = tcpPair();
-      try {
-        const timer = setTimeout(() => scenario.act(pair), LATER_MS);
-        try {
-          expect(await pair.client.recvAsync(16, { timeout: ARRIVAL_MS })).toEqual(scenario.expected());
-        } finally {
-          clearTimeout(timer);
-        }
+    it(`recvAsync waiting before the event (after ${LATER_MS} ms)`, () =>
+      closing([tcpPair()], async (pair) => {
+        const result = await withLater(
+          () => scenario.act(pair),
+          () => pair.client.recvAsync(16, { timeout: ARRIVAL_MS }),
+        );
+        expect(result).toEqual(scenario.expected());
         expect(pair.client.readState).toBe(scenario.readState);
         if (scenario.next) expect(await pair.client.recvAsync(16, { timeout: ARRIVAL_MS })).toEqual(scenario.next());
-      } finally {
-        pair.close();
-      }
-    });
+      }));
   });
 
   it(
     WIN32
       ? 'timeout: sync twin (SO_RCVTIMEO) gives timeout WSAETIMEDOUT, recvAsync ({ timeout }) timeout WSAEWOULDBLOCK'
       : 'timeout: sync twin (SO_RCVTIMEO) and recvAsync ({ timeout }) both give timeout EAGAIN',
-    async () => {
-      const pair = tcpPair();
-      try {
-        expect(await pair.client.recvAsync(16, { timeout: 50 })).toEqual(timeoutResult());
+    () =>
+      closing([tcpPair()], async ({ client }) => {
+        expect(await client.recvAsync(16, { timeout: 50 })).toEqual(TIMEOUT);
         // The sync twin last: Winsock calls a socket whose blocking receive timed out indeterminate.
-        pair.client.setReceiveTimeout(50);
-        expect(pair.client.recv(16)).toEqual(receiveTimeoutResult());
-        expect(pair.client.readState).toBe('open');
-      } finally {
-        pair.close();
-      }
-    },
+        client.setReceiveTimeout(50);
+        // What a blocking recv gives when SO_RCVTIMEO expires (tcp.idle.rcvtimeo): EAGAIN on Linux,
+        // WSAETIMEDOUT (10060) on Windows.
+        expect(client.recv(16)).toEqual(failure('timeout', WIN32 ? 'ETIMEDOUT' : 'EAGAIN'));
+        expect(client.readState).toBe('open');
+      }),
   );
 
   describe('udp.zero-length: a zero-length datagram is data with bytesRead 0 and its sender', () => {
-    function expectedFrom(sender: Socket): RecvFromResult {
-      return {
-        kind: 'data',
-        ret: 0,
-        errno: 0,
-        bytesRead: 0,
-        data: EMPTY,
-        truncated: false,
-        address: '127.0.0.1',
-        port: portOf(sender),
-        family: 'IPv4',
-      };
+    const ZERO = { kind: 'data', ret: 0, errno: 0, bytesRead: 0, data: EMPTY, truncated: false } as const;
+
+    /**
+     * `send` once, then a blocking recvFrom (SO_RCVTIMEO bounds it) gives `expected`; so does a
+     * recvFromAsync waiting before `send` is called again; then an idle recvFromAsync times out.
+     */
+    async function expectTwins(receiver: Socket, send: () => unknown, expected: RecvFromResult): Promise<void> {
+      receiver.setReceiveTimeout(ARRIVAL_MS);
+      send();
+      expect(receiver.recvFrom(16)).toEqual(expected);
+      expect(await withLater(send, () => receiver.recvFromAsync(16, { timeout: ARRIVAL_MS }))).toEqual(expected);
+      expect(await receiver.recvFromAsync(16, { timeout: 20 })).toEqual(TIMEOUT);
     }
 
-    it('UDP: recvFrom and recvFromAsync agree', async () => {
-      const receiver = boundUdp();
-      const sender = boundUdp();
-      try {
-        const to = { host: '127.0.0.1', port: portOf(receiver) };
-        sender.sendTo(EMPTY, to);
-        expect(receiver.recvFrom(16)).toEqual(expectedFrom(sender));
-        const timer = setTimeout(() => sender.sendTo(EMPTY, to), LATER_MS);
-        try {
-          expect(await receiver.recvFromAsync(16, { timeout: ARRIVAL_MS })).toEqual(expectedFrom(sender));
-        } finally {
-          clearTimeout(timer);
-        }
-        expect(await receiver.recvFromAsync(16, { timeout: 20 })).toEqual(timeoutResult());
-      } finally {
-        closeAll(receiver, sender);
-      }
-    });
+    it('UDP: recvFrom and recvFromAsync agree', () =>
+      closing([boundUdp(), boundUdp()], (receiver, sender) =>
+        expectTwins(receiver, () => sender.sendTo(EMPTY, endpointOf(receiver)), {
+          ...ZERO,
+          address: '127.0.0.1',
+          port: endpointOf(sender).port,
+          family: 'IPv4',
+        }),
+      ));
 
     // Windows has no socketpair(2), and the TCP pair that stands in is stream only.
     if (WIN32) {
@@ -347,47 +290,19 @@ describe('every async scenario gives what its sync twin gives', () => {
       return;
     }
 
-    it('AF_UNIX dgram socketpair: recvFrom and recvFromAsync agree (unnamed sender)', async () => {
-      const [ours, peer] = Socket.pair({ type: 'dgram' });
-      try {
-        ours.setReceiveTimeout(ARRIVAL_MS);
-        const expected: RecvFromResult = {
-          kind: 'data',
-          ret: 0,
-          errno: 0,
-          bytesRead: 0,
-          data: EMPTY,
-          truncated: false,
-          address: '',
-          port: 0,
-          family: 'unix',
-        };
-        peer.send(EMPTY);
-        expect(ours.recvFrom(16)).toEqual(expected);
-        const timer = setTimeout(() => peer.send(EMPTY), LATER_MS);
-        try {
-          expect(await ours.recvFromAsync(16, { timeout: ARRIVAL_MS })).toEqual(expected);
-        } finally {
-          clearTimeout(timer);
-        }
-        expect(await ours.recvFromAsync(16, { timeout: 20 })).toEqual(timeoutResult());
-      } finally {
-        closeAll(ours, peer);
-      }
-    });
+    it('AF_UNIX dgram socketpair: recvFrom and recvFromAsync agree (unnamed sender)', () =>
+      closing(Socket.pair({ type: 'dgram' }), (ours, peer) =>
+        expectTwins(ours, () => peer.send(EMPTY), { ...ZERO, address: '', port: 0, family: 'unix' }),
+      ));
   });
 
-  it("recvIntoAsync's data is a view of the caller's buffer at the offset", async () => {
-    const [ours, peer] = Socket.pair();
-    try {
+  it("recvIntoAsync's data is a view of the caller's buffer at the offset", () =>
+    closing(Socket.pair(), async (ours, peer) => {
       const buffer = Buffer.alloc(32, 0x2e);
-      const timer = setTimeout(() => peer.send('abc'), LATER_MS);
-      let result: RecvResult;
-      try {
-        result = await ours.recvIntoAsync(buffer, { offset: 4, length: 8, timeout: ARRIVAL_MS });
-      } finally {
-        clearTimeout(timer);
-      }
+      const result = await withLater(
+        () => peer.send('abc'),
+        () => ours.recvIntoAsync(buffer, { offset: 4, length: 8, timeout: ARRIVAL_MS }),
+      );
       expect(result).toEqual(dataResult('abc'));
       if (result.kind !== 'data') return;
       expect(result.data.buffer).toBe(buffer.buffer);
@@ -395,56 +310,42 @@ describe('every async scenario gives what its sync twin gives', () => {
       expect(buffer.subarray(0, 8).toString()).toBe('....abc.');
       buffer[4] = 0x41;
       expect(result.data.toString()).toBe('Abc');
-    } finally {
-      closeAll(ours, peer);
-    }
-  });
+    }));
 });
 
 describe("the socket's own mode is respected and left as found", () => {
-  it('a blocking socket with SO_RCVTIMEO 5000: recvAsync({ timeout: 100 }) gives timeout well before 5 s, mode kept', async () => {
-    const [ours, peer] = Socket.pair();
-    try {
+  it('a blocking socket with SO_RCVTIMEO 5000: recvAsync({ timeout: 100 }) gives timeout well before 5 s, mode kept', () =>
+    closing(Socket.pair(), async (ours, peer) => {
       ours.setReceiveTimeout(5000);
       // Data that comes later is waited for: the attempts' would-block is no receive timeout.
-      const timer = setTimeout(() => peer.send('later'), LATER_MS);
-      try {
-        expect(await ours.recvAsync(16, { timeout: ARRIVAL_MS })).toEqual(dataResult('later'));
-      } finally {
-        clearTimeout(timer);
-      }
+      const later = await withLater(
+        () => peer.send('later'),
+        () => ours.recvAsync(16, { timeout: ARRIVAL_MS }),
+      );
+      expect(later).toEqual(dataResult('later'));
       const started = performance.now();
-      const guard = delay(2000).then(() => 'guard expired' as const);
-      const result = await Promise.race([ours.recvAsync(16, { timeout: 100 }), guard]);
+      const result = await bounded(ours.recvAsync(16, { timeout: 100 }), 2000);
       // Only a bound, not a speed check: a recv that honoured SO_RCVTIMEO would take 5 s.
       expect(performance.now() - started).toBeLessThan(2000);
-      expect(result).toEqual(timeoutResult());
+      expect(result).toEqual(TIMEOUT);
       expect(ours.blocking).toBe(true);
       expect(ours.receiveTimeout).toBe(5000);
       expect(kernelMode(ours.fd)).toEqual({ blocking: true, receiveTimeout: 5000 });
-    } finally {
-      closeAll(ours, peer);
-    }
-  });
+    }));
 
-  it('waitReadable and waitWritable leave a blocking socket blocking in the kernel (O_NONBLOCK clear)', async () => {
-    const [ours, peer] = Socket.pair();
-    try {
+  it('waitReadable and waitWritable leave a blocking socket blocking in the kernel (O_NONBLOCK clear)', () =>
+    closing(Socket.pair(), async (ours) => {
       expect(await ours.waitReadable({ timeout: 10 })).toBe('timeout');
       expect(await ours.waitWritable({ timeout: ARRIVAL_MS })).toBe('ready');
       expect(ours.blocking).toBe(true);
       // A set O_NONBLOCK would make every later sync recv on this "blocking" socket return at once.
       expect(kernelMode(ours.fd)).toEqual({ blocking: true, receiveTimeout: 0 });
-    } finally {
-      closeAll(ours, peer);
-    }
-  });
+    }));
 
-  it('a non-blocking socket stays non-blocking after recvAsync, waitReadable and sendAsync', async () => {
-    const [ours, peer] = Socket.pair();
-    try {
+  it('a non-blocking socket stays non-blocking after recvAsync, waitReadable and sendAsync', () =>
+    closing(Socket.pair(), async (ours) => {
       ours.setBlocking(false);
-      expect(await ours.recvAsync(16, { timeout: 30 })).toEqual(timeoutResult());
+      expect(await ours.recvAsync(16, { timeout: 30 })).toEqual(TIMEOUT);
       expect(await ours.waitReadable({ timeout: 10 })).toBe('timeout');
       expect(await ours.sendAsync('x', { timeout: ARRIVAL_MS })).toEqual({
         kind: 'sent',
@@ -455,21 +356,16 @@ describe("the socket's own mode is respected and left as found", () => {
       expect(ours.blocking).toBe(false);
       expect(kernelMode(ours.fd)).toEqual({ blocking: false, receiveTimeout: 0 });
       // And the sync calls still see it non-blocking: would-block, not a wait.
-      expect(ours.recv(16)).toEqual(wouldBlockResult());
-    } finally {
-      closeAll(ours, peer);
-    }
-  });
+      expect(ours.recv(16)).toEqual(WOULD_BLOCK);
+    }));
 });
 
 describe('spurious readiness is handled', () => {
-  it('two waitReadable on one UDP socket are both woken by one datagram; only one recv gets it', async () => {
-    const receiver = boundUdp();
-    const sender = boundUdp();
-    try {
+  it('two waitReadable on one UDP socket are both woken by one datagram; only one recv gets it', () =>
+    closing([boundUdp(), boundUdp()], async (receiver, sender) => {
       const first = receiver.waitReadable({ timeout: ARRIVAL_MS });
       const second = receiver.waitReadable({ timeout: ARRIVAL_MS });
-      setTimeout(() => sender.sendTo('one', { host: '127.0.0.1', port: portOf(receiver) }), LATER_MS);
+      setTimeout(() => sender.sendTo('one', endpointOf(receiver)), LATER_MS);
       expect(await Promise.all([first, second])).toEqual(['ready', 'ready']);
       expect(withoutWaiting(receiver, (flags) => receiver.recvFrom(16, flags))).toMatchObject({
         kind: 'data',
@@ -477,26 +373,17 @@ describe('spurious readiness is handled', () => {
         data: Buffer.from('one'),
       });
       // The second waiter's readiness is now spurious.
-      expect(withoutWaiting(receiver, (flags) => receiver.recvFrom(16, flags))).toEqual(wouldBlockResult());
-    } finally {
-      closeAll(receiver, sender);
-    }
-  });
+      expect(withoutWaiting(receiver, (flags) => receiver.recvFrom(16, flags))).toEqual(WOULD_BLOCK);
+    }));
 
-  it('two recvFromAsync on one UDP socket, one datagram: one gets it, the other keeps waiting and times out EAGAIN', async () => {
-    const receiver = boundUdp();
-    const sender = boundUdp();
-    try {
+  it('two recvFromAsync on one UDP socket, one datagram: one gets it, the other keeps waiting and times out EAGAIN', () =>
+    closing([boundUdp(), boundUdp()], async (receiver, sender) => {
       const first = receiver.recvFromAsync(16, { timeout: 300 });
       const second = receiver.recvFromAsync(16, { timeout: 300 });
-      const to = { host: '127.0.0.1', port: portOf(receiver) };
-      const timer = setTimeout(() => sender.sendTo('one', to), LATER_MS);
-      let results: RecvFromResult[];
-      try {
-        results = await Promise.all([first, second]);
-      } finally {
-        clearTimeout(timer);
-      }
+      const results = await withLater(
+        () => sender.sendTo('one', endpointOf(receiver)),
+        () => Promise.all([first, second]),
+      );
       const data = results.filter((result) => result.kind === 'data');
       const others = results.filter((result) => result.kind !== 'data');
       expect(data).toEqual([
@@ -508,16 +395,13 @@ describe('spurious readiness is handled', () => {
           data: Buffer.from('one'),
           truncated: false,
           address: '127.0.0.1',
-          port: portOf(sender),
+          port: endpointOf(sender).port,
           family: 'IPv4',
         },
       ]);
       // Never would-block: the loser went back to waiting.
-      expect(others).toEqual([timeoutResult()]);
-    } finally {
-      closeAll(receiver, sender);
-    }
-  });
+      expect(others).toEqual([TIMEOUT]);
+    }));
 
   /**
    * A waitReadable registered before recvAsync is woken first by the same readiness, and its
@@ -542,29 +426,20 @@ describe('spurious readiness is handled', () => {
     }
   }
 
-  it('after another consumer drains the data under a woken recvAsync, it waits and returns the next data', async () => {
-    const [ours, peer] = Socket.pair();
-    try {
+  it('after another consumer drains the data under a woken recvAsync, it waits and returns the next data', () =>
+    closing(Socket.pair(), async (ours, peer) => {
       expect(await drainedUnderneath(ours, peer, 'second')).toEqual(dataResult('second'));
-    } finally {
-      closeAll(ours, peer);
-    }
-  });
+    }));
 
-  it('after another consumer drains the data under a woken recvAsync, it waits and returns its timeout', async () => {
-    const [ours, peer] = Socket.pair();
-    try {
-      expect(await drainedUnderneath(ours, peer, undefined)).toEqual(timeoutResult());
-    } finally {
-      closeAll(ours, peer);
-    }
-  });
+  it('after another consumer drains the data under a woken recvAsync, it waits and returns its timeout', () =>
+    closing(Socket.pair(), async (ours, peer) => {
+      expect(await drainedUnderneath(ours, peer, undefined)).toEqual(TIMEOUT);
+    }));
 });
 
 describe('close, abort and garbage collection during a pending wait', () => {
-  it('close() rejects a pending waitReadable and recvAsync with ERR_SOCKET_CLOSED; fd becomes -1', async () => {
-    const [ours, peer] = Socket.pair();
-    try {
+  it('close() rejects a pending waitReadable and recvAsync with ERR_SOCKET_CLOSED; fd becomes -1', () =>
+    closing(Socket.pair(), async (ours) => {
       const waiting = track(ours.waitReadable({ timeout: ARRIVAL_MS }));
       const receiving = track(ours.recvAsync(16, { timeout: ARRIVAL_MS }));
       await delay(20);
@@ -575,21 +450,14 @@ describe('close, abort and garbage collection during a pending wait', () => {
         expect(settled).toMatchObject({ status: 'rejected', reason: { code: 'ERR_SOCKET_CLOSED' } });
       }
       // The loop survived the poll handle's close: a fresh pair works.
-      const [a, b] = Socket.pair();
-      try {
+      await closing(Socket.pair(), async (a, b) => {
         setTimeout(() => b.send('alive'), 10);
         expect(await a.recvAsync(16, { timeout: ARRIVAL_MS })).toEqual(dataResult('alive'));
-      } finally {
-        closeAll(a, b);
-      }
-    } finally {
-      closeAll(ours, peer);
-    }
-  });
+      });
+    }));
 
-  it('close() from inside the .then of one wait rejects the other pending wait with ERR_SOCKET_CLOSED', async () => {
-    const [ours, peer] = Socket.pair();
-    try {
+  it('close() from inside the .then of one wait rejects the other pending wait with ERR_SOCKET_CLOSED', () =>
+    closing(Socket.pair(), async (ours) => {
       const reading = track(ours.waitReadable({ timeout: ARRIVAL_MS }));
       const receiving = track(ours.recvAsync(16, { timeout: ARRIVAL_MS }));
       // Writable at once; nothing to read.
@@ -601,14 +469,10 @@ describe('close, abort and garbage collection during a pending wait', () => {
       expect(ours.fd).toBe(-1);
       expect(await reading.settled).toMatchObject({ status: 'rejected', reason: { code: 'ERR_SOCKET_CLOSED' } });
       expect(await receiving.settled).toMatchObject({ status: 'rejected', reason: { code: 'ERR_SOCKET_CLOSED' } });
-    } finally {
-      closeAll(ours, peer);
-    }
-  });
+    }));
 
-  it('abort rejects a pending waitReadable and recvAsync with AbortError; the socket still works after', async () => {
-    const [ours, peer] = Socket.pair();
-    try {
+  it('abort rejects a pending waitReadable and recvAsync with AbortError; the socket still works after', () =>
+    closing(Socket.pair(), async (ours, peer) => {
       const controller = new AbortController();
       const waiting = track(ours.waitReadable({ timeout: ARRIVAL_MS, signal: controller.signal }));
       const receiving = track(ours.recvAsync(16, { timeout: ARRIVAL_MS, signal: controller.signal }));
@@ -620,14 +484,10 @@ describe('close, abort and garbage collection during a pending wait', () => {
       expect(ours.fd).toBeGreaterThanOrEqual(0);
       setTimeout(() => peer.send('after'), LATER_MS);
       expect(await ours.recvAsync(16, { timeout: ARRIVAL_MS })).toEqual(dataResult('after'));
-    } finally {
-      closeAll(ours, peer);
-    }
-  });
+    }));
 
-  it('an already-aborted signal rejects waitReadable and recvAsync on an idle socket at once', async () => {
-    const [ours, peer] = Socket.pair();
-    try {
+  it('an already-aborted signal rejects waitReadable and recvAsync on an idle socket at once', () =>
+    closing(Socket.pair(), async (ours) => {
       const signal = AbortSignal.abort();
       const waiting = track(ours.waitReadable({ timeout: ARRIVAL_MS, signal }));
       const receiving = track(ours.recvAsync(16, { timeout: ARRIVAL_MS, signal }));
@@ -635,14 +495,10 @@ describe('close, abort and garbage collection during a pending wait', () => {
       await nextMacrotask();
       expect(waiting.state()).toMatchObject({ status: 'rejected', reason: { name: 'AbortError' } });
       expect(receiving.state()).toMatchObject({ status: 'rejected', reason: { name: 'AbortError' } });
-    } finally {
-      closeAll(ours, peer);
-    }
-  });
+    }));
 
-  it('an already-aborted signal rejects recvAsync with data queued and sendAsync, touching no data', async () => {
-    const [ours, peer] = Socket.pair();
-    try {
+  it('an already-aborted signal rejects recvAsync with data queued and sendAsync, touching no data', () =>
+    closing(Socket.pair(), async (ours, peer) => {
       peer.send('queued');
       const signal = AbortSignal.abort();
       const receiving = track(ours.recvAsync(16, { timeout: ARRIVAL_MS, signal }));
@@ -652,28 +508,18 @@ describe('close, abort and garbage collection during a pending wait', () => {
       expect(sending.state()).toMatchObject({ status: 'rejected', reason: { name: 'AbortError' } });
       expect(withoutWaiting(ours, (flags) => ours.recv(16, flags))).toEqual(dataResult('queued'));
       expect(peer.available()).toBe(0);
-    } finally {
-      closeAll(ours, peer);
-    }
-  });
+    }));
 
-  it("an already-aborted signal's own reason becomes the AbortError's cause, for waits and connect alike", async () => {
-    const [ours, peer] = Socket.pair();
-    const server = Server.listen();
-    try {
+  it("an already-aborted signal's own reason becomes the AbortError's cause, for waits and connect alike", () =>
+    closing([...Socket.pair(), Server.listen()], async (ours, _peer, server) => {
       const reason = new Error('the caller gave up');
       const signal = AbortSignal.abort(reason);
       const expected = { name: 'AbortError', cause: reason };
       await expectRejects(() => ours.waitReadable({ signal }), expected);
       await expectRejects(() => Socket.connect({ host: '127.0.0.1', port: server.port, signal }), expected);
-    } finally {
-      closeAll(ours, peer, server);
-    }
-  });
+    }));
 
   it('a pending wait keeps a dropped socket alive through gc; after it settles gc closes its fd exactly once', async () => {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
     const baseline = openFdCount();
 
     // Nothing but the promise (and the peer, to close it) leaves this function.
@@ -685,44 +531,31 @@ describe('close, abort and garbage collection during a pending wait', () => {
     const { pending, peer } = startDroppedWait();
     const tracked = track(pending);
     try {
-      gc();
-      await nextMacrotask();
-      gc();
-      await nextMacrotask();
+      await collectGarbage(2);
       expect(openFdCount(), 'the waiting socket was collected under its wait').toBe(baseline + 2);
-      expect(await tracked.settled).toEqual({ status: 'fulfilled', value: timeoutResult() });
+      expect(await tracked.settled).toEqual({ status: 'fulfilled', value: TIMEOUT });
     } finally {
       peer.close();
     }
 
-    for (let round = 0; round < 100 && openFdCount() !== baseline; round++) {
-      gc();
-      await nextMacrotask();
-    }
+    for (let round = 0; round < 100 && openFdCount() !== baseline; round++) await collectGarbage(1);
     expect(openFdCount(), 'the FinalizationRegistry closed the dropped socket').toBe(baseline);
 
     // A second close of the old number would now hit the fresh pair (same lowest numbers).
-    const [a, b] = Socket.pair();
-    try {
-      for (let round = 0; round < 5; round++) {
-        gc();
-        await nextMacrotask();
-      }
+    await closing(Socket.pair(), async (a, b) => {
+      await collectGarbage(5);
       expect(openFdCount()).toBe(baseline + 2);
       setTimeout(() => b.send('fresh'), 10);
       expect(await a.recvAsync(16, { timeout: ARRIVAL_MS })).toEqual(dataResult('fresh'));
-    } finally {
-      closeAll(a, b);
-    }
+    });
   });
 });
 
 describe('sendAsync', () => {
-  it('sends 16 MiB over loopback TCP while the peer reads with recvAsync: every byte, in order', async () => {
-    const SIZE = 16 * 1024 * 1024;
-    const payload = randomBytes(SIZE);
-    const pair = tcpPair();
-    try {
+  it('sends 16 MiB over loopback TCP while the peer reads with recvAsync: every byte, in order', () =>
+    closing([tcpPair()], async (pair) => {
+      const SIZE = 16 * 1024 * 1024;
+      const payload = randomBytes(SIZE);
       const hash = createHash('sha256');
       let received = 0;
       const reader = (async (): Promise<RecvResult | undefined> => {
@@ -743,10 +576,7 @@ describe('sendAsync', () => {
       expect(hash.digest('hex')).toBe(createHash('sha256').update(payload).digest('hex'));
       pair.client.shutdown('write');
       expect(await pair.peer.recvAsync(16, { timeout: ARRIVAL_MS })).toEqual(EOF);
-    } finally {
-      pair.close();
-    }
-  });
+    }));
 });
 
 describe('Socket.connect', () => {
@@ -805,9 +635,8 @@ describe('Socket.connect', () => {
     expect(openFdCount()).toBe(before);
   });
 
-  it('rejects with an AbortError for an already-aborted signal, opening nothing', async () => {
-    const server = Server.listen();
-    try {
+  it('rejects with an AbortError for an already-aborted signal, opening nothing', () =>
+    closing([Server.listen()], async (server) => {
       const before = openFdCount();
       await expectRejects(() => Socket.connect({ host: '127.0.0.1', port: server.port, signal: AbortSignal.abort() }), {
         name: 'AbortError',
@@ -815,11 +644,8 @@ describe('Socket.connect', () => {
       expect(openFdCount()).toBe(before);
       // No connection was attempted.
       server.setBlocking(false);
-      expect(server.accept()).toEqual(wouldBlockResult());
-    } finally {
-      server.close();
-    }
-  });
+      expect(server.accept()).toEqual(WOULD_BLOCK);
+    }));
 
   /**
    * A listener with backlog 0 whose one queue slot is taken: Linux drops further SYNs, so a
@@ -828,28 +654,22 @@ describe('Socket.connect', () => {
    * retries a refused connect for about 2 s before it fails, so within these 100 ms the
    * connect is in progress too (not verified here: no Windows machine).
    */
-  function fullListener(): { server: Server; filler: Socket } {
+  function fullListener(): [Server, Socket] {
     const server = Server.listen({ backlog: 0 });
-    const filler = Socket.connectSync({ host: '127.0.0.1', port: server.port });
-    return { server, filler };
+    return [server, Socket.connectSync({ host: '127.0.0.1', port: server.port })];
   }
 
-  it('rejects with ERR_SOCKET_CONNECTION_TIMEOUT when the connect stays in progress, leaving nothing open', async () => {
-    const { server, filler } = fullListener();
-    try {
+  it('rejects with ERR_SOCKET_CONNECTION_TIMEOUT when the connect stays in progress, leaving nothing open', () =>
+    closing(fullListener(), async (server) => {
       const before = openFdCount();
       await expect(Socket.connect({ host: '127.0.0.1', port: server.port, timeout: 100 })).rejects.toMatchObject({
         code: 'ERR_SOCKET_CONNECTION_TIMEOUT',
       });
       expect(openFdCount()).toBe(before);
-    } finally {
-      closeAll(filler, server);
-    }
-  });
+    }));
 
-  it('rejects with an AbortError when aborted while the connect is in progress, leaving nothing open', async () => {
-    const { server, filler } = fullListener();
-    try {
+  it('rejects with an AbortError when aborted while the connect is in progress, leaving nothing open', () =>
+    closing(fullListener(), async (server) => {
       const before = openFdCount();
       const controller = new AbortController();
       setTimeout(() => controller.abort(), LATER_MS);
@@ -857,23 +677,16 @@ describe('Socket.connect', () => {
         Socket.connect({ host: '127.0.0.1', port: server.port, timeout: ARRIVAL_MS, signal: controller.signal }),
       ).rejects.toMatchObject({ name: 'AbortError' });
       expect(openFdCount()).toBe(before);
-    } finally {
-      closeAll(filler, server);
-    }
-  });
+    }));
 });
 
 describe('Server#acceptAsync', () => {
-  it('gives timeout EAGAIN when nobody connects; the server stays blocking', async () => {
-    const server = Server.listen();
-    try {
-      expect(await server.acceptAsync({ timeout: 50 })).toEqual(timeoutResult());
+  it('gives timeout EAGAIN when nobody connects; the server stays blocking', () =>
+    closing([Server.listen()], async (server) => {
+      expect(await server.acceptAsync({ timeout: 50 })).toEqual(TIMEOUT);
       expect(server.blocking).toBe(true);
       expect(kernelListenerBlocking(server)).toBe(true);
-    } finally {
-      server.close();
-    }
-  });
+    }));
 
   it.each([true, false])(
     'gives a socket when a client connects 50 ms later; the server stays blocking=%s',
@@ -883,15 +696,10 @@ describe('Server#acceptAsync', () => {
       let accepted: Socket | undefined;
       try {
         server.setBlocking(blocking);
-        const timer = setTimeout(() => {
-          client = Socket.connectSync({ host: '127.0.0.1', port: server.port });
-        }, LATER_MS);
-        let result;
-        try {
-          result = await server.acceptAsync({ timeout: ARRIVAL_MS });
-        } finally {
-          clearTimeout(timer);
-        }
+        const result = await withLater(
+          () => (client = Socket.connectSync({ host: '127.0.0.1', port: server.port })),
+          () => server.acceptAsync({ timeout: ARRIVAL_MS }),
+        );
         expect(result.kind).toBe('socket');
         if (result.kind !== 'socket') return;
         accepted = result.socket;
@@ -911,9 +719,8 @@ describe('Server#acceptAsync', () => {
 });
 
 describe('the async iterator', () => {
-  it('yields every chunk, then ends at eof', async () => {
-    const [ours, peer] = Socket.pair();
-    try {
+  it('yields every chunk, then ends at eof', () =>
+    closing(Socket.pair(), async (ours, peer) => {
       const chunks = ['one', 'two', 'three'];
       const received: Buffer[] = [];
       setTimeout(() => peer.send(chunks[0] as string), 10);
@@ -932,18 +739,14 @@ describe('the async iterator', () => {
       expect(received.every((chunk) => Buffer.isBuffer(chunk))).toBe(true);
       expect(received.map(String)).toEqual(chunks);
       expect(ours.readState).toBe('eof');
-    } finally {
-      closeAll(ours, peer);
-    }
-  });
+    }));
 
   it(
     WINE_RST_IS_EOF
       ? 'yields the queued data, then ends at the reset as at eof under Wine (Wine deviation: recv returns 0)'
       : 'yields the queued data, then throws SocketError ECONNRESET on reset',
-    async () => {
-      const pair = tcpPair();
-      try {
+    () =>
+      closing([tcpPair()], async (pair) => {
         pair.peer.send('last');
         const timer = setTimeout(() => pair.peer.reset(), LATER_MS);
         const received: string[] = [];
@@ -965,10 +768,7 @@ describe('the async iterator', () => {
           expect(thrown).toMatchObject({ code: codeOf('ECONNRESET'), errno: errnoOf('ECONNRESET'), syscall: 'recv' });
           expect(pair.client.readState).toBe('reset');
         }
-      } finally {
-        pair.close();
-      }
-    },
+      }),
   );
 });
 
@@ -1001,58 +801,42 @@ describe('bad input rejects, never throws', () => {
   ];
 
   describe.each(CALLS)('%s', (_name, call) => {
-    it.each(BAD_OPTIONS)('rejects %s', async (_what, options, expected) => {
-      const [socket, peer] = Socket.pair();
-      const server = Server.listen();
-      try {
+    it.each(BAD_OPTIONS)('rejects %s', (_what, options, expected) =>
+      closing([...Socket.pair(), Server.listen()], async (socket, peer, server) => {
         const before = openFdCount();
         await expectRejects(() => call(socket, server, options), expected);
         expect(openFdCount()).toBe(before);
         // Nothing was sent or consumed.
         expect(peer.available()).toBe(0);
-      } finally {
-        closeAll(socket, peer, server);
-      }
-    });
+      }),
+    );
   });
 
   it.each(CALLS.filter(([name]) => name !== 'Socket.connect'))(
     '%s rejects ERR_SOCKET_CLOSED on a closed socket or server',
-    async (_name, call) => {
-      const [socket, peer] = Socket.pair();
-      const server = Server.listen();
-      try {
+    (_name, call) =>
+      closing([...Socket.pair(), Server.listen()], async (socket, _peer, server) => {
         socket.close();
         server.close();
         await expectRejects(() => call(socket, server, {}), CLOSED);
-      } finally {
-        closeAll(socket, peer, server);
-      }
-    },
+      }),
   );
 
   it.each([
     ['recvAsync', (socket: Socket) => socket.recvAsync(0)],
     ['recvFromAsync', (socket: Socket) => socket.recvFromAsync(0)],
     ['recvIntoAsync', (socket: Socket) => socket.recvIntoAsync(Buffer.alloc(0))],
-  ])('%s rejects a length of 0 with ERR_OUT_OF_RANGE', async (_name, call) => {
-    const [socket, peer] = Socket.pair();
-    try {
+  ])('%s rejects a length of 0 with ERR_OUT_OF_RANGE', (_name, call) =>
+    closing(Socket.pair(), async (socket, peer) => {
       peer.send('kept');
       await expectRejects(() => call(socket), OUT_OF_RANGE);
       expect(socket.available()).toBe(4);
-    } finally {
-      closeAll(socket, peer);
-    }
-  });
+    }),
+  );
 
-  it('the async iterator rejects ERR_SOCKET_CLOSED on a closed socket', async () => {
-    const [socket, peer] = Socket.pair();
-    try {
+  it('the async iterator rejects ERR_SOCKET_CLOSED on a closed socket', () =>
+    closing(Socket.pair(), async (socket) => {
       socket.close();
       await expectRejects(() => socket[Symbol.asyncIterator]().next(), CLOSED);
-    } finally {
-      closeAll(socket, peer);
-    }
-  });
+    }));
 });

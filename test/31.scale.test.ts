@@ -8,11 +8,11 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { constants, Socket, type RecvResult } from '../src/index.js';
-import { ensureDist, tempDir, writeModule } from './built-package.js';
-import { errnoOf, guardFds, openFdCount } from './helpers.js';
+import { moduleFolder } from './built-package.js';
+import { errnoOf, guardFds, loopTurns, openFdCount } from './helpers.js';
 
 guardFds();
 
@@ -92,7 +92,7 @@ describe('10,000 sockets waiting at once', () => {
         }),
       );
       // Every wait is now armed on the loop; let it turn a few times with nothing sent.
-      for (let turn = 0; turn < 5; turn++) await nextTurn();
+      await loopTurns(5);
       expect(
         settled.reduce((sum, n) => sum + n, 0),
         'waits settled before any message was sent',
@@ -207,18 +207,11 @@ interface ChildReport {
 }
 
 describe('a child process with 1,000 pairs', () => {
-  let dir: ReturnType<typeof tempDir> | undefined;
-
-  beforeAll(() => {
-    ensureDist();
-    dir = tempDir('rawrecv-scale-');
-  }, 120_000);
-
-  afterAll(() => dir?.remove());
+  const writeScript = moduleFolder('rawrecv-scale-');
 
   it('answers every wait, gives back every descriptor and exits on its own once everything is closed', async () => {
     requireDescriptors(2 * CHILD_PAIRS + 200);
-    const script = writeModule((dir as ReturnType<typeof tempDir>).path, 'scale-child.mjs', CHILD_SCRIPT);
+    const script = writeScript('scale-child.mjs', CHILD_SCRIPT);
     const order = shuffled(2 * CHILD_PAIRS, SEED);
     const child = spawn(process.execPath, [script, String(CHILD_PAIRS), String(WAIT_MS), JSON.stringify(order)], {
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,15 +4,14 @@
  * 127.0.0.1 at the same time (scenarios tcp.data, tcp.fin) while the main thread keeps using
  * its own loop; a worker terminated with a wait pending must not take the process down.
  */
-import { readlinkSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { constants, Socket, sys } from '../src/index.js';
-import { ensureDist, tempDir, writeModule } from './built-package.js';
-import { closeAll, errnoOf, guardFds, openFdCount, WIN32 } from './helpers.js';
+import { moduleFolder } from './built-package.js';
+import { bounded, closeAll, closing, EOF, errnoOf, fdLink, guardFds, openFdCount, WIN32 } from './helpers.js';
 
 guardFds();
 
@@ -120,10 +119,7 @@ function nextMessage(worker: Worker, type: string, ms = 15_000): Promise<Message
 
 /** The worker's exit code, or 'stuck' if it has not exited after `ms` (it is then terminated). */
 async function exitCode(worker: Worker, exited: Promise<number>, ms = 10_000): Promise<number | 'stuck'> {
-  let timer: NodeJS.Timeout | undefined;
-  const stuck = new Promise<'stuck'>((resolve) => (timer = setTimeout(() => resolve('stuck'), ms)));
-  const outcome = await Promise.race([exited, stuck]);
-  clearTimeout(timer);
+  const outcome = await bounded(exited, ms).catch(() => 'stuck' as const);
   if (outcome === 'stuck') await worker.terminate();
   return outcome;
 }
@@ -138,17 +134,8 @@ async function mainRoundTrip(a: Socket, b: Socket, text: string): Promise<string
   return got.kind === 'data' ? got.data.toString() : JSON.stringify(got);
 }
 
-let dir: ReturnType<typeof tempDir> | undefined;
-
-beforeAll(() => {
-  ensureDist();
-  dir = tempDir('rawrecv-workers-');
-}, 120_000);
-
-afterAll(() => dir?.remove());
-
-const script = (name: string, source: string): URL =>
-  new URL(`file://${writeModule((dir as ReturnType<typeof tempDir>).path, name, source)}`);
+const writeScript = moduleFolder('rawrecv-workers-');
+const script = (name: string, source: string): URL => new URL(`file://${writeScript(name, source)}`);
 
 describe('worker threads', () => {
   it('two workers exchange over TCP at once, each on its own loop, and exit 0 while the main loop keeps working', async () => {
@@ -185,7 +172,7 @@ describe('worker threads', () => {
           threadId: results?.threadId,
           requests,
           echoes: requests.map((request) => `echo: ${request}`),
-          eof: { kind: 'eof', ret: 0, errno: 0 },
+          eof: EOF,
         });
       }
       // Each ran on its own thread (the main thread's threadId is 0).
@@ -230,23 +217,14 @@ describe('worker threads', () => {
       }
 
       // The process is alive and its own loop still polls.
-      const [a, b] = Socket.pair();
-      try {
+      await closing(Socket.pair(), async (a, b) => {
         expect(await mainRoundTrip(a, b, 'after terminate')).toBe('after terminate');
-      } finally {
-        closeAll(a, b);
-      }
+      });
       // Terminating a worker runs no JavaScript, so no FinalizationRegistry callback: the addon's
       // environment cleanup hook closes the descriptors its Sockets owned.
       // Linux: the number no longer names the worker's socket (/proc/self/fd links).
       for (const { fd, link } of process.platform === 'linux' ? fds : []) {
-        let now = '';
-        try {
-          now = readlinkSync(`/proc/self/fd/${fd}`);
-        } catch {
-          // closed: as it should be
-        }
-        expect(now, `fd ${fd} of the terminated worker`).not.toBe(link);
+        expect(fdLink(fd), `fd ${fd} of the terminated worker`).not.toBe(link);
       }
     } finally {
       await worker.terminate();

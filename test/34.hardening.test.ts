@@ -7,38 +7,29 @@
  */
 import { readlinkSync } from 'node:fs';
 import net from 'node:net';
-import { setImmediate as nextTurn, setTimeout as delay } from 'node:timers/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { Server, Socket, SocketError, sys } from '../src/index.js';
-import { ensureDist, tempDir, writeModule } from './built-package.js';
-import { closeAll, guardFds } from './helpers.js';
+import { moduleFolder } from './built-package.js';
+import { boundUdp, bounded, closeAll, closing, endpointOf, EOF, fdLink, guardFds, loopTurns } from './helpers.js';
 
 guardFds();
-
-/** Rejects unless `promise` settles within `ms` (a hang fails the test instead of the file). */
-function bounded<T>(promise: Promise<T>, ms = 5000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
-}
-
-async function loopTurns(count = 3): Promise<void> {
-  for (let i = 0; i < count; i++) await nextTurn();
-}
 
 const CLOSED = { code: 'ERR_SOCKET_CLOSED' };
 const RANGE = { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' };
 
 describe('defect 1: a shared descriptor closed under a wait', () => {
-  it('owner closes while the sharer has recvAsync pending: no abort, the sharer is closed, its wait rejects ERR_SOCKET_CLOSED', async () => {
+  /** Runs `check` on a Socket.pair() and a Socket sharing its first one's descriptor ({ owned: false }). */
+  function sharing(check: (owner: Socket, peer: Socket, sharer: Socket) => Promise<void>): Promise<void> {
     const [owner, peer] = Socket.pair();
-    const sharer = Socket.fromFd(owner.fd, { owned: false });
-    try {
+    return closing([Socket.fromFd(owner.fd, { owned: false }), owner, peer], (sharer) => check(owner, peer, sharer));
+  }
+
+  it('owner closes while the sharer has recvAsync pending: no abort, the sharer is closed, its wait rejects ERR_SOCKET_CLOSED', () =>
+    sharing(async (owner, _peer, sharer) => {
       const pending = sharer.recvAsync(10);
       owner.close();
       await expect(bounded(pending)).rejects.toMatchObject(CLOSED);
@@ -47,15 +38,10 @@ describe('defect 1: a shared descriptor closed under a wait', () => {
       expect(sharer.closed).toBe(true);
       expect(sharer.fd).toBe(-1);
       expect(() => sharer.recv(4)).toThrow(expect.objectContaining(CLOSED) as Error);
-    } finally {
-      closeAll(sharer, owner, peer);
-    }
-  });
+    }));
 
-  it('the same after a loop turn with a second waitReadable() pending', async () => {
-    const [owner, peer] = Socket.pair();
-    const sharer = Socket.fromFd(owner.fd, { owned: false });
-    try {
+  it('the same after a loop turn with a second waitReadable() pending', () =>
+    sharing(async (owner, _peer, sharer) => {
       const first = sharer.waitReadable();
       await loopTurns(1);
       const second = sharer.waitReadable({ timeout: 10_000 });
@@ -63,10 +49,7 @@ describe('defect 1: a shared descriptor closed under a wait', () => {
       await expect(bounded(first)).rejects.toMatchObject(CLOSED);
       await expect(bounded(second)).rejects.toMatchObject(CLOSED);
       await loopTurns();
-    } finally {
-      closeAll(sharer, owner, peer);
-    }
-  });
+    }));
 
   it('a reused number is never watched by a stale handle: a new socket on it waits and wakes, the old sharer reads none of its bytes', async () => {
     const [owner, peer] = Socket.pair();
@@ -91,10 +74,8 @@ describe('defect 1: a shared descriptor closed under a wait', () => {
     }
   });
 
-  it('owner and sharer wait at once through one poll handle (no EEXIST between rawrecv Sockets)', async () => {
-    const [owner, peer] = Socket.pair();
-    const sharer = Socket.fromFd(owner.fd, { owned: false });
-    try {
+  it('owner and sharer wait at once through one poll handle (no EEXIST between rawrecv Sockets)', () =>
+    sharing(async (owner, peer, sharer) => {
       const both = [owner.waitReadable({ timeout: 5000 }), sharer.waitReadable({ timeout: 5000 })];
       peer.send('x');
       expect(await bounded(Promise.all(both))).toEqual(['ready', 'ready']);
@@ -105,25 +86,17 @@ describe('defect 1: a shared descriptor closed under a wait', () => {
       await expect(bounded(sharerWait)).rejects.toMatchObject(CLOSED);
       expect(await bounded(ownerWait)).toBe('ready');
       expect(owner.closed).toBe(false);
-    } finally {
-      closeAll(sharer, owner, peer);
-    }
-  });
+    }));
 
-  it('sys.close of a descriptor under a wait closes its Sockets first: no abort', async () => {
-    const [owner, peer] = Socket.pair();
-    const sharer = Socket.fromFd(owner.fd, { owned: false });
-    try {
+  it('sys.close of a descriptor under a wait closes its Sockets first: no abort', () =>
+    sharing(async (owner, _peer, sharer) => {
       const waits: Promise<unknown>[] = [owner.recvAsync(4), sharer.waitReadable()];
       expect(sys.close(owner.fd)).toBe(0);
       for (const wait of waits) await expect(bounded(wait)).rejects.toMatchObject(CLOSED);
       await loopTurns();
       expect(owner.closed && sharer.closed).toBe(true);
       owner.close(); // nothing left to close: no second close(2) of a reused number
-    } finally {
-      closeAll(sharer, owner, peer);
-    }
-  });
+    }));
 
   it('a descriptor that node:net already polls gets ERR_SOCKET_POLLED, not a bare PollError EEXIST', async () => {
     const server = net.createServer();
@@ -152,16 +125,11 @@ describe('defect 1: a shared descriptor closed under a wait', () => {
 });
 
 describe('defect 2: ownership is process-wide', () => {
-  let dir: { path: string; remove(): void };
-  beforeAll(() => {
-    ensureDist();
-    dir = tempDir('rawrecv-own-');
-  });
-  afterAll(() => dir.remove());
+  const writeScript = moduleFolder('rawrecv-own-');
 
   /** Starts `source` in a worker with { fd }; `first` is its first message. */
   function startWorker(source: string, fd: number): { worker: Worker; first: Promise<unknown> } {
-    const worker = new Worker(writeModule(dir.path, `w${fd}-${Date.now()}.mjs`, source), { workerData: { fd } });
+    const worker = new Worker(writeScript(`w${fd}-${Date.now()}.mjs`, source), { workerData: { fd } });
     const first = bounded(
       new Promise((resolve, reject) => {
         worker.once('message', resolve);
@@ -171,6 +139,14 @@ describe('defect 2: ownership is process-wide', () => {
     );
     return { worker, first };
   }
+
+  /** A worker that makes a Socket.pair(), keeps it, posts the first one's descriptor and stays. */
+  const OWNS_A_PAIR = `import { parentPort } from 'node:worker_threads';
+       import { Socket } from '__RAWRECV__';
+       const [x, y] = Socket.pair();
+       globalThis.keep = [x, y];
+       parentPort.postMessage(x.fd);
+       setInterval(() => {}, 60_000);`;
 
   /** Runs `source` in a worker with { fd }; resolves its first message, then terminates it. */
   async function inWorker(source: string, fd: number): Promise<unknown> {
@@ -182,9 +158,8 @@ describe('defect 2: ownership is process-wide', () => {
     }
   }
 
-  it("a worker's Socket.fromFd of a descriptor the main thread owns is refused with ERR_INVALID_ARG_VALUE", async () => {
-    const [a, b] = Socket.pair();
-    try {
+  it("a worker's Socket.fromFd of a descriptor the main thread owns is refused with ERR_INVALID_ARG_VALUE", () =>
+    closing(Socket.pair(), async (a, b) => {
       const answer = await inWorker(
         `import { parentPort, workerData } from 'node:worker_threads';
          import { Socket } from '__RAWRECV__';
@@ -197,14 +172,10 @@ describe('defect 2: ownership is process-wide', () => {
       // Still this thread's, still working.
       expect(b.send('ok')).toMatchObject({ kind: 'sent', ret: 2 });
       expect(a.recv(2)).toMatchObject({ kind: 'data', data: Buffer.from('ok') });
-    } finally {
-      closeAll(a, b);
-    }
-  });
+    }));
 
-  it('a terminated worker never closes a descriptor it does not own (shared with { owned: false }, a wait pending)', async () => {
-    const [a, b] = Socket.pair();
-    try {
+  it('a terminated worker never closes a descriptor it does not own (shared with { owned: false }, a wait pending)', () =>
+    closing(Socket.pair(), async (a, b) => {
       await inWorker(
         `import { parentPort, workerData } from 'node:worker_threads';
          import { Socket } from '__RAWRECV__';
@@ -216,24 +187,13 @@ describe('defect 2: ownership is process-wide', () => {
       await delay(50);
       expect(b.send('still')).toMatchObject({ kind: 'sent' });
       expect(a.recv(5)).toMatchObject({ kind: 'data', data: Buffer.from('still') });
-    } finally {
-      closeAll(a, b);
-    }
-  });
+    }));
 
   // Linux: /proc/self/fd links tell a closed number from a reused one.
   it.runIf(process.platform === 'linux')(
     "the main thread cannot own a worker's descriptor, and terminating the worker closes the worker's own",
     async () => {
-      const { worker, first } = startWorker(
-        `import { parentPort } from 'node:worker_threads';
-       import { Socket } from '__RAWRECV__';
-       const [x, y] = Socket.pair();
-       globalThis.keep = [x, y];
-       parentPort.postMessage(x.fd);
-       setInterval(() => {}, 60_000);`,
-        -1,
-      );
+      const { worker, first } = startWorker(OWNS_A_PAIR, -1);
       let link: string;
       let fd: number;
       try {
@@ -249,13 +209,7 @@ describe('defect 2: ownership is process-wide', () => {
         await worker.terminate();
       }
       // Its environment's cleanup closed what it owned: the number no longer names that socket.
-      let after: string | null = null;
-      try {
-        after = readlinkSync(`/proc/self/fd/${fd}`);
-      } catch {
-        // closed and not reused
-      }
-      expect(after).not.toBe(link);
+      expect(fdLink(fd)).not.toBe(link);
     },
   );
   // Linux: /proc/self/fd links tell a closed number from a reused one.
@@ -283,13 +237,7 @@ describe('defect 2: ownership is process-wide', () => {
         a.close();
         expect(await answer).toEqual({ code: 'ERR_SOCKET_CLOSED', again: 'ERR_SOCKET_CLOSED', closed: true, fd: -1 });
         // The deferred close(2) has happened once the worker's handle let go.
-        let after: string | null = null;
-        try {
-          after = readlinkSync(`/proc/self/fd/${fd}`);
-        } catch {
-          // closed
-        }
-        expect(after).not.toBe(link);
+        expect(fdLink(fd)).not.toBe(link);
       } finally {
         await worker.terminate();
         closeAll(a, b);
@@ -323,15 +271,7 @@ describe('defect 2: ownership is process-wide', () => {
   });
 
   it("a terminated worker's descriptor that the main thread shares without waiting: the sharer is closed before the number can be reused", async () => {
-    const { worker, first } = startWorker(
-      `import { parentPort } from 'node:worker_threads';
-       import { Socket } from '__RAWRECV__';
-       const [x, y] = Socket.pair();
-       globalThis.keep = [x, y];
-       parentPort.postMessage(x.fd);
-       setInterval(() => {}, 60_000);`,
-      -1,
-    );
+    const { worker, first } = startWorker(OWNS_A_PAIR, -1);
     const fd = (await first) as number;
     const shared = Socket.fromFd(fd, { owned: false });
     try {
@@ -340,14 +280,11 @@ describe('defect 2: ownership is process-wide', () => {
       // closed (its number may now be reused), and a new socket on that number is untouched.
       await loopTurns();
       expect(shared.closed).toBe(true);
-      const [c, d] = Socket.pair();
-      try {
+      await closing(Socket.pair(), (c, d) => {
         d.send('queued');
         expect(() => shared.recv(6)).toThrow(expect.objectContaining(CLOSED) as Error);
         expect(c.recv(16)).toMatchObject({ kind: 'data', data: Buffer.from('queued') });
-      } finally {
-        closeAll(c, d);
-      }
+      });
     } finally {
       shared.close();
     }
@@ -355,9 +292,8 @@ describe('defect 2: ownership is process-wide', () => {
 });
 
 describe('defect 3: SOCK_SEQPACKET peer close', () => {
-  it('for await over a seqpacket socket ends at the peer close instead of spinning', async () => {
-    const [ours, peer] = Socket.pair({ type: 'seqpacket' });
-    try {
+  it('for await over a seqpacket socket ends at the peer close instead of spinning', () =>
+    closing(Socket.pair({ type: 'seqpacket' }), async (ours, peer) => {
       peer.send('one');
       peer.send('');
       peer.send('two');
@@ -370,15 +306,11 @@ describe('defect 3: SOCK_SEQPACKET peer close', () => {
       );
       expect(chunks).toEqual(['one', 'two']);
       expect(ours.readState).toBe('eof');
-      expect(await ours.recvAsync(4)).toEqual({ kind: 'eof', ret: 0, errno: 0 });
-    } finally {
-      closeAll(ours, peer);
-    }
-  });
+      expect(await ours.recvAsync(4)).toEqual(EOF);
+    }));
 
-  it('zero-length records are dropped by the iterator without holding the event loop: timers run between them', async () => {
-    const [ours, peer] = Socket.pair({ type: 'dgram' });
-    try {
+  it('zero-length records are dropped by the iterator without holding the event loop: timers run between them', () =>
+    closing(Socket.pair({ type: 'dgram' }), async (ours, peer) => {
       for (let i = 0; i < 200; i++) peer.send('');
       peer.send('end');
       let ticks = 0;
@@ -392,13 +324,9 @@ describe('defect 3: SOCK_SEQPACKET peer close', () => {
         clearInterval(timer);
       }
       expect(ticks).toBeGreaterThan(0);
-    } finally {
-      closeAll(ours, peer);
-    }
-  });
-  it('the async iterator lets timers run while the peer keeps the socket readable', async () => {
-    const [ours, peer] = Socket.pair({ type: 'dgram' });
-    try {
+    }));
+  it('the async iterator lets timers run while the peer keeps the socket readable', () =>
+    closing(Socket.pair({ type: 'dgram' }), async (ours, peer) => {
       for (let i = 0; i < 200; i++) expect(peer.send('x')).toMatchObject({ kind: 'sent' });
       let ticks = 0;
       const timer = setInterval(() => ticks++, 0);
@@ -413,10 +341,7 @@ describe('defect 3: SOCK_SEQPACKET peer close', () => {
       } finally {
         clearInterval(timer);
       }
-    } finally {
-      closeAll(ours, peer);
-    }
-  });
+    }));
 });
 
 describe('defect 4: detached or out-of-bounds DataView', () => {
@@ -443,26 +368,18 @@ describe('defect 4: detached or out-of-bounds DataView', () => {
     ['detached', detachedView],
     ['out-of-bounds', outOfBoundsView],
   ] as const) {
-    it(`a ${label} DataView gets RangeError ERR_OUT_OF_RANGE from recvInto, recvIntoAsync, send, sendAsync and sendTo`, async () => {
-      const [a, b] = Socket.pair();
-      const udp = Socket.udp({ bind: { host: '127.0.0.1', port: 0 } });
-      try {
+    it(`a ${label} DataView gets RangeError ERR_OUT_OF_RANGE from recvInto, recvIntoAsync, send, sendAsync and sendTo`, () =>
+      closing([...Socket.pair(), boundUdp()], async (a, _b, udp) => {
         expect(() => a.recvInto(make())).toThrow(expect.objectContaining(RANGE) as Error);
         expect(() => a.send(make())).toThrow(expect.objectContaining(RANGE) as Error);
-        expect(() => udp.sendTo(make(), { host: '127.0.0.1', port: udp.localAddress().port })).toThrow(
-          expect.objectContaining(RANGE) as Error,
-        );
+        expect(() => udp.sendTo(make(), endpointOf(udp))).toThrow(expect.objectContaining(RANGE) as Error);
         await expect(a.recvIntoAsync(make())).rejects.toMatchObject(RANGE);
         await expect(a.sendAsync(make())).rejects.toMatchObject(RANGE);
-      } finally {
-        closeAll(a, b, udp);
-      }
-    });
+      }));
   }
 
-  it('a view detached during a recvIntoAsync wait gets the same RangeError when it wakes', async () => {
-    const [a, b] = Socket.pair();
-    try {
+  it('a view detached during a recvIntoAsync wait gets the same RangeError when it wakes', () =>
+    closing(Socket.pair(), async (a, b) => {
       const buffer = new ArrayBuffer(16);
       const pending = a.recvIntoAsync(new DataView(buffer), { timeout: 5000 });
       structuredClone(buffer, { transfer: [buffer] });
@@ -470,16 +387,12 @@ describe('defect 4: detached or out-of-bounds DataView', () => {
       await expect(bounded(pending)).rejects.toMatchObject(RANGE);
       // Nothing was consumed by the refused call.
       expect(a.recv(4)).toMatchObject({ kind: 'data', data: Buffer.from('wake') });
-    } finally {
-      closeAll(a, b);
-    }
-  });
+    }));
 });
 
 describe('defect 5: Socket.connect with an unknown host', () => {
-  it('rejects with a SocketError: syscall getaddrinfo, the resolver code, a positive number', async () => {
-    const server = Server.listen();
-    try {
+  it('rejects with a SocketError: syscall getaddrinfo, the resolver code, a positive number', () =>
+    closing([Server.listen()], async (server) => {
       const error = (await Socket.connect({ host: 'no-such-host.invalid', port: server.port }).catch(
         (caught: unknown) => caught,
       )) as SocketError;
@@ -489,8 +402,5 @@ describe('defect 5: Socket.connect with an unknown host', () => {
       expect(Number.isInteger(error.errno) && error.errno > 0).toBe(true);
       expect(error.address).toBe('no-such-host.invalid');
       expect(error.message).toBe(`getaddrinfo ${error.code} no-such-host.invalid:${server.port}`);
-    } finally {
-      server.close();
-    }
-  });
+    }));
 });

@@ -7,10 +7,9 @@
  * errors, unsupported scenarios, and that everything a scenario opened is closed however it ends.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { release } from 'node:os';
 
-import Ajv2020 from 'ajv/dist/2020.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { Socket } from '../src/index.js';
@@ -31,16 +30,10 @@ import {
 } from '../src/scenarios/index.js';
 import { LINUX } from './expectations/linux.js';
 import { expectScenario, referenceScenarioIds } from './expectations/steps.js';
-import { CLI, runCli } from './fixtures/run-cli.js';
+import { CLI, PACKAGE, runCli, validateWithSchema } from './fixtures/run-cli.js';
 import { errnoOf, guardFds, openFdCount } from './helpers.js';
 
 guardFds();
-
-const ROOT = new URL('../', import.meta.url);
-const SCHEMA = JSON.parse(readFileSync(new URL('schema/probe-report.schema.json', ROOT), 'utf8')) as object;
-const PACKAGE = JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8')) as { version: string };
-
-const validateWithSchema = new Ajv2020.default({ strict: true, allErrors: true }).compile(SCHEMA);
 
 // --- The catalogue ------------------------------------------------------------------------------
 

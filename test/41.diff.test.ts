@@ -5,39 +5,29 @@
  * measured). Checks the exit codes (0 the kinds agree, 1 a kind differs, 2 bad input) and that
  * every errno is named on its own platform.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import Ajv2020 from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { validateReport, type ProbeReport, type ScenarioResult } from '../src/scenarios/index.js';
-import { runCli, type CliResult } from './fixtures/run-cli.js';
+import { tempDir } from './built-package.js';
+import { fixture, loadReport as load, runCli, validateWithSchema, type CliResult } from './fixtures/run-cli.js';
 import { errnoOf, guardFds } from './helpers.js';
 
 guardFds();
 
-const FIXTURES = new URL('fixtures/', import.meta.url);
-const DARWIN = fileURLToPath(new URL('probe-darwin-reference.json', FIXTURES));
-const WIN32 = fileURLToPath(new URL('probe-win32-reference.json', FIXTURES));
+const DARWIN = fixture('probe-darwin-reference.json');
+const WIN32 = fixture('probe-win32-reference.json');
 /** Measured: `rawrecv probe --json` with the Windows node.exe under Wine (npm run test:windows checks it is current). */
-const WINE = fileURLToPath(new URL('probe-win32-wine.json', FIXTURES));
-const SCHEMA = JSON.parse(
-  readFileSync(new URL('../schema/probe-report.schema.json', import.meta.url), 'utf8'),
-) as object;
-const validateWithSchema = new Ajv2020.default({ strict: true, allErrors: true }).compile(SCHEMA);
+const WINE = fixture('probe-win32-wine.json');
 
 const linux = process.platform === 'linux';
-let dir = '';
+const temp = tempDir('rawrecv-diff-');
+const dir = temp.path;
 /** The report `probe --json` made on this machine. */
 let here: ProbeReport;
 let herePath = '';
-
-function load(path: string): ProbeReport {
-  return JSON.parse(readFileSync(path, 'utf8')) as ProbeReport;
-}
 
 /** Writes `report` (only the scenarios `ids`, when given) to the temporary folder. */
 function write(name: string, report: ProbeReport, ids?: readonly string[]): string {
@@ -71,7 +61,6 @@ function expectOneLineError(result: CliResult, pattern: RegExp): void {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'rawrecv-diff-'));
   const probe = await runCli(['probe', '--json'], 20_000);
   expect(probe.code).toBe(0);
   herePath = join(dir, `${process.platform}.json`);
@@ -79,9 +68,7 @@ beforeAll(async () => {
   here = load(herePath);
 }, 30_000);
 
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => temp.remove());
 
 describe('the fixtures from the reference columns', () => {
   it.each([DARWIN, WIN32])(

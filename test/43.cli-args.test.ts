@@ -4,8 +4,7 @@
  * and the start script. Child processes of dist/cli/main.js, as a user runs it.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,17 +13,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { InputError, parseHostPort } from '../src/cli/args.js';
 import { parseScript } from '../src/cli/serve.js';
 import { colorEnabled } from '../src/cli/style.js';
-import { CLI, runCli, type CliResult } from './fixtures/run-cli.js';
+import { tempDir } from './built-package.js';
+import { CLI, fixture, PACKAGE, runCli, type CliResult } from './fixtures/run-cli.js';
 import { guardFds } from './helpers.js';
 
 guardFds();
-
-const PACKAGE = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-  bin?: Record<string, string>;
-  scripts?: Record<string, string>;
-  files?: string[];
-};
 
 /** [arguments, what the one line must say]: each must exit 2. */
 const BAD: readonly [string[], RegExp][] = [
@@ -204,7 +197,8 @@ describe('the parsers, in this process', () => {
 describe('where the addon cannot load', () => {
   it('--help, --version and diff still work; probe fails with one line and exit 1, no stack trace', () => {
     // dist/ and the loader without any built addon: what a user gets with no prebuild and no compiler.
-    const root = mkdtempSync(join(tmpdir(), 'rawrecv-noaddon-'));
+    const temp = tempDir('rawrecv-noaddon-');
+    const root = temp.path;
     try {
       cpSync(fileURLToPath(new URL('../dist', import.meta.url)), join(root, 'dist'), { recursive: true });
       cpSync(fileURLToPath(new URL('../package.json', import.meta.url)), join(root, 'package.json'));
@@ -219,13 +213,13 @@ describe('where the addon cannot load', () => {
         spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), ...args], { encoding: 'utf8', timeout: 20_000 });
       expect(run('--help')).toMatchObject({ status: 0, stderr: '' });
       expect(run('--version').stdout.trim()).toBe(PACKAGE.version);
-      const report = fileURLToPath(new URL('fixtures/probe-win32-wine.json', import.meta.url));
+      const report = fixture('probe-win32-wine.json');
       expect(run('diff', report, report, '--no-color')).toMatchObject({ status: 0, stderr: '' });
       const probe = run('probe');
       expect(probe.status).toBe(1);
       expect(probe.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^rawrecv probe: .*No native build/)]);
     } finally {
-      rmSync(root, { recursive: true, force: true });
+      temp.remove();
     }
   });
 });

@@ -4,22 +4,22 @@
  * calling a compiler.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { tempDir } from './built-package.js';
 import { errnoOf } from './helpers.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const prebuild = `prebuilds/${process.platform}-${process.arch}/rawrecv.node`;
-let work = '';
+const temp = tempDir('rawrecv-pack-');
+const work = temp.path;
 let tarball = '';
 let files: string[] = [];
 
 beforeAll(() => {
-  work = mkdtempSync(join(tmpdir(), 'rawrecv-pack-'));
   // globalSetup made sure the prebuild exists (npm run prebuildify).
   const packed = JSON.parse(
     execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], {
@@ -33,9 +33,7 @@ beforeAll(() => {
   files = first.files.map((file) => file.path);
 }, 120_000);
 
-afterAll(() => {
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => temp.remove());
 
 describe('npm pack', () => {
   it('ships dist/ (with the CLI), native/, binding.gyp, the report schema and the prebuild for this platform', () => {

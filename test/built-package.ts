@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import { afterAll, beforeAll } from 'vitest';
+
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** The built entry point, as a file URL a script outside the repository can import. */
@@ -54,4 +56,21 @@ export function writeModule(dir: string, name: string, source: string): string {
   const path = join(dir, name);
   writeFileSync(path, source.replaceAll('__RAWRECV__', DIST_INDEX_URL));
   return path;
+}
+
+/**
+ * For the tests of the file (or describe) that calls it: builds dist/ and makes a temporary
+ * folder before them, removes it after them. Returns {@link writeModule} into that folder.
+ */
+export function moduleFolder(prefix: string): (name: string, source: string) => string {
+  let dir: ReturnType<typeof tempDir> | undefined;
+  beforeAll(() => {
+    ensureDist();
+    dir = tempDir(prefix);
+  }, 120_000);
+  afterAll(() => dir?.remove());
+  return (name, source) => {
+    if (dir === undefined) throw new Error('moduleFolder: a module written before beforeAll');
+    return writeModule(dir.path, name, source);
+  };
 }

@@ -3,8 +3,12 @@
  * every test file installs. Platform-aware: on Windows (the leg that runs under Wine) errno
  * numbers and codes are Winsock's, and the guard counts handles.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { getSystemErrorMap } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 import { afterAll, beforeAll, expect } from 'vitest';
 
@@ -22,6 +26,15 @@ export const WINE = constants.wine !== null;
  * ECONNRESET. Tests of a reset assert the documented value unless this is true.
  */
 export const WINE_RST_IS_EOF = WIN32 && WINE;
+
+/** Linux: what descriptor `fd` names (its /proc/self/fd link, e.g. socket:[inode]), or null once it is closed. */
+export function fdLink(fd: number): string | null {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return null;
+  }
+}
 
 /**
  * Handle values the Wine count probes: below 2^16, i.e. the first 16,384 handle slots. Windows
@@ -143,20 +156,83 @@ export function failure(kind: 'would-block' | 'timeout' | 'interrupted', name: s
   return { kind, ret: -1, errno: errnoOf(name), code: codeOf(name) };
 }
 
-/** An error result for `name` on this OS (ECONNRESET: WSAECONNRESET on Windows), with any message. */
-export function errorResult(name: string): unknown {
-  return { kind: 'error', ret: -1, errno: errnoOf(name), code: codeOf(name), message: expect.any(String) as string };
+/** libuv's message for `name`, as every error result carries it. */
+function messageOf(name: string): string {
+  // libuv's table is keyed by libuv's own numbers, which on Windows are not Winsock's
+  // (UV_ECONNRESET is -4077, WSAECONNRESET 10054): there the name is looked up.
+  const entry = WIN32
+    ? [...getSystemErrorMap().values()].find(([code]) => code === name)
+    : getSystemErrorMap().get(-errnoOf(name));
+  if (entry === undefined) throw new Error(`libuv has no message for ${name}`);
+  return entry[1];
+}
+
+/** An error result for `name` on this OS (ECONNRESET: WSAECONNRESET on Windows), with libuv's message. */
+export function errorResult(name: string): RecvResult {
+  return { kind: 'error', ret: -1, errno: errnoOf(name), code: codeOf(name), message: messageOf(name) };
+}
+
+/** A data result of exactly the bytes of `text`. */
+export function dataResult(text: string): RecvResult {
+  const length = Buffer.byteLength(text);
+  return { kind: 'data', ret: length, errno: 0, bytesRead: length, data: Buffer.from(text) };
 }
 
 /** Asserts a data result of exactly the bytes of `text`. */
 export function expectData(result: RecvResult, text: string): void {
-  const length = Buffer.byteLength(text);
-  expect(result).toEqual({ kind: 'data', ret: length, errno: 0, bytesRead: length, data: Buffer.from(text) });
+  expect(result).toEqual(dataResult(text));
+}
+
+/** Lets a test pass a value of the wrong type on purpose. */
+export function wrong(value: unknown): never {
+  return value as never;
+}
+
+/** What `call` throws (undefined if it returns). */
+export function thrownBy(call: () => unknown): unknown {
+  try {
+    call();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+/** An error class: Error, TypeError, RangeError, SocketError, ... */
+export type ErrorClass = new (...args: never[]) => Error;
+
+/**
+ * Runs `call` and asserts it throws exactly `Class` (not a subclass: a TypeError does not pass
+ * for an Error) with `code`, and that the number of open descriptors did not change.
+ */
+export function expectThrow(call: () => unknown, Class: ErrorClass, code: string, label = ''): void {
+  const before = openFdCount();
+  const caught = thrownBy(call);
+  const what = `${label} -> ${Class.name} ${code}`;
+  expect(caught, what).toBeInstanceOf(Class);
+  expect((caught as Error).constructor, what).toBe(Class);
+  expect((caught as { code?: unknown }).code, what).toBe(code);
+  expect(openFdCount(), `${what}: descriptors`).toBe(before);
 }
 
 /** Closes everything given, ignoring what is already closed. */
-export function closeAll(...items: (Socket | Server | undefined)[]): void {
+export function closeAll(...items: ({ close(): void } | undefined)[]): void {
   for (const item of items) item?.close();
+}
+
+/**
+ * Runs `check` on `items` (sockets, servers, a {@link TcpPair}) and closes them all however it
+ * ends: `closing(Socket.pair(), (ours, peer) => ...)`.
+ */
+export async function closing<const T extends readonly ({ close(): void } | undefined)[]>(
+  items: T,
+  check: (...items: [...T]) => Promise<void> | void,
+): Promise<void> {
+  try {
+    await check(...items);
+  } finally {
+    closeAll(...items);
+  }
 }
 
 /** A connected TCP pair on 127.0.0.1 (or ::1): `client` from connectSync, `peer` accepted. */
@@ -198,19 +274,60 @@ export function waitForBytes(socket: Socket, count: number, ms = 2000): Promise<
   return waitFor(() => socket.available() >= count, ms, `${count} queued bytes`);
 }
 
+/** Rejects unless `promise` settles within `ms` (a hang fails the test instead of the file). */
+export function bounded<T>(promise: Promise<T>, ms = 5000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+}
+
+/** Lets the event loop turn `count` times (setImmediate). */
+export async function loopTurns(count = 3): Promise<void> {
+  for (let turn = 0; turn < count; turn++) await nextTurn();
+}
+
+let gc: (() => void) | undefined;
+
+/** `rounds` times: a full garbage collection (V8's gc, exposed here), then a turn of the event loop. */
+export async function collectGarbage(rounds = 5): Promise<void> {
+  if (gc === undefined) {
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc') as () => void;
+  }
+  for (let round = 0; round < rounds; round++) {
+    gc();
+    await loopTurns(1);
+  }
+}
+
 /**
- * Two UDP sockets on 127.0.0.1 connected to each other: what stands in for an AF_UNIX dgram
- * socketpair on Windows, which has none (Socket.pair({ type: 'dgram' }) is ERR_NOT_SUPPORTED there).
+ * A UDP socket bound to a free port on the loopback address of its family (127.0.0.1 by default):
+ * Winsock's recvfrom wants a bound socket.
  */
-export function udpPair(): [Socket, Socket] {
-  const first = Socket.udp({ bind: { host: '127.0.0.1', port: 0 } });
+export function boundUdp(options: Omit<NonNullable<Parameters<typeof Socket.udp>[0]>, 'bind'> = {}): Socket {
+  const host = options.family === 'IPv6' ? '::1' : '127.0.0.1';
+  return Socket.udp({ ...options, bind: { host, port: 0 } });
+}
+
+/** Where `socket` is bound, as the `{ host, port }` that sendTo and connect take. */
+export function endpointOf(socket: Socket): { host: string; port: number } {
+  const { address, port } = socket.localAddress();
+  return { host: address, port };
+}
+
+/**
+ * A connected datagram pair: Socket.pair({ type: 'dgram' }) (AF_UNIX); on Windows, which has no
+ * dgram socketpair (ERR_NOT_SUPPORTED there), two UDP sockets on 127.0.0.1 connected to each other.
+ */
+export function dgramPair(): [Socket, Socket] {
+  if (!WIN32) return Socket.pair({ type: 'dgram' });
+  const first = boundUdp();
   let second: Socket | undefined;
   try {
-    second = Socket.udp({
-      bind: { host: '127.0.0.1', port: 0 },
-      connect: { host: '127.0.0.1', port: first.localAddress().port },
-    });
-    const ret = sys.connect(first.fd, constants.AF.INET, '127.0.0.1', second.localAddress().port);
+    second = boundUdp({ connect: endpointOf(first) });
+    const ret = sys.connect(first.fd, constants.AF.INET, '127.0.0.1', endpointOf(second).port);
     if (ret < 0) throw new Error(`connect failed: ${ret}`);
     return [first, second];
   } catch (error) {
