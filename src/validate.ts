@@ -86,13 +86,15 @@ export function checkView(buffer: unknown, name: string): ArrayBufferView {
  * A view's byte length; a RangeError ERR_OUT_OF_RANGE when it covers no memory any more: its
  * ArrayBuffer was detached (transferred), or resized below it. V8 reports such a typed array
  * as 0 bytes long but throws a plain TypeError from a DataView's getter; both end here.
+ * (An empty view of live memory is 0 bytes long, and valid: a zero-length datagram.)
  */
 export function attachedLength(view: ArrayBufferView, name: string): number {
   let length: number;
   try {
     length = view.byteLength;
-    // A detached buffer cannot be sliced; an empty live one can (only asked when it looks empty).
-    if (length === 0) view.buffer.slice(0, 0);
+    // V8 reports a detached or out-of-bounds typed array as 0 bytes long; its methods validate
+    // it (ValidateTypedArray) and throw, an empty live one's do not. Only asked when it looks empty.
+    if (length === 0 && !(view instanceof DataView)) (view as Uint8Array).at(0);
   } catch {
     throw detachedView(name);
   }

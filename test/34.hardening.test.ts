@@ -352,16 +352,26 @@ describe('defect 4: detached or out-of-bounds DataView', () => {
     return view;
   }
 
-  function outOfBoundsView(): DataView {
+  /** A view of bytes 8-16 of a resizable ArrayBuffer, which is then shrunk to 4 bytes. */
+  function shrunkBelow<T>(view: (buffer: ArrayBuffer) => T): T {
     // Resizable ArrayBuffers (ES2024) are newer than this project's TypeScript lib.
     const Resizable = ArrayBuffer as unknown as new (
       length: number,
       options: { maxByteLength: number },
     ) => ArrayBuffer & { resize(length: number): void };
     const buffer = new Resizable(16, { maxByteLength: 32 });
-    const view = new DataView(buffer, 8, 8);
+    const made = view(buffer);
     buffer.resize(4);
-    return view;
+    return made;
+  }
+
+  function outOfBoundsView(): DataView {
+    return shrunkBelow((buffer) => new DataView(buffer, 8, 8));
+  }
+
+  /** A fixed-length Uint8Array out of bounds: V8 says it is 0 bytes long. */
+  function outOfBoundsTypedArray(): Uint8Array {
+    return shrunkBelow((buffer) => new Uint8Array(buffer, 8, 8));
   }
 
   for (const [label, make] of [
@@ -377,6 +387,21 @@ describe('defect 4: detached or out-of-bounds DataView', () => {
         await expect(a.sendAsync(make())).rejects.toMatchObject(RANGE);
       }));
   }
+
+  it('a typed array over a resizable ArrayBuffer shrunk below it is refused by send, sendTo and sendAsync, not sent as 0 bytes', () =>
+    // Found by the fuzzer: V8 reports such a view as 0 bytes long, and it went out as an empty message.
+    closing([...Socket.pair({ type: 'dgram' }), boundUdp()], async (a, b, udp) => {
+      expect(() => a.send(outOfBoundsTypedArray())).toThrow(expect.objectContaining(RANGE) as Error);
+      expect(() => udp.sendTo(outOfBoundsTypedArray(), endpointOf(udp))).toThrow(
+        expect.objectContaining(RANGE) as Error,
+      );
+      await expect(a.sendAsync(outOfBoundsTypedArray())).rejects.toMatchObject(RANGE);
+      // Nothing was sent; an empty view of live memory still sends a zero-length datagram.
+      b.setBlocking(false);
+      expect(b.recv(4)).toMatchObject({ kind: 'would-block' });
+      expect(a.send(new Uint8Array(0))).toMatchObject({ kind: 'sent', bytesSent: 0 });
+      expect(b.recv(4)).toMatchObject({ kind: 'data', bytesRead: 0 });
+    }));
 
   it('a view detached during a recvIntoAsync wait gets the same RangeError when it wakes', () =>
     closing(Socket.pair(), async (a, b) => {
