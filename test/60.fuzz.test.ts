@@ -331,6 +331,13 @@ type Op =
       ms: number;
     }
   | {
+      op: 'goneView';
+      t: number;
+      call: 'recvInto' | 'recvIntoAsync' | 'send' | 'sendTo' | 'sendAsync';
+      view: 'rab-u8' | 'rab-u8-track' | 'rab-dv' | 'rab-dv-track' | 'detached-u8' | 'detached-dv' | 'detached-buffer';
+      shrinkTo: number;
+    }
+  | {
       op: 'viewDuringWait';
       t: number;
       call: 'recvIntoAsync' | 'sendAsync';
@@ -925,6 +932,30 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
         'connect' as const,
       ),
       ms: fc.constantFrom(0, 1, 5),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('goneView' as const),
+      t,
+      call: fc.constantFrom(
+        'recvInto' as const,
+        'recvIntoAsync' as const,
+        'send' as const,
+        'sendTo' as const,
+        'sendAsync' as const,
+      ),
+      view: fc.constantFrom(
+        'rab-u8' as const,
+        'rab-u8-track' as const,
+        'rab-dv' as const,
+        'rab-dv-track' as const,
+        'detached-u8' as const,
+        'detached-dv' as const,
+        'detached-buffer' as const,
+      ),
+      shrinkTo: fc.nat({ max: 3 }),
     }),
   },
   {
@@ -1984,6 +2015,8 @@ async function execute(run: Run, op: Op): Promise<void> {
       return abortDuringWait(run, op);
     case 'viewDuringWait':
       return viewDuringWait(run, op);
+    case 'goneView':
+      return goneView(run, op);
     case 'sys':
       return sysCall(run, op);
     case 'worker':
@@ -3113,6 +3146,54 @@ async function abortDuringWait(run: Run, op: Extract<Op, { op: 'abortDuringWait'
     );
   }
   run.note(`${label} rejected with an AbortError when aborted during its wait`);
+}
+
+/**
+ * A view that covers no memory any more (its ArrayBuffer detached, or resizable and shrunk below
+ * the view's start), given to a receive into it or a send of it: RangeError ERR_OUT_OF_RANGE,
+ * for a typed array as for a DataView, never a call that reads or writes (or sends 0 bytes).
+ */
+async function goneView(run: Run, op: Extract<Op, { op: 'goneView' }>): Promise<void> {
+  const handle = run.socketAt(op.t);
+  if (handle === undefined || handle.socket.closed) return run.note('goneView skipped: no open socket');
+  const socket = handle.socket;
+  const slot = makeSlot({ view: op.view, n: 16, off: 4 }, handle.endpoint.color);
+  // Below the view's start (4): out of bounds for a fixed-length and a length-tracking view alike.
+  slot.rab?.resize(op.shrinkTo);
+  if (coverage(slot) !== 'gone') return run.note(`goneView skipped: the ${op.view} view still covers memory`);
+  const view = slot.view;
+  const kind = `${op.view.startsWith('rab') ? 'an out-of-bounds' : 'a detached'} ${view.constructor.name}`;
+  count(`(d) ${op.call} of ${kind}`);
+  const label = `${handle.label}.${op.call}(${kind}, MSG_DONTWAIT)`;
+  const expect = (outcome: Outcome): void => {
+    if (!isRangeError(outcome)) run.fail(`${label} ${showOutcome(outcome)}: must be RangeError ERR_OUT_OF_RANGE`);
+  };
+  if (op.call === 'recvInto' || op.call === 'send' || op.call === 'sendTo') {
+    const to = { host: '127.0.0.1', port: CLOSED_PORT };
+    expect(
+      run.call(label, false, () =>
+        op.call === 'recvInto'
+          ? socket.recvInto(view, { flags: DONTWAIT })
+          : op.call === 'send'
+            ? socket.send(view, DONTWAIT)
+            : socket.sendTo(view, to, DONTWAIT),
+      ),
+    );
+    return;
+  }
+  const pending = await run.callAsync(
+    label,
+    handle,
+    false,
+    'await',
+    50,
+    () =>
+      op.call === 'recvIntoAsync'
+        ? socket.recvIntoAsync(view, { timeout: 50 })
+        : socket.sendAsync(view, { timeout: 50 }),
+    () => undefined,
+  );
+  expect(pending.outcome as Outcome);
 }
 
 /**
