@@ -112,10 +112,14 @@ const MESSAGE_FLAGS: Readonly<Record<Platform, { dontWait: number; truncated: nu
   win32: { dontWait: 0, truncated: 0x100 },
 };
 
+/** An error's number on `platform`, from the one errno table; Winsock spells the names with WSA. */
+function numberOf(platform: Platform, name: string): number | undefined {
+  return errnoNumber(platform === 'win32' ? `WSA${name}` : name, platform);
+}
+
 function factsOf(platform: Platform): PlatformFacts {
-  // The error numbers come from the one errno table; Winsock spells them with WSA.
   const number = (name: string): number => {
-    const value = errnoNumber(platform === 'win32' ? `WSA${name}` : name, platform);
+    const value = numberOf(platform, name);
     if (value === undefined) throw new Error(`errno table for ${platform} lacks ${name}`);
     return value;
   };
@@ -213,7 +217,7 @@ export function classifyOutcome(
 function numbers(platform: Platform, names: readonly string[]): ReadonlySet<number> {
   const set = new Set<number>();
   for (const name of names) {
-    const number = errnoNumber(platform === 'win32' ? `WSA${name}` : name, platform);
+    const number = numberOf(platform, name);
     if (number !== undefined) set.add(number);
   }
   return set;
