@@ -189,6 +189,13 @@ Napi::Value SetNonBlocking(const Napi::CallbackInfo& info) {
   return Num(env, sys::set_nonblocking(fd, nonblocking));
 }
 
+int64_t CallRecv(sock fd, char* data, size_t length, int flags) {
+  return sys::recv(fd, data, length, flags);
+}
+int64_t CallSend(sock fd, char* data, size_t length, int flags) {
+  return sys::send(fd, data, length, flags);
+}
+
 // recv and send are the hot path: plain N-API (napi_get_cb_info into a stack array), without
 // node-addon-api's CallbackInfo, which the bench showed costs per call.
 template <int64_t (*Call)(sock, char*, size_t, int)>
@@ -212,11 +219,57 @@ napi_value Transfer(napi_env env, napi_callback_info callback_info) {
   return result;
 }
 
-int64_t CallRecv(sock fd, char* data, size_t length, int flags) {
-  return sys::recv(fd, data, length, flags);
-}
-int64_t CallSend(sock fd, char* data, size_t length, int flags) {
-  return sys::send(fd, data, length, flags);
+// The fast path of recv and send: (buffer) alone crosses as an argument; fd, offset, length and
+// flags are int32s the caller has just written into the call-arguments array (`callArgs`, one
+// per environment, its memory passed as the function's data). Reading four JavaScript numbers
+// is most of a minimal binding's cost; these are plain loads. The caller (src/sys.ts, the
+// Socket) writes only exact int32s there and takes the checked 5-argument path otherwise; the
+// range is still checked here against the view, so no value can reach memory past its end.
+enum CallArg { kFd, kOffset, kLength, kFlags, kCallArgCount };
+
+template <int64_t (*Call)(sock, char*, size_t, int)>
+napi_value TransferFast(napi_env env, napi_callback_info callback_info) {
+  size_t argc = 1;
+  napi_value buffer;
+  void* slots;
+  if (napi_get_cb_info(env, callback_info, &argc, &buffer, nullptr, &slots) != napi_ok) {
+    return nullptr;
+  }
+  const int32_t* args = static_cast<const int32_t*>(slots);
+  char* data;
+  size_t length;
+  void* base;
+  size_t byte_length;
+  napi_typedarray_type type;
+  if (napi_get_typedarray_info(env, buffer, &type, &byte_length, &base, nullptr, nullptr) ==
+          napi_ok &&
+      (type == napi_uint8_array || type == napi_int8_array || type == napi_uint8_clamped_array)) {
+    // One byte per element: the count is the byte length. Checked as ReadRange does.
+    int32_t offset = args[kOffset];
+    int32_t count = args[kLength];
+    if (offset < 0 || count < 0 ||
+        static_cast<uint64_t>(offset) + static_cast<uint64_t>(count) > byte_length) {
+      ThrowWithCode(env, true, "ERR_OUT_OF_RANGE",
+                    "offset + length (" + std::to_string(int64_t{offset} + count) +
+                        ") exceeds the buffer's byte length (" + std::to_string(byte_length) + ")");
+      return nullptr;
+    }
+    data = static_cast<char*>(base) + offset;
+    length = static_cast<size_t>(count);
+  } else {
+    // Any other view (wider elements, a DataView) or a bad value: the checked reader.
+    napi_value offset;
+    napi_value count;
+    if (napi_create_int32(env, args[kOffset], &offset) != napi_ok ||
+        napi_create_int32(env, args[kLength], &count) != napi_ok ||
+        !ReadRange(env, buffer, offset, count, &data, &length)) {
+      return nullptr;
+    }
+  }
+  napi_value result;
+  napi_create_int32(env, static_cast<int32_t>(Call(args[kFd], data, length, args[kFlags])),
+                    &result);
+  return result;
 }
 
 bool ReadOutObject(const Napi::CallbackInfo& info, size_t index) {
@@ -423,13 +476,29 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   for (const auto& function : functions) {
     exports.Set(function.name, Napi::Function::New(env, function.callback, function.name));
   }
+  // The call-arguments array of the fast path: its memory is the functions' data. It lives as
+  // long as the exports object that holds it, as the functions do.
+  void* slots = nullptr;
+  napi_value memory;
+  napi_value call_args;
+  NAPI_THROW_IF_FAILED(
+      env, napi_create_arraybuffer(env, kCallArgCount * sizeof(int32_t), &slots, &memory), exports);
+  NAPI_THROW_IF_FAILED(
+      env, napi_create_typedarray(env, napi_int32_array, kCallArgCount, memory, 0, &call_args),
+      exports);
+  exports.Set("callArgs", call_args);
   const struct {
     const char* name;
     napi_callback callback;
-  } fast[] = {{"recv", Transfer<CallRecv>}, {"send", Transfer<CallSend>}};
+    void* data;
+  } fast[] = {{"recv", Transfer<CallRecv>, nullptr},
+              {"send", Transfer<CallSend>, nullptr},
+              {"recvFast", TransferFast<CallRecv>, slots},
+              {"sendFast", TransferFast<CallSend>, slots}};
   for (const auto& function : fast) {
     napi_value value;
-    napi_create_function(env, function.name, NAPI_AUTO_LENGTH, function.callback, nullptr, &value);
+    napi_create_function(env, function.name, NAPI_AUTO_LENGTH, function.callback, function.data,
+                         &value);
     exports.Set(function.name, value);
   }
   return exports;

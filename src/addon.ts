@@ -105,6 +105,15 @@ export interface Addon {
   recvmsg: ReceiveFrom;
   /** send(2) from `buffer[offset, offset + length)`. */
   send: (fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number) => number;
+  /**
+   * @internal recv(2) and send(2) with fd, offset, length and flags in {@link Addon.callArgs}
+   * (see {@link recvCall}): the fast path of `recv` / `send`.
+   */
+  recvFast: (buffer: ArrayBufferView) => number;
+  /** @internal See {@link Addon.recvFast}. */
+  sendFast: (buffer: ArrayBufferView) => number;
+  /** @internal The fast path's arguments: fd, offset, length, flags (this environment's own). */
+  callArgs: Int32Array;
   /** sendto(2). */
   sendto: (
     fd: number,
@@ -172,6 +181,9 @@ export interface Addon {
   handleCount: () => number;
 }
 
+/** 2^31 - 1: `(x & INT_MAX) === x` holds exactly for the integers 0..2^31-1. */
+const INT_MAX = 0x7fffffff;
+
 const require = createRequire(import.meta.url);
 const load = require('node-gyp-build') as (root: string) => unknown;
 
@@ -181,3 +193,36 @@ const load = require('node-gyp-build') as (root: string) => unknown;
  * V8's slow dictionary mode, and every recv loads a function from this one.
  */
 export const addon: Addon = Object.freeze({ ...(load(fileURLToPath(new URL('..', import.meta.url))) as Addon) });
+
+const { callArgs } = addon;
+
+type Transfer = (fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number) => number;
+
+/**
+ * The checked call, faster: exact int32 arguments (fd and offset >= 0, length >= 0) go through
+ * the call-arguments array, so only the buffer crosses as a JavaScript value; anything else
+ * takes the checked call, which throws the usual TypeError / RangeError. (No JavaScript can
+ * run between writing the array and the call.)
+ */
+function withFastPath(fast: (buffer: ArrayBufferView) => number, checked: Transfer): Transfer {
+  return (fd, buffer, offset, length, flags) => {
+    if (
+      (fd & INT_MAX) === fd &&
+      (offset & INT_MAX) === offset &&
+      (length & INT_MAX) === length &&
+      (flags | 0) === flags
+    ) {
+      callArgs[0] = fd;
+      callArgs[1] = offset;
+      callArgs[2] = length;
+      callArgs[3] = flags;
+      return fast(buffer);
+    }
+    return checked(fd, buffer, offset, length, flags);
+  };
+}
+
+/** @internal `addon.recv` with the fast path (see withFastPath). */
+export const recvCall = withFastPath(addon.recvFast, addon.recv);
+/** @internal `addon.send` with the fast path. */
+export const sendCall = withFastPath(addon.sendFast, addon.send);

@@ -160,9 +160,59 @@ export function errorMessage(code: string): string {
   return messages.get(plain) ?? `system error ${code}`;
 }
 
+type FailureKind = FailureResult['kind'];
+
+/**
+ * Failure results are frozen and shared, one per platform, kind and errno: they carry nothing
+ * of the call but its numbers, so a would-block or timeout allocates nothing.
+ */
+const failures = new Map<Platform, Map<number, FailureResult>>();
+const KIND_INDEX: Readonly<Record<FailureKind, number>> = { 'would-block': 0, timeout: 1, interrupted: 2, error: 3 };
+
+function failure(kind: FailureKind, errno: number, code: string, platform: Platform): FailureResult {
+  let ofPlatform = failures.get(platform);
+  if (ofPlatform === undefined) failures.set(platform, (ofPlatform = new Map<number, FailureResult>()));
+  const key = errno * 4 + KIND_INDEX[kind];
+  const known = ofPlatform.get(key);
+  if (known !== undefined) return known;
+  const result = Object.freeze(
+    kind === 'error' ? { kind, ret: -1, errno, code, message: errorMessage(code) } : { kind, ret: -1, errno, code },
+  ) as FailureResult;
+  ofPlatform.set(key, result);
+  return result;
+}
+
+/** Per platform: the frozen would-block and timeout results of its would-block number. */
+const WOULD_BLOCK = perPlatform((platform) => {
+  const { wouldBlock, wouldBlockCode } = FACTS[platform];
+  return {
+    wouldBlock: failure('would-block', wouldBlock, wouldBlockCode, platform),
+    timedOut: failure('timeout', wouldBlock, wouldBlockCode, platform),
+  };
+});
+
+/**
+ * @internal The would-block number of `platform` and its two frozen results, for the hot paths
+ * that tell would-block apart before classifying (src/socket.ts).
+ */
+export function wouldBlockResults(platform: Platform): {
+  readonly errno: number;
+  readonly wouldBlock: FailureResult;
+  readonly timedOut: FailureResult;
+} {
+  return { errno: FACTS[platform].wouldBlock, ...WOULD_BLOCK[platform] };
+}
+
+/** The frozen eof result. */
+export const EOF: { readonly kind: 'eof'; readonly ret: 0; readonly errno: 0 } = Object.freeze({
+  kind: 'eof',
+  ret: 0,
+  errno: 0,
+});
+
 /**
  * Classifies a failed call (`ret` -1) shared by recv, send and accept. `timeout` is the
- * SO_RCVTIMEO / SO_SNDTIMEO that applies, in milliseconds.
+ * SO_RCVTIMEO / SO_SNDTIMEO that applies, in milliseconds. The result is frozen and shared.
  */
 export function classifyFailure(
   errno: number,
@@ -175,16 +225,16 @@ export function classifyFailure(
   if (errno === facts.wouldBlock) {
     // Unix reports an expired SO_RCVTIMEO as EAGAIN (docs/recv-semantics.md#trap-3): only the mode tells them apart.
     const timedOut = blocking && timeout > 0 && (flags & facts.dontWait) === 0;
-    return { kind: timedOut ? 'timeout' : 'would-block', ret: -1, errno, code: facts.wouldBlockCode };
+    return timedOut ? WOULD_BLOCK[platform].timedOut : WOULD_BLOCK[platform].wouldBlock;
   }
   const code = nameOf(errno, platform) ?? 'UNKNOWN';
-  if (errno === facts.interrupted) return { kind: 'interrupted', ret: -1, errno, code };
+  if (errno === facts.interrupted) return failure('interrupted', errno, code, platform);
   // Windows reports an expired SO_RCVTIMEO as WSAETIMEDOUT; on POSIX ETIMEDOUT always means
   // the connection died (keepalive, user timeout), never a receive timeout.
   if (platform === 'win32' && errno === facts.timedOut && blocking && timeout > 0) {
-    return { kind: 'timeout', ret: -1, errno, code };
+    return failure('timeout', errno, code, platform);
   }
-  return { kind: 'error', ret: -1, errno, code, message: errorMessage(code) };
+  return failure('error', errno, code, platform);
 }
 
 /**
@@ -201,7 +251,7 @@ export function classifyOutcome(
   if (ret >= 0) {
     // 0 is end-of-stream only on a stream socket asked for at least one byte (docs/recv-semantics.md#trap-1);
     // on a datagram or seqpacket socket it is a zero-length message.
-    if (ret === 0 && socketType === 'stream' && requested >= 1) return { kind: 'eof', ret: 0, errno: 0 };
+    if (ret === 0 && socketType === 'stream' && requested >= 1) return EOF;
     // Linux's MSG_TRUNC input flag makes recv return the datagram's real length.
     const truncated = ret > requested || (msgFlags & FACTS[platform].truncated) !== 0;
     return { kind: 'data', ret, errno: 0, bytesRead: Math.min(ret, requested), truncated };

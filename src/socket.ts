@@ -11,12 +11,14 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
-import { addon, type RecvFromOut } from './addon.js';
+import { addon, recvCall, sendCall, type RecvFromOut } from './addon.js';
 import { checkEndpoint, familyName, familyNumber, toOrigin, type Family } from './address.js';
 import {
   classifyFailure,
   classifyOutcome,
   connectionFate,
+  EOF,
+  wouldBlockResults,
   type Classification,
   type ClassifyContext,
   type Origin,
@@ -30,6 +32,7 @@ import {
 import { connect, type ConnectOptions } from './connect.js';
 import { constants, PLATFORM, socketTypeNumber, socketTypeOf } from './constants.js';
 import { attach, detach, finalizer, openFd, type View } from './descriptors.js';
+import { receiveBuffer, SCRATCH_LIMIT, takeData } from './scratch.js';
 import { nameOf } from './errno.js';
 import {
   illegalConstructor,
@@ -68,14 +71,10 @@ const TRUNC = constants.MSG.TRUNC ?? 0;
 /** poll(2) bits that say the peer has closed: POLLRDHUP (Linux) or POLLHUP (everywhere). */
 const HANGUP = (constants.POLL.RDHUP ?? 0) | constants.POLL.HUP;
 
-/**
- * recv(length) receives into this shared scratch buffer and copies out only what arrived,
- * so a would-block call allocates nothing but its result. Sync calls cannot interleave.
- */
-const SCRATCH_LIMIT = 64 * 1024;
-const scratch = Buffer.allocUnsafeSlow(SCRATCH_LIMIT);
 /** The async iterator gives the event loop a turn at least this often (in chunks). */
 const TURN_EVERY = 16;
+/** This platform's would-block number and its frozen would-block / timeout results. */
+const WOULD_BLOCK = wouldBlockResults(PLATFORM);
 /** recvmsg writes the sender here; reused so the shape stays stable. */
 const fromOut: RecvFromOut = { family: 0, address: '', port: 0, msgFlags: 0 };
 
@@ -112,6 +111,10 @@ export class Socket {
   readonly #view: View;
   /** Its descriptor and mode, for the async loop (src/wait.ts); a pending wait holds it, and so this. */
   readonly #target: WaitTarget;
+  /** recvInto's last data view, reused while the buffer, offset and length stay (see #viewOf). */
+  #lastView: Buffer | undefined;
+  #lastSource: ArrayBufferView | undefined;
+  #lastOffset = 0;
 
   /** Use the static constructors (the token keeps JavaScript callers out too). */
   private constructor(token: symbol, state: SocketState) {
@@ -395,7 +398,7 @@ export class Socket {
     context.flags = flags;
     const outcome =
       ret === 0 && this.#type === 'seqpacket' && this.#peerClosed(fd)
-        ? { kind: 'eof' as const, ret: 0 as const, errno: 0 as const }
+        ? EOF
         : ret >= 0
           ? classifyOutcome(ret, 0, msgFlags, context)
           : classifyOutcome(-1, -ret, 0, context);
@@ -419,17 +422,59 @@ export class Socket {
     return revents > 0 && (revents & HANGUP) !== 0 && addon.fionread(fd) === 0;
   }
 
-  /** A recv result: for data, `data` is `target`'s first bytes (copied out of the scratch buffer). */
-  #finish(fd: number, ret: number, length: number, flags: number, target: Buffer): RecvResult {
-    const outcome = this.#classify(fd, ret, length, flags, 0);
-    if (outcome.kind !== 'data') return outcome;
-    const n = outcome.bytesRead;
-    const data = target === scratch ? Buffer.from(scratch.subarray(0, n)) : target.subarray(0, n);
-    return { kind: 'data', ret: outcome.ret, errno: outcome.errno, bytesRead: n, data };
+  /**
+   * A recv call's result. Data and would-block (without MSG_* flags) are told apart before the
+   * general classification ({@link Socket.#classify}), and a would-block result is a frozen
+   * shared one: the hot paths allocate nothing but a data result and its Buffer. The data is a
+   * copy out of `target` (a scratch buffer, see src/scratch.ts) when `copy`, else a view of
+   * `target` at `offset`.
+   */
+  #received(
+    fd: number,
+    ret: number,
+    length: number,
+    flags: number,
+    target: ArrayBufferView,
+    offset: number,
+    copy: boolean,
+  ): RecvResult {
+    let ok: Extract<Classification, { kind: 'data' }> | undefined;
+    if (!(ret > 0 && ret <= length)) {
+      if (ret === -WOULD_BLOCK.errno && flags === 0) {
+        return this.#blocking && this.#context.receiveTimeout > 0 ? WOULD_BLOCK.timedOut : WOULD_BLOCK.wouldBlock;
+      }
+      const outcome = this.#classify(fd, ret, length, flags, 0);
+      if (outcome.kind !== 'data') return outcome;
+      ok = outcome;
+    }
+    const n = ok === undefined ? ret : ok.bytesRead;
+    const data = copy ? takeData(target as Buffer, n) : this.#viewOf(target, offset, n);
+    return ok === undefined
+      ? { kind: 'data', ret, errno: 0, bytesRead: n, data }
+      : { kind: 'data', ret: ok.ret, errno: ok.errno, bytesRead: n, data };
   }
 
   /**
-   * One recv(2) of up to `length` bytes (>= 1) into a new Buffer.
+   * Bytes [offset, offset + n) of the caller's buffer as a Buffer view: the same view object as
+   * the last call's when the buffer, offset and length are the same (a receive loop into one
+   * buffer then allocates none; the view shows the same memory either way).
+   */
+  #viewOf(buffer: ArrayBufferView, offset: number, n: number): Buffer {
+    const last = this.#lastView;
+    if (last !== undefined && this.#lastSource === buffer && this.#lastOffset === offset && last.length === n) {
+      return last;
+    }
+    const view = Buffer.from(buffer.buffer, buffer.byteOffset + offset, n);
+    this.#lastSource = buffer;
+    this.#lastOffset = offset;
+    this.#lastView = view;
+    return view;
+  }
+
+  /**
+   * One recv(2) of up to `length` bytes (>= 1) into a new Buffer. It receives into a reused
+   * buffer and copies out what arrived, so a call that brings no data allocates nothing, whatever
+   * `length` is (src/scratch.ts).
    * @returns data | eof | would-block (EAGAIN, EWOULDBLOCK, WSAEWOULDBLOCK) | timeout |
    *   interrupted (EINTR) | error (ECONNRESET, ETIMEDOUT, ECONNREFUSED, ENOTCONN, ...)
    * @see recv(2)
@@ -439,8 +484,8 @@ export class Socket {
     checkLength(length);
     checkFlags(flags);
     this.#checkStreamFlags(flags);
-    const target = length <= SCRATCH_LIMIT ? scratch : Buffer.allocUnsafe(length);
-    return this.#finish(fd, addon.recv(fd, target, 0, length, flags), length, flags, target);
+    const target = receiveBuffer(length);
+    return this.#received(fd, recvCall(fd, target, 0, length, flags), length, flags, target, 0, true);
   }
 
   /**
@@ -462,6 +507,13 @@ export class Socket {
    *   error (ECONNRESET, ETIMEDOUT, ECONNREFUSED, ENOTCONN, ...)
    */
   recvInto(buffer: ArrayBufferView, options?: { offset?: number; length?: number; flags?: number }): RecvResult {
+    // The common call, recvInto(buffer) with a typed array: nothing to check in JavaScript (a
+    // detached or out-of-bounds one has byteLength 0 and takes the checked path below).
+    const open = this.#view.fd;
+    if (options === undefined && open >= 0 && ArrayBuffer.isView(buffer) && !(buffer instanceof DataView)) {
+      const whole = buffer.byteLength;
+      if (whole > 0) return this.#received(open, recvCall(open, buffer, 0, whole, 0), whole, 0, buffer, 0, false);
+    }
     const fd = this.#open();
     checkView(buffer, 'buffer');
     const byteLength = attachedLength(buffer, 'buffer');
@@ -490,11 +542,8 @@ export class Socket {
       );
     }
     this.#checkStreamFlags(flags);
-    const outcome = this.#classify(fd, addon.recv(fd, buffer, offset, length, flags), length, flags, 0);
-    if (outcome.kind !== 'data') return outcome;
     // A view of the caller's memory: nothing is copied.
-    const data = Buffer.from(buffer.buffer, buffer.byteOffset + offset, outcome.bytesRead);
-    return { kind: 'data', ret: outcome.ret, errno: outcome.errno, bytesRead: outcome.bytesRead, data };
+    return this.#received(fd, recvCall(fd, buffer, offset, length, flags), length, flags, buffer, offset, false);
   }
 
   /**
@@ -519,12 +568,12 @@ export class Socket {
     checkLength(length);
     checkFlags(flags);
     this.#checkStreamFlags(flags);
-    const target = length <= SCRATCH_LIMIT ? scratch : Buffer.allocUnsafe(length);
+    const target = receiveBuffer(length);
     const ret = addon.recvmsg(fd, target, 0, length, flags, fromOut);
     const outcome = this.#classify(fd, ret, length, flags, ret >= 0 ? (fromOut.msgFlags ?? 0) : 0);
     if (outcome.kind !== 'data') return outcome;
     const n = outcome.bytesRead;
-    const data = target === scratch ? Buffer.from(scratch.subarray(0, n)) : target.subarray(0, n);
+    const data = takeData(target, n);
     // The addon filled fromOut for every datagram taken (also Windows' WSAEMSGSIZE).
     const origin = toOrigin(
       { family: fromOut.family ?? 0, address: fromOut.address ?? '', port: fromOut.port ?? 0 },
@@ -556,7 +605,7 @@ export class Socket {
     const fd = this.#open();
     const [bytes, length] = checkPayload(data);
     checkFlags(flags);
-    return this.#sent(addon.send(fd, bytes, 0, length, flags | NOSIGNAL), flags);
+    return this.#sent(sendCall(fd, bytes, 0, length, flags | NOSIGNAL), flags);
   }
 
   /**
@@ -768,7 +817,7 @@ export class Socket {
         this.#attempt(flags, (f) => {
           // The view may have been detached or resized during the wait: measured again.
           total = attachedLength(bytes, 'data');
-          return this.#sent(addon.send(this.#open(), bytes, sent, total - sent, f | NOSIGNAL), f);
+          return this.#sent(sendCall(this.#open(), bytes, sent, total - sent, f | NOSIGNAL), f);
         }),
       );
       if (result.kind !== 'sent') return { ...result, bytesSent: sent };
@@ -819,6 +868,7 @@ export class Socket {
    */
   close(): void {
     if (this.#view.fd < 0) return;
+    this.#lastView = this.#lastSource = undefined;
     finalizer.unregister(this);
     // Pending waits reject with ERR_SOCKET_CLOSED, and libuv lets go of the descriptor first;
     // an owner's close closes every Socket sharing the descriptor in this thread too.

@@ -9,12 +9,22 @@
  * so that no Socket can touch whatever reuses the number, and libuv never watches a closed one.
  * @module
  */
-import { addon, type Addon } from './addon.js';
+import { addon, recvCall, sendCall, type Addon } from './addon.js';
 import { closeDescriptor } from './descriptors.js';
 
 export type Sys = Omit<
   Addon,
-  'platform' | 'wine' | 'constants' | 'Poller' | 'own' | 'disown' | 'track' | 'onClosedElsewhere'
+  | 'platform'
+  | 'wine'
+  | 'constants'
+  | 'Poller'
+  | 'own'
+  | 'disown'
+  | 'track'
+  | 'onClosedElsewhere'
+  | 'recvFast'
+  | 'sendFast'
+  | 'callArgs'
 >;
 
 export const sys: Readonly<Sys> = Object.freeze({
@@ -29,10 +39,10 @@ export const sys: Readonly<Sys> = Object.freeze({
   socketFamily: addon.socketFamily,
   getNonBlocking: addon.getNonBlocking,
   setNonBlocking: addon.setNonBlocking,
-  recv: addon.recv,
+  recv: recvCall,
   recvfrom: addon.recvfrom,
   recvmsg: addon.recvmsg,
-  send: addon.send,
+  send: sendCall,
   sendto: addon.sendto,
   shutdown: addon.shutdown,
   close: closeDescriptor,

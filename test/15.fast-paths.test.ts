@@ -1,0 +1,242 @@
+/**
+ * The hot paths of issue 10 keep every rule of the checked ones: the call-arguments fast path of
+ * recv / send (src/addon.ts) against the checked 5-argument call, the frozen shared failure
+ * results, recvInto's reused data view, and recv(length)'s scratch buffers (src/scratch.ts).
+ */
+import { describe, expect, it } from 'vitest';
+
+import { addon } from '../src/addon.js';
+import { EOF as EOF_RESULT } from '../src/classify.js';
+import { Socket, sys } from '../src/index.js';
+import { closing, errorResult, failure, guardFds, tcpPair, thrownBy, WIN32, WINE_RST_IS_EOF } from './helpers.js';
+
+guardFds();
+
+/** What a call did: its number, or the error it threw (class, code, message). */
+function outcomeOf(call: () => number): unknown {
+  try {
+    return call();
+  } catch (error) {
+    const { name, code, message } = error as Error & { code?: string };
+    return { name, code, message };
+  }
+}
+
+describe('sys.recv / sys.send: the fast path answers exactly as the checked call', () => {
+  const views = (): [string, ArrayBufferView][] => [
+    ['Buffer', Buffer.alloc(16)],
+    ['Int8Array', new Int8Array(16)],
+    ['Uint8ClampedArray', new Uint8ClampedArray(16)],
+    ['Uint16Array', new Uint16Array(8)],
+    ['Float64Array', new Float64Array(2)],
+    ['DataView', new DataView(new ArrayBuffer(16))],
+    ['a subarray at byte 3', Buffer.alloc(32).subarray(3, 19)],
+  ];
+  const ranges: [number, number][] = [
+    [0, 16],
+    [15, 1],
+    [16, 0],
+    [8, 9],
+    [17, 0],
+    [0, 2 ** 31 - 1],
+  ];
+
+  it.each(views())('%s: every offset and length, on an idle socket and on a closed descriptor', async (_, view) => {
+    await closing([...Socket.pair()], (ours) => {
+      ours.setBlocking(false);
+      for (const fd of [ours.fd, 2 ** 30]) {
+        for (const [offset, length] of ranges) {
+          const checked = outcomeOf(() => addon.recv(fd, view, offset, length, 0));
+          expect(
+            outcomeOf(() => sys.recv(fd, view, offset, length, 0)),
+            `recv ${offset}+${length}`,
+          ).toEqual(checked);
+          const sent = outcomeOf(() => addon.send(2 ** 30, view, offset, length, 0));
+          expect(
+            outcomeOf(() => sys.send(2 ** 30, view, offset, length, 0)),
+            `send ${offset}+${length}`,
+          ).toEqual(sent);
+        }
+      }
+    });
+  });
+
+  it('bytes land at the offset of a wider view, and a send takes them from there', async () => {
+    await closing([...Socket.pair()], (ours, peer) => {
+      const words = new Uint16Array(4);
+      expect(peer.send('abcd').kind).toBe('sent');
+      expect(sys.recv(ours.fd, words, 2, 4, 0)).toBe(4);
+      expect(Buffer.from(words.buffer).toString('latin1')).toBe('\0\0abcd\0\0');
+      expect(sys.send(ours.fd, words, 3, 2, 0)).toBe(2);
+      expect(peer.recv(8)).toMatchObject({ kind: 'data', data: Buffer.from('bc') });
+    });
+  });
+
+  it('arguments that are not exact int32s take the checked call and get its errors', () => {
+    const buffer = Buffer.alloc(4);
+    // A negative descriptor is no error of the arguments: the checked call makes it (EBADF, WSAENOTSOCK).
+    expect(sys.recv(-1, buffer, 0, 4, 0)).toBe(addon.recv(-1, buffer, 0, 4, 0));
+    expect(sys.recv(-1, buffer, 0, 4, 0)).toBeLessThan(0);
+    const cases: [number | string, number | string, number | string, number | string][] = [
+      [2 ** 31, 0, 4, 0],
+      [1.5, 0, 4, 0],
+      [3, -1, 4, 0],
+      [3, 0.5, 4, 0],
+      [3, 0, Number.NaN, 0],
+      [3, 0, '4', 0],
+      [3, 0, 4, 2 ** 31],
+      [3, 0, 4, 1.5],
+      ['3', 0, 4, 0],
+    ];
+    for (const [fd, offset, length, flags] of cases) {
+      const call = sys.recv as (...args: unknown[]) => number;
+      const error = thrownBy(() => call(fd, buffer, offset, length, flags)) as Error & { code?: string };
+      expect(error, JSON.stringify([fd, offset, length, flags])).toBeInstanceOf(Error);
+      expect(error.code).toMatch(/^ERR_(OUT_OF_RANGE|INVALID_ARG_TYPE)$/);
+      expect(
+        outcomeOf(() => addon.recv(fd as number, buffer, offset as number, length as number, flags as number)),
+      ).toEqual(outcomeOf(() => call(fd, buffer, offset, length, flags)));
+    }
+  });
+
+  it('a value that is not a view is refused as by the checked call', () => {
+    for (const bad of [null, {}, 'text', new ArrayBuffer(4), [1, 2]]) {
+      const view = bad as unknown as ArrayBufferView;
+      const error = outcomeOf(() => sys.recv(3, view, 0, 1, 0));
+      expect(error).toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+      expect(error).toEqual(outcomeOf(() => addon.recv(3, view, 0, 1, 0)));
+    }
+  });
+});
+
+describe('failure results are frozen and shared', () => {
+  it('would-block: the same frozen object from every call, recv and recvInto alike', async () => {
+    await closing([...Socket.pair()], (ours) => {
+      ours.setBlocking(false);
+      const first = ours.recvInto(Buffer.alloc(8));
+      expect(first).toEqual(failure('would-block', 'EAGAIN'));
+      expect(Object.isFrozen(first)).toBe(true);
+      expect(ours.recvInto(Buffer.alloc(8))).toBe(first);
+      expect(ours.recv(8)).toBe(first);
+      expect(ours.recv(1 << 20)).toBe(first);
+      expect(() => {
+        (first as { kind: string }).kind = 'data';
+      }).toThrow(TypeError);
+      expect(ours.recv(8).kind).toBe('would-block');
+    });
+  });
+
+  it('timeout, eof and error results are frozen too', async () => {
+    await closing([tcpPair(), tcpPair()], async (quiet, reset) => {
+      quiet.client.setReceiveTimeout(20);
+      const timedOut = quiet.client.recv(8);
+      expect(timedOut).toEqual(failure('timeout', WIN32 ? 'ETIMEDOUT' : 'EAGAIN'));
+      expect(Object.isFrozen(timedOut)).toBe(true);
+      expect(quiet.client.recvInto(Buffer.alloc(8))).toBe(timedOut);
+      quiet.peer.close();
+      const eof = quiet.client.recv(8);
+      expect(eof).toBe(EOF_RESULT);
+      reset.peer.reset();
+      const error = await reset.client.recvAsync(8, { timeout: 2000 });
+      if (WINE_RST_IS_EOF) expect(error).toBe(EOF_RESULT);
+      else {
+        expect(error).toEqual(errorResult('ECONNRESET'));
+        expect(Object.isFrozen(error)).toBe(true);
+      }
+    });
+  });
+});
+
+describe("recvInto's data view", () => {
+  it('is the same object while buffer, offset and length stay, and always shows the bytes just read', async () => {
+    await closing([...Socket.pair()], (ours, peer) => {
+      const buffer = Buffer.alloc(4);
+      peer.send('abcd');
+      const first = ours.recvInto(buffer);
+      expect(first).toMatchObject({ kind: 'data', bytesRead: 4 });
+      if (first.kind !== 'data') return;
+      expect(first.data.toString()).toBe('abcd');
+      peer.send('efgh');
+      const second = ours.recvInto(buffer);
+      if (second.kind !== 'data') throw new Error(second.kind);
+      expect(second.data).toBe(first.data);
+      expect(second.data.toString()).toBe('efgh');
+      peer.send('ij');
+      const shorter = ours.recvInto(buffer);
+      if (shorter.kind !== 'data') throw new Error(shorter.kind);
+      expect(shorter.data).not.toBe(first.data);
+      expect(shorter.data.toString()).toBe('ij');
+      peer.send('kl');
+      const atOffset = ours.recvInto(buffer, { offset: 2 });
+      if (atOffset.kind !== 'data') throw new Error(atOffset.kind);
+      expect(atOffset.data).not.toBe(shorter.data);
+      expect(atOffset.data.toString()).toBe('kl');
+      expect(buffer.toString()).toBe('ijkl');
+      const other = Buffer.alloc(2);
+      peer.send('mn');
+      const elsewhere = ours.recvInto(other);
+      if (elsewhere.kind !== 'data') throw new Error(elsewhere.kind);
+      expect(elsewhere.data.buffer).toBe(other.buffer);
+    });
+  });
+});
+
+describe('recv(length) receives into a scratch buffer and copies out what arrived', () => {
+  it('each data result owns its bytes: later calls of any size never change them', async () => {
+    await closing([...Socket.pair()], (ours, peer) => {
+      const sizes = [3, 70_000, 5, 200_000, 65_536, 65_537];
+      const got: Buffer[] = [];
+      for (const [index, size] of sizes.entries()) {
+        const payload = Buffer.alloc(size, 97 + index);
+        let received = 0;
+        peer.setBlocking(true);
+        const sent = peer.send(payload);
+        expect(sent.kind).toBe('sent');
+        const bytes = sent.kind === 'sent' ? sent.bytesSent : 0;
+        while (received < bytes) {
+          const result = ours.recv(1 << 20);
+          if (result.kind !== 'data') throw new Error(`${size}: ${result.kind}`);
+          got.push(result.data);
+          received += result.bytesRead;
+        }
+      }
+      const all = Buffer.concat(got);
+      let at = 0;
+      for (const [index, size] of sizes.entries()) {
+        const part = all.subarray(at, at + size);
+        expect(
+          part.every((byte) => byte === 97 + index),
+          `chunk ${index} (${size} bytes)`,
+        ).toBe(true);
+        at += size;
+      }
+      expect(at).toBe(all.length);
+    });
+  });
+
+  it.skipIf(WIN32)(
+    'a datagram larger than 64 KiB arrives whole (AF_UNIX), and one over the length is cut to it',
+    async () => {
+      await closing([...Socket.pair({ type: 'dgram' })], (ours, peer) => {
+        const big = Buffer.alloc(100_000, 7);
+        expect(peer.send(big)).toMatchObject({ kind: 'sent', bytesSent: 100_000 });
+        const whole = ours.recv(1 << 20);
+        expect(whole).toMatchObject({ kind: 'data', bytesRead: 100_000 });
+        if (whole.kind === 'data') expect(whole.data.equals(big)).toBe(true);
+        expect(peer.send(big).kind).toBe('sent');
+        const cut = ours.recv(70_000);
+        expect(cut).toMatchObject({ kind: 'data', bytesRead: 70_000 });
+        if (cut.kind === 'data') expect(cut.data.equals(big.subarray(0, 70_000))).toBe(true);
+      });
+    },
+  );
+
+  it('a length above the kept scratch size (16 MiB) still works, would-block and data', async () => {
+    await closing([...Socket.pair()], (ours, peer) => {
+      ours.setBlocking(false);
+      expect(ours.recv(32 << 20).kind).toBe('would-block');
+      peer.send('z');
+      expect(ours.recv(32 << 20)).toMatchObject({ kind: 'data', data: Buffer.from('z') });
+    });
+  });
+});
