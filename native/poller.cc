@@ -7,6 +7,7 @@
 #include <napi.h>
 #include <uv.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -46,6 +47,8 @@ struct PollHandle;
 //   `notify`, has closed its Sockets of it and its handles. (This thread's are closed by the
 //   TypeScript layer before it calls close.)
 std::mutex g_mutex;
+// uv_poll_start calls made, process-wide (Poller.startCount).
+std::atomic<uint64_t> g_start_count{0};
 std::unordered_map<sock, Environment*> g_owners;
 std::unordered_multimap<sock, PollHandle*> g_polled;
 std::unordered_map<sock, std::unordered_set<Environment*>> g_tracked;
@@ -149,7 +152,8 @@ class Poller : public Napi::ObjectWrap<Poller> {
     return DefineClass(
         env, "Poller",
         {InstanceMethod("open", &Poller::Open), InstanceMethod("start", &Poller::Start),
-         InstanceMethod("stop", &Poller::Stop), InstanceMethod("close", &Poller::Close),
+         InstanceMethod("idle", &Poller::Idle), InstanceMethod("stop", &Poller::Stop),
+         InstanceMethod("close", &Poller::Close), StaticMethod("startCount", &Poller::StartCount),
          StaticValue("READABLE", Napi::Number::New(env, UV_READABLE)),
          StaticValue("WRITABLE", Napi::Number::New(env, UV_WRITABLE)),
          StaticValue("DISCONNECT", Napi::Number::New(env, UV_DISCONNECT)),
@@ -300,30 +304,67 @@ class Poller : public Napi::ObjectWrap<Poller> {
     return Num(env, 0);
   }
 
-  // start(events): uv_poll_start with UV_READABLE / UV_WRITABLE / UV_DISCONNECT bits.
+  // start(events): uv_poll_start with UV_READABLE / UV_WRITABLE / UV_DISCONNECT bits, unless the
+  // handle is already started for exactly these events (kept armed by idle()): then nothing is
+  // called, so a steady wait loop makes no epoll_ctl / kevent change. The handle is ref'd: a
+  // pending wait keeps the loop alive.
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     RAWRECV_ARG_INT(0, events);
     if (handle_ == nullptr || handle_->closing) return Num(env, UV_EBADF);
-    int ret;
+    int ret = 0;
     {
       // Not once another thread has closed the descriptor: re-arming a closed one aborts.
       std::lock_guard<std::mutex> lock(g_mutex);
-      ret = g_closing.count(handle_->fd) != 0 ? UV_ECANCELED
-                                              : uv_poll_start(&handle_->poll, events, OnPoll);
+      if (g_closing.count(handle_->fd) != 0) {
+        ret = UV_ECANCELED;
+      } else if (events != events_ ||
+                 !uv_is_active(reinterpret_cast<uv_handle_t*>(&handle_->poll))) {
+        // (libuv stops a handle by itself on POLLERR: uv_is_active tells.)
+        ret = uv_poll_start(&handle_->poll, events, OnPoll);
+        events_ = ret == 0 ? events : 0;
+        g_start_count.fetch_add(1, std::memory_order_relaxed);
+      }
     }
-    if (ret == 0 && !active_) {
-      Ref();
-      active_ = true;
+    if (ret == 0) {
+      uv_ref(reinterpret_cast<uv_handle_t*>(&handle_->poll));
+      if (!active_) {
+        Ref();
+        active_ = true;
+      }
     }
     return Num(env, ret);
   }
 
-  Napi::Value Stop(const Napi::CallbackInfo& info) {
+  // idle(): no wait is pending, but the next one will most likely want the same events (a
+  // receive loop): the handle stays started, unref'd so that it never holds the loop (or the
+  // process) open, and this object is no longer held by it. A callback that comes while idle
+  // finds no waiter, and the TypeScript side stops the handle then (libuv polls level-triggered:
+  // readiness nobody takes would call back on every turn).
+  Napi::Value Idle(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (handle_ != nullptr && !handle_->closing) uv_poll_stop(&handle_->poll);
+    if (handle_ != nullptr && !handle_->closing) {
+      uv_unref(reinterpret_cast<uv_handle_t*>(&handle_->poll));
+    }
     Release();
     return Num(env, 0);
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (handle_ != nullptr && !handle_->closing) {
+      uv_poll_stop(&handle_->poll);
+      uv_ref(reinterpret_cast<uv_handle_t*>(&handle_->poll));
+    }
+    events_ = 0;
+    Release();
+    return Num(env, 0);
+  }
+
+  // startCount(): how many uv_poll_start calls this process has made (each one is an
+  // epoll_ctl / kevent change at the loop's next turn). For tests and the bench.
+  static Napi::Value StartCount(const Napi::CallbackInfo& info) {
+    return Num(info.Env(), static_cast<int64_t>(g_start_count.load(std::memory_order_relaxed)));
   }
 
   // close(): stop and uv_close. Idempotent. Must come before the socket's own close.
@@ -342,6 +383,8 @@ class Poller : public Napi::ObjectWrap<Poller> {
   }
 
   PollHandle* handle_ = nullptr;
+  // The events the handle was last started with (0: stopped).
+  int events_ = 0;
   bool active_ = false;
   Napi::FunctionReference callback_;
   std::unique_ptr<Napi::AsyncContext> context_;

@@ -33,8 +33,16 @@ export interface PollerHandle {
    * descriptor), or CLOSED_ELSEWHERE. libuv sets O_NONBLOCK (FIONBIO) there.
    */
   open(fd: number): number;
-  /** uv_poll_start with READABLE / WRITABLE / DISCONNECT bits: 0 or a negative libuv error. */
+  /**
+   * uv_poll_start with READABLE / WRITABLE / DISCONNECT bits (no call when the handle is still
+   * started for exactly these, see `idle`), and uv_ref: 0 or a negative libuv error.
+   */
   start(events: number): number;
+  /**
+   * No wait pending: the handle stays started for the next one, uv_unref'd (it holds neither the
+   * loop nor this object). Its next callback must be answered with `stop` if nobody waits.
+   */
+  idle(): number;
   /** uv_poll_stop. */
   stop(): number;
   /** Stops and uv_close()s the handle (memory is freed in libuv's close callback). Idempotent. */
@@ -52,6 +60,8 @@ export interface PollerClass {
    * close(2) waits until this thread has let go).
    */
   readonly CLOSED_ELSEWHERE: number;
+  /** uv_poll_start calls this process has made: each is an epoll_ctl / kevent change. */
+  startCount?(): number;
 }
 
 /** recvfrom / recvmsg into `buffer[offset, offset + length)`, the sender (and flags) into `out`. */

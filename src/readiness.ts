@@ -97,6 +97,8 @@ export class Readiness {
   #closed = false;
   /** The libuv status of a POLLERR wake-up not yet looked at by a waiter (0: none). */
   #errorWake = 0;
+  /** The events the handle was last started with (0: stopped). */
+  #armed = 0;
 
   readonly #options: Required<ReadinessOptions>;
 
@@ -110,7 +112,12 @@ export class Readiness {
     return this.#waiters.size;
   }
 
-  /** Re-arms the poll handle for the union of what the pending waiters want. */
+  /**
+   * Re-arms the poll handle for the union of what the pending waiters want. With none left, a
+   * handle started for readability alone stays started, idle (see PollerHandle.idle): a
+   * receive loop's next wait then changes nothing in epoll / kqueue. Writability is never kept:
+   * a socket is nearly always writable, which would call back on every turn.
+   */
   #update(): void {
     let events = 0;
     for (const waiter of this.#waiters) events |= waiter.events;
@@ -120,11 +127,16 @@ export class Readiness {
       if (this.#options.closeWhenIdle()) {
         poller.close();
         this.#poller = undefined;
+        this.#armed = 0;
+      } else if (this.#armed === READABLE) {
+        poller.idle();
       } else {
         poller.stop();
+        this.#armed = 0;
       }
       return;
     }
+    this.#armed = events;
     const ret = poller.start(events);
     if (ret === this.#options.Poller.CLOSED_ELSEWHERE) this.#options.closedElsewhere();
     else if (ret < 0) this.#failAll(new PollError(ret));
@@ -151,6 +163,13 @@ export class Readiness {
       }
       // Any other poll error stops polling and is reported to every waiter, never swallowed.
       this.#failAll(new PollError(status));
+      return;
+    }
+    if (this.#waiters.size === 0) {
+      // Readiness while idle: nobody takes it, and a level-triggered poll would report it on
+      // every turn, so the handle stops until the next wait.
+      this.#poller?.stop();
+      this.#armed = 0;
       return;
     }
     const woken: Waiter[] = [];

@@ -1,14 +1,28 @@
 /**
  * The hot paths of issue 10 keep every rule of the checked ones: the call-arguments fast path of
  * recv / send (src/addon.ts) against the checked 5-argument call, the frozen shared failure
- * results, recvInto's reused data view, and recv(length)'s scratch buffers (src/scratch.ts).
+ * results, recvInto's reused data view, recv(length)'s scratch buffers (src/scratch.ts), and the
+ * poll handle kept armed between waits (src/readiness.ts).
  */
+import { spawnSync } from 'node:child_process';
+
 import { describe, expect, it } from 'vitest';
 
 import { addon } from '../src/addon.js';
 import { EOF as EOF_RESULT } from '../src/classify.js';
 import { Socket, sys } from '../src/index.js';
-import { closing, errorResult, failure, guardFds, tcpPair, thrownBy, WIN32, WINE_RST_IS_EOF } from './helpers.js';
+import { moduleFolder } from './built-package.js';
+import {
+  closing,
+  errorResult,
+  failure,
+  guardFds,
+  loopTurns,
+  tcpPair,
+  thrownBy,
+  WIN32,
+  WINE_RST_IS_EOF,
+} from './helpers.js';
 
 guardFds();
 
@@ -238,5 +252,74 @@ describe('recv(length) receives into a scratch buffer and copies out what arrive
       peer.send('z');
       expect(ours.recv(32 << 20)).toMatchObject({ kind: 'data', data: Buffer.from('z') });
     });
+  });
+});
+
+describe('the poll handle stays armed between waits', () => {
+  const startCount = (): number => addon.Poller.startCount?.() ?? Number.NaN;
+
+  it('an async ping-pong of 200 round trips starts each socket’s handle once', async () => {
+    await closing([...Socket.pair()], async (left, right) => {
+      const before = startCount();
+      const buffer = Buffer.alloc(1);
+      // Each side waits for the other's byte, so every round trip is two real waits.
+      const echo = (async () => {
+        for (let i = 0; i < 200; i++) {
+          const got = await right.recvIntoAsync(buffer, { timeout: 5000 });
+          if (got.kind !== 'data') throw new Error(`echo: ${got.kind}`);
+          await right.sendAsync(got.data);
+        }
+      })();
+      for (let i = 0; i < 200; i++) {
+        await left.sendAsync('x');
+        const back = await left.recvAsync(1, { timeout: 5000 });
+        expect(back.kind).toBe('data');
+      }
+      await echo;
+      // One start per socket (its first wait), not one per wait: a steady loop changes nothing in epoll.
+      expect(startCount() - before).toBeLessThanOrEqual(2);
+    });
+  });
+
+  it('readiness nobody waits for stops the handle, and the next wait arms it again', async () => {
+    await closing([...Socket.pair()], async (ours, peer) => {
+      peer.send('a');
+      expect((await ours.recvAsync(1, { timeout: 2000 })).kind).toBe('data');
+      const armed = startCount();
+      // Readable while idle: the handle calls back once and is stopped, not on every turn.
+      peer.send('b');
+      await loopTurns(5);
+      const late = await ours.recvAsync(1, { timeout: 2000 });
+      expect(late).toMatchObject({ kind: 'data', data: Buffer.from('b') });
+      // Now a real wait: the stopped handle is started again, and wakes.
+      const waiting = ours.recvAsync(1, { timeout: 2000 });
+      await loopTurns(2);
+      peer.send('c');
+      expect(await waiting).toMatchObject({ kind: 'data', data: Buffer.from('c') });
+      expect(startCount() - armed).toBe(1);
+    });
+  });
+
+  const writeScript = moduleFolder('rawrecv-armed-');
+
+  it('an idle armed handle does not hold the process open', async () => {
+    const script = writeScript(
+      'armed-child.mjs',
+      `import { Socket } from '__RAWRECV__';
+const [a, b] = Socket.pair();
+b.send('x');
+const first = await a.recvAsync(1, { timeout: 2000 });
+const waiting = a.recvAsync(1, { timeout: 2000 });
+b.send('y');
+const second = await waiting;
+console.log(first.kind, second.kind);
+// a and b stay open, a's handle armed and idle: the process must still end by itself.
+`,
+    );
+    const child = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 10_000 });
+    expect(child.error, 'the child must exit by itself within 10 s').toBeUndefined();
+    expect(child.stderr).toBe('');
+    expect(child.stdout.trim()).toBe('data data');
+    expect(child.status).toBe(0);
   });
 });
