@@ -6,7 +6,9 @@
 // the TypeScript layer checked them first, because `sys` is public.
 #include <napi.h>
 
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "glue.h"
 #include "platform.h"
@@ -15,11 +17,11 @@
 namespace rawrecv {
 namespace {
 
-// Reads (buffer, offset, length) and checks the range lies inside the view, so the kernel is
-// never handed memory past its end. The typed-array query comes first: it is the common case,
-// and it fails cleanly (napi_invalid_arg) for anything else.
-bool ReadRange(napi_env env, napi_value buffer, napi_value offset_value, napi_value length_value,
-               char** data, size_t* length) {
+// The memory of a typed array or DataView: its first byte and byte length. Throws
+// ERR_INVALID_ARG_TYPE (naming `name`) and returns false for anything else. The typed-array
+// query comes first: it is the common case, and it fails cleanly (napi_invalid_arg) otherwise.
+bool ViewBytes(napi_env env, napi_value buffer, const char* name, char** base_out,
+               size_t* byte_length_out, int64_t index = -1) {
   void* base = nullptr;
   size_t byte_length = 0;
   napi_typedarray_type type;
@@ -51,12 +53,25 @@ bool ReadRange(napi_env env, napi_value buffer, napi_value offset_value, napi_va
     napi_is_dataview(env, buffer, &is_dataview);
     if (!is_dataview ||
         napi_get_dataview_info(env, buffer, &byte_length, &base, nullptr, nullptr) != napi_ok) {
+      std::string label = index < 0 ? name : name + ("[" + std::to_string(index) + "]");
       ThrowWithCode(
           env, false, "ERR_INVALID_ARG_TYPE",
-          "The \"buffer\" argument must be an instance of Buffer, TypedArray, or DataView");
+          "The \"" + label + "\" argument must be an instance of Buffer, TypedArray, or DataView");
       return false;
     }
   }
+  *base_out = static_cast<char*>(base);
+  *byte_length_out = byte_length;
+  return true;
+}
+
+// Reads (buffer, offset, length) and checks the range lies inside the view, so the kernel is
+// never handed memory past its end.
+bool ReadRange(napi_env env, napi_value buffer, napi_value offset_value, napi_value length_value,
+               char** data, size_t* length) {
+  char* base;
+  size_t byte_length;
+  if (!ViewBytes(env, buffer, "buffer", &base, &byte_length)) return false;
   int64_t offset;
   int64_t count;
   if (!ReadInteger(env, offset_value, "offset", 0, kIntMax, &offset)) return false;
@@ -68,7 +83,7 @@ bool ReadRange(napi_env env, napi_value buffer, napi_value offset_value, napi_va
                       ") exceeds the buffer's byte length (" + std::to_string(byte_length) + ")");
     return false;
   }
-  *data = static_cast<char*>(base) + offset;
+  *data = base + offset;
   *length = static_cast<size_t>(count);
   return true;
 }
@@ -77,26 +92,32 @@ bool ReadRange(const Napi::CallbackInfo& info, size_t index, char** data, size_t
   return ReadRange(info.Env(), info[index], info[index + 1], info[index + 2], data, length);
 }
 
-// Reads (family, host, port) at `index`..`index + 2` into a sockaddr.
-bool ReadAddress(const Napi::CallbackInfo& info, size_t index, SockAddr* out) {
-  int family;
+// Reads (family, host, port) into a sockaddr.
+bool ReadAddress(Napi::Env env, Napi::Value family_value, Napi::Value host_value,
+                 Napi::Value port_value, SockAddr* out) {
+  int64_t family;
   int64_t port;
-  if (!ReadInt(info, index, "family", &family)) return false;
-  if (!info[index + 1].IsString()) {
-    ThrowWithCode(info.Env(), false, "ERR_INVALID_ARG_TYPE",
+  if (!ReadInteger(env, family_value, "family", -kIntMax - 1, kIntMax, &family)) return false;
+  if (!host_value.IsString()) {
+    ThrowWithCode(env, false, "ERR_INVALID_ARG_TYPE",
                   "The \"host\" argument must be of type string");
     return false;
   }
-  std::string host = info[index + 1].As<Napi::String>().Utf8Value();
-  if (!ReadInteger(info, index + 2, "port", 0, 65535, &port)) return false;
+  std::string host = host_value.As<Napi::String>().Utf8Value();
+  if (!ReadInteger(env, port_value, "port", 0, 65535, &port)) return false;
   if (host.find('\0') != std::string::npos ||
-      address_parse(family, host.c_str(), static_cast<int>(port), out) != 0) {
+      address_parse(static_cast<int>(family), host.c_str(), static_cast<int>(port), out) != 0) {
     ThrowWithCode(
-        info.Env(), false, "ERR_INVALID_ADDRESS",
+        env, false, "ERR_INVALID_ADDRESS",
         "The address \"" + host + "\" is not valid for address family " + std::to_string(family));
     return false;
   }
   return true;
+}
+
+// Reads (family, host, port) at `index`..`index + 2` into a sockaddr.
+bool ReadAddress(const Napi::CallbackInfo& info, size_t index, SockAddr* out) {
+  return ReadAddress(info.Env(), info[index], info[index + 1], info[index + 2], out);
 }
 
 Napi::Object AddressObject(Napi::Env env, const SockAddr& raw, Napi::Object target) {
@@ -314,6 +335,156 @@ Napi::Value SendTo(const Napi::CallbackInfo& info) {
   return Num(env, sys::sendto(fd, data, length, flags, to));
 }
 
+// The most messages one batch call takes (Linux's own limit for recvmmsg / sendmmsg, UIO_MAXIOV).
+constexpr uint32_t kBatchLimit = 1024;
+
+// The length of a batch's `buffers` array: 1..kBatchLimit, else a TypeError / RangeError and 0.
+uint32_t BatchLength(Napi::Env env, Napi::Value value) {
+  if (!value.IsArray()) {
+    ThrowWithCode(env, false, "ERR_INVALID_ARG_TYPE",
+                  "The \"buffers\" argument must be an instance of Array");
+    return 0;
+  }
+  uint32_t count = value.As<Napi::Array>().Length();
+  if (count < 1 || count > kBatchLimit) {
+    ThrowWithCode(env, true, "ERR_OUT_OF_RANGE",
+                  "The length of \"buffers\" is out of range. It must be >= 1 and <= " +
+                      std::to_string(kBatchLimit) + ". Received " + std::to_string(count));
+    return 0;
+  }
+  return count;
+}
+
+// Reads a batch's buffers (each whole) into the first `count` of `messages`. The elements are
+// all fetched before any memory is looked at: fetching one can run JavaScript (a getter), which
+// could detach a buffer whose memory was already taken. Nothing after this may run JavaScript
+// before the system call.
+bool ReadBatch(Napi::Env env, Napi::Value value, uint32_t count, std::vector<Message>* messages) {
+  Napi::Array array = value.As<Napi::Array>();
+  std::vector<napi_value> elements(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    elements[i] = array.Get(i);
+    if (env.IsExceptionPending()) return false;
+  }
+  for (uint32_t i = 0; i < count; ++i) {
+    Message& message = (*messages)[i];
+    char* base;
+    if (!ViewBytes(env, elements[i], "buffers", &base, &message.length, i)) return false;
+    message.data = base;
+    message.transferred = 0;
+    message.flags = 0;
+  }
+  return true;
+}
+
+// An Int32Array with room for `needed` values, or a TypeError / RangeError.
+bool ReadCounts(Napi::Env env, Napi::Value value, size_t needed, int32_t** out) {
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  if (napi_get_typedarray_info(env, value, &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_int32_array) {
+    ThrowWithCode(env, false, "ERR_INVALID_ARG_TYPE",
+                  "The \"out\" argument must be an instance of Int32Array");
+    return false;
+  }
+  if (length < needed) {
+    ThrowWithCode(env, true, "ERR_OUT_OF_RANGE",
+                  "The \"out\" argument needs " + std::to_string(needed) + " elements");
+    return false;
+  }
+  *out = static_cast<int32_t*>(data);
+  return true;
+}
+
+// Reused per thread: a batch's messages, so a call allocates nothing here.
+thread_local std::vector<Message> t_messages;
+
+// recvMany(fd, buffers, flags, out, senders): recv_many into each whole buffer. For each message
+// received, out[2i] is its length (beyond the buffer's: truncated) and out[2i + 1] its msg_flags,
+// and senders[i] its sender ({ family, address, port }; the previous message's object again
+// when the sender is the same). Returns how many, or the negated error.
+Napi::Value ReceiveMany(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  uint32_t count = BatchLength(env, info[1]);
+  if (count == 0) return env.Undefined();
+  RAWRECV_ARG_INT(2, flags);
+  int32_t* out;
+  if (!ReadCounts(env, info[3], 2 * size_t{count}, &out)) return env.Undefined();
+  if (!info[4].IsArray()) {
+    ThrowWithCode(env, false, "ERR_INVALID_ARG_TYPE",
+                  "The \"senders\" argument must be an instance of Array");
+    return env.Undefined();
+  }
+  Napi::Array senders = info[4].As<Napi::Array>();
+  std::vector<Message>& messages = t_messages;
+  messages.resize(count);
+  for (Message& message : messages) message.address.length = 0;
+  if (!ReadBatch(env, info[1], count, &messages)) return env.Undefined();
+  int64_t ret = sys::recv_many(fd, messages.data(), messages.size(), flags);
+  Napi::Value previous;
+  for (int64_t i = 0; i < ret; ++i) {
+    const Message& message = messages[i];
+    out[2 * i] = static_cast<int32_t>(message.transferred);
+    out[2 * i + 1] = message.flags;
+    const SockAddr* last = i > 0 ? &messages[i - 1].address : nullptr;
+    bool same = last != nullptr && last->length == message.address.length &&
+                std::memcmp(last->bytes, message.address.bytes, message.address.length) == 0;
+    if (!same) previous = AddressObject(env, message.address, Napi::Object::New(env));
+    senders.Set(static_cast<uint32_t>(i), previous);
+  }
+  return Num(env, ret);
+}
+
+// sendMany(fd, buffers, flags, destinations, out): send_many of each whole buffer, to
+// destinations[i] ({ family, host, port }) where it is given (destinations may be undefined).
+// out[i] is each sent message's byte count. Returns how many went, or the negated error.
+Napi::Value SendMany(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  uint32_t count = BatchLength(env, info[1]);
+  if (count == 0) return env.Undefined();
+  RAWRECV_ARG_INT(2, flags);
+  std::vector<Message>& messages = t_messages;
+  messages.resize(count);
+  for (Message& message : messages) message.address.length = 0;
+  // Destinations first: reading them can run JavaScript (getters), see ReadBatch.
+  if (!info[3].IsUndefined()) {
+    if (!info[3].IsArray() || info[3].As<Napi::Array>().Length() != count) {
+      ThrowWithCode(env, false, "ERR_INVALID_ARG_TYPE",
+                    "The \"destinations\" argument must be undefined or an Array as long as "
+                    "\"buffers\"");
+      return env.Undefined();
+    }
+    Napi::Array destinations = info[3].As<Napi::Array>();
+    for (uint32_t i = 0; i < count; ++i) {
+      Napi::Value destination = destinations.Get(i);
+      if (env.IsExceptionPending()) return env.Undefined();
+      if (destination.IsUndefined()) continue;
+      if (!destination.IsObject()) {
+        ThrowWithCode(env, false, "ERR_INVALID_ARG_TYPE",
+                      "The \"destinations[" + std::to_string(i) +
+                          "]\" argument must be undefined or of type object");
+        return env.Undefined();
+      }
+      Napi::Object to = destination.As<Napi::Object>();
+      Napi::Value family = to.Get("family");
+      Napi::Value host = env.IsExceptionPending() ? Napi::Value() : to.Get("host");
+      Napi::Value port = env.IsExceptionPending() ? Napi::Value() : to.Get("port");
+      if (env.IsExceptionPending() || !ReadAddress(env, family, host, port, &messages[i].address)) {
+        return env.Undefined();
+      }
+    }
+  }
+  int32_t* out;
+  if (!ReadCounts(env, info[4], count, &out)) return env.Undefined();
+  if (!ReadBatch(env, info[1], count, &messages)) return env.Undefined();
+  int64_t ret = sys::send_many(fd, messages.data(), messages.size(), flags);
+  for (int64_t i = 0; i < ret; ++i) out[i] = static_cast<int32_t>(messages[i].transferred);
+  return Num(env, ret);
+}
+
 Napi::Value Shutdown(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RAWRECV_ARG_SOCK(0, fd);
@@ -460,6 +631,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"recvfrom", ReceiveFrom<false>},
       {"recvmsg", ReceiveFrom<true>},
       {"sendto", SendTo},
+      {"recvMany", ReceiveMany},
+      {"sendMany", SendMany},
       {"shutdown", Shutdown},
       {"close", Close},
       {"getsockopt", GetSockOpt},

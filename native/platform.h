@@ -24,6 +24,18 @@ struct SockAddr {
   uint32_t length;
 };
 
+// One message of a batch (recv_many / send_many).
+struct Message {
+  void* data;
+  size_t length;
+  // recv: the sender (length 0: none given). send: the destination (length 0: none, connected).
+  SockAddr address;
+  // Out: bytes received or sent.
+  int64_t transferred;
+  // Out, recv: msg_flags (MSG_TRUNC, ...).
+  int flags;
+};
+
 // A decoded address. For AF_UNIX `host` is the path ("" for an unnamed socket).
 struct Address {
   int family;  // AF_INET, AF_INET6, AF_UNIX, or the raw family value
@@ -73,6 +85,13 @@ int64_t recvfrom(sock fd, void* buffer, size_t length, int flags, SockAddr* from
 int64_t recvmsg(sock fd, void* buffer, size_t length, int flags, SockAddr* from, int* msg_flags);
 int64_t send(sock fd, const void* buffer, size_t length, int flags);
 int64_t sendto(sock fd, const void* buffer, size_t length, int flags, const SockAddr& to);
+// A batch: recvmmsg(2) / sendmmsg(2) on Linux, one call for up to `count` messages; elsewhere a
+// loop of recvmsg / sendto (see batch.h for what the loop does to stay one call's worth). Each
+// returns how many messages went, or the negated error of the first one. A later message's
+// error ends the batch: Linux's recvmmsg keeps it pending for the next call (would-block
+// aside), sendmmsg drops it (the next call meets it again).
+int64_t recv_many(sock fd, Message* messages, size_t count, int flags);
+int64_t send_many(sock fd, Message* messages, size_t count, int flags);
 int64_t shutdown(sock fd, int how);
 int64_t close(sock fd);
 // getsockopt/setsockopt for options whose value is an int.

@@ -14,6 +14,7 @@
 
 #include <cstring>
 
+#include "batch.h"
 #include "platform.h"
 
 static_assert(sizeof(sockaddr_storage) <= sizeof(rawrecv::SockAddr::bytes),
@@ -349,6 +350,62 @@ int64_t send(sock fd, const void* buffer, size_t length, int flags) {
 int64_t sendto(sock fd, const void* buffer, size_t length, int flags, const SockAddr& to) {
   return result(::sendto(fd_of(fd), buffer, length, flags, as_sockaddr(to), to.length));
 }
+
+#ifdef __linux__
+// Up to this many messages per recvmmsg / sendmmsg (the kernel's own limit is UIO_MAXIOV, 1024);
+// a longer batch is the caller's to split.
+constexpr size_t kBatchMax = 1024;
+
+int64_t recv_many(sock fd, Message* messages, size_t count, int flags) {
+  if (count > kBatchMax) count = kBatchMax;
+  mmsghdr headers[kBatchMax];
+  iovec vectors[kBatchMax];
+  for (size_t i = 0; i < count; ++i) {
+    vectors[i] = iovec{messages[i].data, messages[i].length};
+    headers[i] = mmsghdr{};
+    headers[i].msg_hdr.msg_name = messages[i].address.bytes;
+    headers[i].msg_hdr.msg_namelen = sizeof(messages[i].address.bytes);
+    headers[i].msg_hdr.msg_iov = &vectors[i];
+    headers[i].msg_hdr.msg_iovlen = 1;
+  }
+  int ret = ::recvmmsg(fd_of(fd), headers, static_cast<unsigned>(count), flags, nullptr);
+  if (ret == -1) return -static_cast<int64_t>(errno);
+  for (int i = 0; i < ret; ++i) {
+    messages[i].address.length = headers[i].msg_hdr.msg_namelen;
+    messages[i].transferred = headers[i].msg_len;
+    messages[i].flags = headers[i].msg_hdr.msg_flags;
+  }
+  return ret;
+}
+
+int64_t send_many(sock fd, Message* messages, size_t count, int flags) {
+  if (count > kBatchMax) count = kBatchMax;
+  mmsghdr headers[kBatchMax];
+  iovec vectors[kBatchMax];
+  for (size_t i = 0; i < count; ++i) {
+    vectors[i] = iovec{messages[i].data, messages[i].length};
+    headers[i] = mmsghdr{};
+    if (messages[i].address.length > 0) {
+      headers[i].msg_hdr.msg_name = messages[i].address.bytes;
+      headers[i].msg_hdr.msg_namelen = messages[i].address.length;
+    }
+    headers[i].msg_hdr.msg_iov = &vectors[i];
+    headers[i].msg_hdr.msg_iovlen = 1;
+  }
+  int ret = ::sendmmsg(fd_of(fd), headers, static_cast<unsigned>(count), flags);
+  if (ret == -1) return -static_cast<int64_t>(errno);
+  for (int i = 0; i < ret; ++i) messages[i].transferred = headers[i].msg_len;
+  return ret;
+}
+#else
+int64_t recv_many(sock fd, Message* messages, size_t count, int flags) {
+  return recv_many_loop(fd, messages, count, flags, 0, 0);
+}
+
+int64_t send_many(sock fd, Message* messages, size_t count, int flags) {
+  return send_many_loop(fd, messages, count, flags);
+}
+#endif
 
 int64_t shutdown(sock fd, int how) { return result(::shutdown(fd_of(fd), how)); }
 

@@ -16,6 +16,7 @@
 #include <climits>
 #include <cstring>
 
+#include "batch.h"
 #include "platform.h"
 
 static_assert(sizeof(SOCKADDR_STORAGE) <= sizeof(rawrecv::SockAddr::bytes),
@@ -410,6 +411,14 @@ int64_t sendto(sock fd, const void* buffer, size_t length, int flags, const Sock
   int ret = ::sendto(sock_of(fd), static_cast<const char*>(buffer), clamp(length), flags,
                      as_sockaddr(to), static_cast<int>(to.length));
   return ret == SOCKET_ERROR ? fail() : ret;
+}
+
+int64_t recv_many(sock fd, Message* messages, size_t count, int flags) {
+  return recv_many_loop(fd, messages, count, flags, -WSAEMSGSIZE, MSG_TRUNC);
+}
+
+int64_t send_many(sock fd, Message* messages, size_t count, int flags) {
+  return send_many_loop(fd, messages, count, flags);
 }
 
 int64_t shutdown(sock fd, int how) {

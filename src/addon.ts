@@ -124,6 +124,31 @@ export interface Addon {
   sendFast: (buffer: ArrayBufferView) => number;
   /** @internal The fast path's arguments: fd, offset, length, flags (this environment's own). */
   callArgs: Int32Array;
+  /**
+   * recvmmsg(2) (Linux; a loop of recvmsg elsewhere, see native/batch.h) into each whole buffer
+   * (1..1024 of them): how many messages, or the negated error. For message i, `out[2i]` is its
+   * length (more than its buffer: truncated) and `out[2i + 1]` its msg_flags, and `senders[i]`
+   * its sender (the same object as message i - 1's when the sender is the same).
+   */
+  recvMany: (
+    fd: number,
+    buffers: readonly ArrayBufferView[],
+    flags: number,
+    out: Int32Array,
+    senders: RawAddress[],
+  ) => number;
+  /**
+   * sendmmsg(2) (Linux; a loop of send / sendto elsewhere) of each whole buffer, to
+   * `destinations[i]` where given: how many messages went, or the negated error of the first.
+   * `out[i]` is message i's byte count.
+   */
+  sendMany: (
+    fd: number,
+    buffers: readonly ArrayBufferView[],
+    flags: number,
+    destinations: readonly ({ family: number; host: string; port: number } | undefined)[] | undefined,
+    out: Int32Array,
+  ) => number;
   /** sendto(2). */
   sendto: (
     fd: number,

@@ -81,6 +81,29 @@ export type RecvFromResult =
   | { kind: 'eof'; ret: 0; errno: 0 }
   | FailureResult;
 
+/** One message of a {@link RecvManyResult}: what `recvFrom` says of one datagram. */
+export type ReceivedMessage = {
+  /** Bytes in `data` (at most the buffer's length). */
+  bytesRead: number;
+  /** A view of the message's buffer: nothing is copied. */
+  data: Buffer;
+  /** The message was longer than its buffer, and the rest was discarded (MSG_TRUNC, WSAEMSGSIZE). */
+  truncated: boolean;
+} & Origin;
+
+/**
+ * The result of `recvMany`: `ret` is the call's own (recvmmsg's count of messages); `messages`
+ * holds them, except a stream's end (a 0 after data), which the next call reports as `eof`.
+ */
+export type RecvManyResult =
+  | { kind: 'data'; ret: number; errno: 0; messages: ReceivedMessage[] }
+  | { kind: 'eof'; ret: 0; errno: 0 }
+  | FailureResult;
+
+/** The result of `sendMany`: how many messages went (`ret`, as sendmmsg says) and each one's byte count. */
+export type SendManyResult =
+  { kind: 'sent'; ret: number; errno: 0; messagesSent: number; bytesSent: number[] } | FailureResult;
+
 /** {@link classify}'s answer: a result without the payload, which only the caller has. */
 export type Classification =
   | { kind: 'data'; ret: number; errno: number; bytesRead: number; truncated: boolean }

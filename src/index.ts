@@ -15,9 +15,12 @@ export {
   type Origin,
   type RawOutcome,
   type ReadState,
+  type ReceivedMessage,
   type RecvFromResult,
+  type RecvManyResult,
   type RecvResult,
   type SendAsyncResult,
+  type SendManyResult,
   type SendResult,
   type SocketType,
 } from './classify.js';

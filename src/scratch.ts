@@ -13,7 +13,7 @@
  */
 
 /** Lengths up to this use the fixed scratch buffer. */
-export const SCRATCH_LIMIT = 64 * 1024;
+const SCRATCH_LIMIT = 64 * 1024;
 /** The grown buffer is kept for the next call only up to this size. */
 const KEEP_LIMIT = 16 * 1024 * 1024;
 

@@ -11,7 +11,7 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
-import { addon, recvCall, sendCall, type RecvFromOut } from './addon.js';
+import { addon, recvCall, sendCall, type RawAddress, type RecvFromOut } from './addon.js';
 import { checkEndpoint, familyName, familyNumber, toOrigin, type Family } from './address.js';
 import {
   classifyFailure,
@@ -22,17 +22,21 @@ import {
   type Classification,
   type ClassifyContext,
   type Origin,
+  messageFlags,
+  type ReceivedMessage,
   type RecvFromResult,
+  type RecvManyResult,
   type ReadState,
   type RecvResult,
   type SendAsyncResult,
+  type SendManyResult,
   type SendResult,
   type SocketType,
 } from './classify.js';
 import { connect, type ConnectOptions } from './connect.js';
 import { constants, PLATFORM, socketTypeNumber, socketTypeOf } from './constants.js';
 import { attach, detach, finalizer, openFd, type View } from './descriptors.js';
-import { receiveBuffer, SCRATCH_LIMIT, takeData } from './scratch.js';
+import { receiveBuffer, takeData } from './scratch.js';
 import { nameOf } from './errno.js';
 import {
   illegalConstructor,
@@ -48,6 +52,8 @@ import {
 import { READABLE, WRITABLE, type WaitOptions, type WaitOutcome } from './readiness.js';
 import {
   attachedLength,
+  BATCH_LIMIT,
+  checkBatch,
   checkBoolean,
   checkFlags,
   checkInteger,
@@ -75,6 +81,15 @@ const HANGUP = (constants.POLL.RDHUP ?? 0) | constants.POLL.HUP;
 const TURN_EVERY = 16;
 /** This platform's would-block number and its frozen would-block / timeout results. */
 const WOULD_BLOCK = wouldBlockResults(PLATFORM);
+/** MSG_TRUNC as this platform's recvmsg reports it in msg_flags. */
+const TRUNCATED = messageFlags(PLATFORM).truncated;
+/** recvMany's per-message lengths and msg_flags, and senders; sendMany's byte counts. Reused. */
+const batchOut = new Int32Array(2 * BATCH_LIMIT);
+const batchSenders: RawAddress[] = [];
+/** The async iterators' chunk: up to 64 KiB per recv. */
+const CHUNK = 64 * 1024;
+/** A chunk at least this long is handed over with its buffer; a shorter one is copied out. */
+const HAND_OVER = 16 * 1024;
 /** recvmsg writes the sender here; reused so the shape stays stable. */
 const fromOut: RecvFromOut = { family: 0, address: '', port: 0, msgFlags: 0 };
 
@@ -590,6 +605,103 @@ export class Socket {
     };
   }
 
+  /**
+   * Up to `buffers.length` messages (1..1024) in one call, each into its own buffer: recvmmsg(2)
+   * on Linux. Elsewhere a loop of recvmsg(2) that is one call's worth: the first message with
+   * `flags` (it may block or time out), later ones only while bytes are queued (never blocking,
+   * never taking a pending error; a zero-length datagram behind others waits for the next call).
+   * On Linux, `flags` go to the kernel as given: on a blocking socket recvmmsg waits until every
+   * buffer is filled unless `constants.MSG.WAITFORONE` is among them.
+   *
+   * A data result lists each message like recvFrom (bytesRead, data: a view of its buffer,
+   * truncated, sender). An error after the first message ends the batch and is reported by the
+   * next call (Linux keeps it pending). On a stream socket each message is one recv's bytes, and
+   * a 0 after data ends the list (the next call is `eof`).
+   * @returns data (`messages`) | eof | would-block | timeout | interrupted | error
+   * @see recvmmsg(2), recvmsg(2)
+   */
+  recvMany(buffers: readonly ArrayBufferView[], options?: { flags?: number }): RecvManyResult {
+    const fd = this.#open();
+    const lengths = checkBatch(buffers, 'buffers', (buffer, name) => attachedLength(checkView(buffer, name), name));
+    for (const [index, length] of lengths.entries()) {
+      if (length < 1) throw outOfRange(`buffers[${index}].byteLength`, '>= 1', length);
+    }
+    const flags = checkFlags(checkOptions(options, 'options').flags ?? 0);
+    this.#checkStreamFlags(flags);
+    const ret = addon.recvMany(fd, buffers, flags, batchOut, batchSenders);
+    if (ret < 0) return this.#classify(fd, ret, 1, flags, 0) as RecvManyResult;
+    const messages: ReceivedMessage[] = [];
+    for (let i = 0; i < ret; i++) {
+      const length = batchOut[2 * i] as number;
+      const size = lengths[i] as number;
+      if (length === 0 && this.#type !== 'dgram' && this.#endedAt(fd, i, ret)) {
+        // The stream's end (or a seqpacket peer's close): an eof now, or after the data.
+        if (i === 0) return this.#classify(fd, 0, size, flags, 0) as RecvManyResult;
+        break;
+      }
+      const buffer = buffers[i] as ArrayBufferView;
+      const bytesRead = Math.min(length, size);
+      messages.push({
+        bytesRead,
+        data: Buffer.from(buffer.buffer, buffer.byteOffset, bytesRead),
+        truncated: length > size || (batchOut[2 * i + 1]! & TRUNCATED) !== 0,
+        ...toOrigin(batchSenders[i] as RawAddress, this.#family),
+      });
+    }
+    batchSenders.length = 0;
+    return { kind: 'data', ret, errno: 0, messages };
+  }
+
+  /**
+   * Whether recvMany's 0-length message `index` of `count` is the end of the stream rather than
+   * a record: on a stream socket always; on a seqpacket socket when every message from it on is
+   * 0 and the peer has closed (see {@link Socket.#peerClosed}).
+   */
+  #endedAt(fd: number, index: number, count: number): boolean {
+    if (this.#type === 'stream') return true;
+    for (let i = index; i < count; i++) if (batchOut[2 * i] !== 0) return false;
+    return this.#peerClosed(fd);
+  }
+
+  /**
+   * Several messages in one call: sendmmsg(2) on Linux, a loop of send / sendto elsewhere. Each
+   * entry is the data (a string is sent as UTF-8), or `{ data, to }` with a destination as
+   * sendTo's. `ret` and `messagesSent` say how many went; an error after the first message ends
+   * the batch and is not reported (sendmmsg drops it): send the rest again to meet it.
+   * @returns sent (`messagesSent`, `bytesSent` per message) | would-block | timeout | interrupted |
+   *   error (EMSGSIZE, EHOSTUNREACH, ...)
+   * @see sendmmsg(2), sendto(2)
+   */
+  sendMany(
+    messages: readonly (
+      ArrayBufferView | string | { data: ArrayBufferView | string; to?: { host: string; port: number } }
+    )[],
+    options?: { flags?: number },
+  ): SendManyResult {
+    const fd = this.#open();
+    let destinations: ({ family: number; host: string; port: number } | undefined)[] | undefined;
+    const buffers: ArrayBufferView[] = [];
+    checkBatch(messages, 'messages', (message, name, index) => {
+      let data: unknown = message;
+      if (typeof message === 'object' && message !== null && !ArrayBuffer.isView(message)) {
+        const entry = message as { data?: unknown; to?: unknown };
+        data = entry.data;
+        if (entry.to !== undefined) {
+          const { host, port, family } = checkEndpoint(entry.to, `${name}.to`, 0);
+          (destinations ??= [])[index] = { family: familyNumber(family), host, port };
+        }
+      }
+      buffers.push(
+        checkPayload(data, typeof data === 'string' || ArrayBuffer.isView(data) ? 'data' : `${name}.data`)[0],
+      );
+    });
+    if (destinations !== undefined) destinations.length = buffers.length;
+    const flags = checkFlags(checkOptions(options, 'options').flags ?? 0);
+    const ret = addon.sendMany(fd, buffers, flags | NOSIGNAL, destinations, batchOut);
+    if (ret < 0) return classifyFailure(-ret, PLATFORM, this.#blocking, this.#sendTimeout, flags);
+    return { kind: 'sent', ret, errno: 0, messagesSent: ret, bytesSent: Array.from(batchOut.subarray(0, ret)) };
+  }
+
   #sent(ret: number, flags: number): SendResult {
     if (ret >= 0) return { kind: 'sent', ret, errno: 0, bytesSent: ret };
     return classifyFailure(-ret, PLATFORM, this.#blocking, this.#sendTimeout, flags);
@@ -774,6 +886,16 @@ export class Socket {
     );
   }
 
+  /**
+   * {@link Socket.recvAsync} for batches, as {@link Socket.recvMany}: waits for readability, then
+   * one recvmmsg with MSG_DONTWAIT (every message there is, up to one per buffer).
+   * @returns as {@link Socket.recvMany}, with `timeout` at the deadline
+   * @see recvmmsg(2), uv_poll_start (libuv)
+   */
+  recvManyAsync(buffers: readonly ArrayBufferView[], options: RecvAsyncOptions = {}): Promise<RecvManyResult> {
+    return this.#recvAsync(options, undefined, (flags) => this.recvMany(buffers, { flags }));
+  }
+
   /** The async receive calls: checks (rejecting, never throwing), then the one async loop. */
   #recvAsync<R extends { kind: string }, O extends RecvAsyncOptions>(
     options: O,
@@ -827,16 +949,46 @@ export class Socket {
   }
 
   /**
-   * Yields each chunk received (up to 64 KiB) until EOF, without blocking the event loop.
-   * An error result (ECONNRESET, ...) is thrown as a SocketError. Zero-length messages are
-   * dropped. A chunk that is there at once is read at once (no wait); so that a peer that
-   * keeps the socket readable cannot hold the event loop, the loop takes one turn of it
-   * (timers, I/O) every {@link TURN_EVERY} chunks and after every dropped zero-length message.
+   * Yields each chunk received (up to 64 KiB) until EOF, without blocking the event loop. Each
+   * chunk is the caller's to keep. An error result (ECONNRESET, ...) is thrown as a SocketError.
+   * Zero-length messages are dropped. A chunk that is there at once is read at once (no wait);
+   * so that a peer that keeps the socket readable cannot hold the event loop, the loop takes one
+   * turn of it (timers, I/O) every {@link TURN_EVERY} chunks and after every dropped zero-length
+   * message. For a loop that copies nothing and allocates nothing, see {@link Socket.iterateInto}.
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer, void, undefined> {
+    let buffer = Buffer.allocUnsafeSlow(CHUNK);
+    for await (const chunk of this.#chunks(() => buffer)) {
+      if (chunk.length < HAND_OVER) {
+        yield Buffer.from(chunk);
+      } else {
+        // A big chunk keeps the buffer it is in: the next recv gets a new one.
+        buffer = Buffer.allocUnsafeSlow(CHUNK);
+        yield chunk;
+      }
+    }
+  }
+
+  /**
+   * Like the async iterator, receiving every chunk into `buffer` (from its first byte, up to its
+   * byte length): each yielded Buffer is a view of `buffer`, valid until the loop asks for the
+   * next one. Nothing is copied and nothing is allocated per chunk (the view object is reused
+   * while the length repeats).
+   * @returns an async iterator of views of `buffer`, ending at EOF; throws a SocketError on an error result
+   * @see recv(2), uv_poll_start (libuv)
+   */
+  iterateInto(buffer: ArrayBufferView): AsyncGenerator<Buffer, void, undefined> {
+    this.#open();
+    const length = attachedLength(checkView(buffer, 'buffer'), 'buffer');
+    if (length < 1) throw outOfRange('buffer.byteLength', '>= 1', length);
+    return this.#chunks(() => buffer);
+  }
+
+  /** The receive loop of both iterators: each recv goes into `target()`. */
+  async *#chunks(target: () => ArrayBufferView): AsyncGenerator<Buffer, void, undefined> {
     let sinceTurn = 0;
     for (;;) {
-      const result = await this.recvAsync(SCRATCH_LIMIT);
+      const result = await this.recvIntoAsync(target());
       if (result.kind === 'eof') return;
       if (result.kind !== 'data') throw new SocketError('recv', result.errno, { platform: PLATFORM });
       if (result.bytesRead > 0) yield result.data;

@@ -44,6 +44,8 @@ export const sys: Readonly<Sys> = Object.freeze({
   recvmsg: addon.recvmsg,
   send: sendCall,
   sendto: addon.sendto,
+  recvMany: addon.recvMany,
+  sendMany: addon.sendMany,
   shutdown: addon.shutdown,
   close: closeDescriptor,
   getsockopt: addon.getsockopt,

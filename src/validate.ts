@@ -102,11 +102,27 @@ export function attachedLength(view: ArrayBufferView, name: string): number {
 }
 
 /** Bytes to send, as the view and its length: a string is sent as UTF-8. */
-export function checkPayload(data: unknown): [ArrayBufferView, number] {
+export function checkPayload(data: unknown, name = 'data'): [ArrayBufferView, number] {
   if (typeof data === 'string') {
     const bytes = Buffer.from(data, 'utf8');
     return [bytes, bytes.length];
   }
-  const view = checkView(data, 'data');
-  return [view, attachedLength(view, 'data')];
+  const view = checkView(data, name);
+  return [view, attachedLength(view, name)];
+}
+
+/** The most entries a batch (recvMany, sendMany) takes: Linux's UIO_MAXIOV. */
+export const BATCH_LIMIT = 1024;
+
+/** A batch's array (1..{@link BATCH_LIMIT} entries), each entry checked by `check` with its name (`name[i]`). */
+export function checkBatch<T>(
+  values: unknown,
+  name: string,
+  check: (value: unknown, name: string, index: number) => T,
+): T[] {
+  if (!Array.isArray(values)) throw invalidArgType(name, 'an instance of Array', values);
+  if (values.length < 1 || values.length > BATCH_LIMIT) {
+    throw outOfRange(`${name}.length`, `>= 1 and <= ${BATCH_LIMIT}`, values.length);
+  }
+  return values.map((value: unknown, index) => check(value, `${name}[${index}]`, index));
 }
