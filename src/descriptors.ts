@@ -26,10 +26,35 @@ export interface View {
   readonly owned: boolean;
 }
 
-interface Entry {
-  readonly views: Set<View>;
+/**
+ * One number's Sockets and poll handle. It is also what its {@link Readiness} is made with (a
+ * class, so that its methods are not closures made per descriptor).
+ */
+class Entry {
+  /** Its Views (an array: nearly always one, and a Set costs several times its memory). */
+  readonly views: View[];
   owner: View | undefined;
   readiness: Readiness | undefined;
+
+  constructor(
+    readonly fd: number,
+    first: View,
+  ) {
+    // A literal: an empty array's first push would reserve 17 slots.
+    this.views = [first];
+  }
+
+  /**
+   * Without an owner in this thread, whoever owns the number may close it at any time: the
+   * handle is then closed whenever no wait is pending (see Readiness).
+   */
+  closeWhenIdle(): boolean {
+    return this.owner === undefined;
+  }
+
+  closedElsewhere(): void {
+    closeViews(this.fd);
+  }
 }
 
 const table = new Map<number, Entry>();
@@ -59,11 +84,12 @@ export function attach(fd: number, owned: boolean, fresh: boolean): View {
   }
   const view: View = { fd, owned };
   if (entry === undefined) {
-    entry = { views: new Set(), owner: undefined, readiness: undefined };
+    entry = new Entry(fd, view);
     table.set(fd, entry);
     addon.track(fd, true);
+  } else {
+    entry.views.push(view);
   }
-  entry.views.add(view);
   if (owned) entry.owner = view;
   return view;
 }
@@ -88,13 +114,7 @@ export const finalizer = new FinalizationRegistry<View>(detach);
 export function readinessOf(view: View): Readiness {
   const fd = openFd(view);
   const entry = table.get(fd) as Entry;
-  // Without an owner in this thread, whoever owns the number may close it at any time: the
-  // handle is then closed whenever no wait is pending (see Readiness).
-  entry.readiness ??= new Readiness({
-    fd,
-    closeWhenIdle: () => entry.owner === undefined,
-    closedElsewhere: () => closeViews(fd),
-  });
+  entry.readiness ??= new Readiness(entry);
   return entry.readiness;
 }
 
@@ -109,8 +129,8 @@ export function detach(view: View): number {
   if (view.owned) return closeDescriptor(fd);
   view.fd = -1;
   const entry = table.get(fd) as Entry;
-  entry.views.delete(view);
-  if (entry.views.size === 0) {
+  entry.views.splice(entry.views.indexOf(view), 1);
+  if (entry.views.length === 0) {
     entry.readiness?.close();
     table.delete(fd);
     addon.track(fd, false);

@@ -20,14 +20,23 @@ export interface WaitOptions {
   signal?: AbortSignal;
 }
 
-interface Waiter {
+/**
+ * @internal A pending wait, and whom it tells how it ends: `resolve('ready' | 'timeout')` or
+ * `reject(error)`. {@link Readiness.wait} makes one around a promise; the async loop's pending
+ * call (src/wait.ts) is one itself, so that a waiting call holds no other object or closure.
+ * The fields below `keepAlive` are Readiness's to fill.
+ */
+export interface Waiter {
+  resolve(outcome: WaitOutcome): void;
+  reject(error: Error): void;
   events: number;
   /** Whose wait it is (a Socket's View): {@link Readiness.cancel} rejects one owner's waits. */
   owner: object;
   /** The waiting Socket: referenced here so that a pending wait keeps it alive. */
   keepAlive: object | undefined;
-  ready(): void;
-  fail(error: Error): void;
+  timer: NodeJS.Timeout | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
 }
 
 /** A poll failure (libuv status < 0), with libuv's own code name. */
@@ -91,25 +100,28 @@ export interface ReadinessOptions {
  * src/descriptors.ts, shared by every Socket of the descriptor there).
  */
 export class Readiness {
-  readonly #fd: number;
   #poller: PollerHandle | undefined;
-  readonly #waiters = new Set<Waiter>();
+  /** The pending waits, oldest first (an array: usually one, and a Set costs far more memory). */
+  #waiters: Waiter[] = [];
   #closed = false;
   /** The libuv status of a POLLERR wake-up not yet looked at by a waiter (0: none). */
   #errorWake = 0;
   /** The events the handle was last started with (0: stopped). */
   #armed = 0;
 
-  readonly #options: Required<ReadinessOptions>;
+  readonly #options: ReadinessOptions;
 
   constructor(options: ReadinessOptions) {
-    this.#fd = options.fd;
-    this.#options = { Poller: addon.Poller, setNonBlocking: addon.setNonBlocking, ...options };
+    this.#options = options;
+  }
+
+  get #Poller(): PollerClass {
+    return this.#options.Poller ?? addon.Poller;
   }
 
   /** How many waits are pending. */
   get pending(): number {
-    return this.#waiters.size;
+    return this.#waiters.length;
   }
 
   /**
@@ -138,15 +150,36 @@ export class Readiness {
     }
     this.#armed = events;
     const ret = poller.start(events);
-    if (ret === this.#options.Poller.CLOSED_ELSEWHERE) this.#options.closedElsewhere();
+    if (ret === this.#Poller.CLOSED_ELSEWHERE) this.#options.closedElsewhere();
     else if (ret < 0) this.#failAll(new PollError(ret));
   }
 
   #failAll(error: Error): void {
-    const waiters = [...this.#waiters];
-    this.#waiters.clear();
+    const waiters = this.#waiters.splice(0);
     this.#update();
-    for (const waiter of waiters) waiter.fail(error);
+    for (const waiter of waiters) Readiness.#fail(waiter, error);
+  }
+
+  /** Removes `waiter` from the pending ones (if it still is). */
+  #remove(waiter: Waiter): void {
+    const index = this.#waiters.indexOf(waiter);
+    if (index >= 0) this.#waiters.splice(index, 1);
+  }
+
+  /** Lets go of what a waiter holds besides its promise: its timer and abort listener. */
+  static #settle(waiter: Waiter): void {
+    if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+    if (waiter.onAbort !== undefined) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+  }
+
+  static #ready(waiter: Waiter): void {
+    Readiness.#settle(waiter);
+    waiter.resolve('ready');
+  }
+
+  static #fail(waiter: Waiter, error: Error): void {
+    Readiness.#settle(waiter);
+    waiter.reject(error);
   }
 
   /** @internal libuv says the descriptor is ready (or failed). */
@@ -165,20 +198,17 @@ export class Readiness {
       this.#failAll(new PollError(status));
       return;
     }
-    if (this.#waiters.size === 0) {
+    if (this.#waiters.length === 0) {
       // Readiness while idle: nobody takes it, and a level-triggered poll would report it on
       // every turn, so the handle stops until the next wait.
       this.#poller?.stop();
       this.#armed = 0;
       return;
     }
-    const woken: Waiter[] = [];
-    for (const waiter of this.#waiters) {
-      if ((waiter.events & events) !== 0) woken.push(waiter);
-    }
-    for (const waiter of woken) this.#waiters.delete(waiter);
+    const woken = this.#waiters.filter((waiter) => (waiter.events & events) !== 0);
+    for (const waiter of woken) this.#remove(waiter);
     this.#update();
-    for (const waiter of woken) waiter.ready();
+    for (const waiter of woken) Readiness.#ready(waiter);
   }
 
   /**
@@ -206,81 +236,91 @@ export class Readiness {
     owner: object,
     keepAlive?: object,
   ): Promise<WaitOutcome> {
-    const { timeout, signal } = options;
     return new Promise<WaitOutcome>((resolve, reject) => {
-      if (this.#closed) {
-        reject(socketClosed());
-        return;
-      }
-      if (signal?.aborted) {
-        reject(abortError(signal));
-        return;
-      }
-      let timer: NodeJS.Timeout | undefined;
-      const onAbort = (): void => {
-        settle();
-        this.#waiters.delete(waiter);
-        this.#update();
-        reject(abortError(signal as AbortSignal));
-      };
-      const settle = (): void => {
-        if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
       const waiter: Waiter = {
+        resolve,
+        reject,
         events,
         owner,
         keepAlive,
-        ready: () => {
-          settle();
-          resolve('ready');
-        },
-        fail: (error) => {
-          settle();
-          reject(error);
-        },
+        timer: undefined,
+        signal: undefined,
+        onAbort: undefined,
       };
-      if (timeout !== undefined) {
-        timer = setTimeout(() => {
-          signal?.removeEventListener('abort', onAbort);
-          this.#waiters.delete(waiter);
-          this.#update();
-          resolve('timeout');
-        }, timeout);
-      }
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (this.#poller === undefined) {
-        const { Poller, setNonBlocking, closedElsewhere } = this.#options;
-        const poller = new Poller(onPoll);
-        const opened = poller.open(this.#fd);
-        const ret = opened === 0 && blocking ? setNonBlocking(this.#fd, false) : opened;
-        if (ret < 0) {
-          poller.close();
-          settle();
-          if (ret === Poller.CLOSED_ELSEWHERE) {
-            closedElsewhere();
-            reject(socketClosed());
-            return;
-          }
-          // Every rawrecv Socket of this thread waits through this one handle: another handle
-          // on the number belongs to someone else (a node:net or dgram socket, another addon).
-          reject(getSystemErrorName(ret) === 'EEXIST' ? descriptorPolled(this.#fd) : new PollError(ret));
+      this.listen(waiter, options, blocking);
+    });
+  }
+
+  /**
+   * {@link Readiness.wait} for a waiter made by the caller: `waiter.events`, `owner` and
+   * `keepAlive` are set; the rest is filled here.
+   */
+  listen(waiter: Waiter, options: WaitOptions, blocking: boolean): void {
+    const { timeout, signal } = options;
+    if (this.#closed) {
+      waiter.reject(socketClosed());
+      return;
+    }
+    if (signal?.aborted) {
+      waiter.reject(abortError(signal));
+      return;
+    }
+    waiter.timer = undefined;
+    waiter.signal = signal;
+    waiter.onAbort = undefined;
+    if (timeout !== undefined) {
+      waiter.timer = setTimeout(() => {
+        Readiness.#settle(waiter);
+        this.#remove(waiter);
+        this.#update();
+        waiter.resolve('timeout');
+      }, timeout);
+    }
+    if (signal !== undefined) {
+      waiter.onAbort = () => {
+        Readiness.#settle(waiter);
+        this.#remove(waiter);
+        this.#update();
+        waiter.reject(abortError(signal));
+      };
+      signal.addEventListener('abort', waiter.onAbort, { once: true });
+    }
+    if (this.#poller === undefined) {
+      const Poller = this.#Poller;
+      const poller = new Poller(onPoll);
+      const opened = poller.open(this.#options.fd);
+      const ret =
+        opened === 0 && blocking
+          ? (this.#options.setNonBlocking ?? addon.setNonBlocking)(this.#options.fd, false)
+          : opened;
+      if (ret < 0) {
+        poller.close();
+        Readiness.#settle(waiter);
+        if (ret === Poller.CLOSED_ELSEWHERE) {
+          this.#options.closedElsewhere();
+          waiter.reject(socketClosed());
           return;
         }
-        owners.set(poller, this);
-        this.#poller = poller;
+        // Every rawrecv Socket of this thread waits through this one handle: another handle
+        // on the number belongs to someone else (a node:net or dgram socket, another addon).
+        waiter.reject(getSystemErrorName(ret) === 'EEXIST' ? descriptorPolled(this.#options.fd) : new PollError(ret));
+        return;
       }
-      this.#waiters.add(waiter);
-      this.#update();
-    });
+      owners.set(poller, this);
+      this.#poller = poller;
+    }
+    // A one-element array when it was empty (an empty array's first push reserves 17 slots).
+    if (this.#waiters.length === 0) this.#waiters = [waiter];
+    else this.#waiters.push(waiter);
+    this.#update();
   }
 
   /** Rejects `owner`'s pending waits with ERR_SOCKET_CLOSED (that Socket let go); others go on. */
   cancel(owner: object): void {
-    const cancelled = [...this.#waiters].filter((waiter) => waiter.owner === owner);
-    for (const waiter of cancelled) this.#waiters.delete(waiter);
+    const cancelled = this.#waiters.filter((waiter) => waiter.owner === owner);
+    for (const waiter of cancelled) this.#remove(waiter);
     this.#update();
-    for (const waiter of cancelled) waiter.fail(socketClosed());
+    for (const waiter of cancelled) Readiness.#fail(waiter, socketClosed());
   }
 
   /**
@@ -292,8 +332,7 @@ export class Readiness {
     this.#closed = true;
     this.#poller?.close();
     this.#poller = undefined;
-    const waiters = [...this.#waiters];
-    this.#waiters.clear();
-    for (const waiter of waiters) waiter.fail(socketClosed());
+    const waiters = this.#waiters.splice(0);
+    for (const waiter of waiters) Readiness.#fail(waiter, socketClosed());
   }
 }

@@ -35,7 +35,7 @@ import {
 } from './classify.js';
 import { connect, type ConnectOptions } from './connect.js';
 import { constants, PLATFORM, socketTypeNumber, socketTypeOf } from './constants.js';
-import { attach, detach, finalizer, openFd, type View } from './descriptors.js';
+import { attach, detach, finalizer, openFd } from './descriptors.js';
 import { receiveBuffer, takeData } from './scratch.js';
 import { nameOf } from './errno.js';
 import {
@@ -94,6 +94,14 @@ const HAND_OVER = 16 * 1024;
 const fromOut: RecvFromOut = { family: 0, address: '', port: 0, msgFlags: 0 };
 
 const CONSTRUCT = Symbol('rawrecv.Socket');
+/** The async calls' default options: one shared object, since a pending call holds its options. */
+const NO_OPTIONS: RecvAsyncOptions = Object.freeze({});
+
+/** A Socket's classification context and wait target in one object (see Socket.#context). */
+interface SocketContext extends ClassifyContext, WaitTarget {
+  /** Held by a pending wait through this object, so the Socket stays alive while it waits. */
+  readonly socket: Socket;
+}
 
 interface SocketState {
   fd: number;
@@ -116,28 +124,25 @@ interface SocketState {
  * and every method throws `ERR_SOCKET_CLOSED` without making a system call.
  */
 export class Socket {
-  readonly #type: SocketType;
   readonly #family: Family;
-  #blocking: boolean;
   #sendTimeout: number;
   #readState: ReadState = 'open';
-  /** Reused for every call (only `requested` and `flags` change), so a recv allocates no context. */
-  readonly #context: ClassifyContext;
-  readonly #view: View;
-  /** Its descriptor and mode, for the async loop (src/wait.ts); a pending wait holds it, and so this. */
-  readonly #target: WaitTarget;
+  /**
+   * The socket's mode and timeout as classification reads them (reused for every call: only
+   * `requested` and `flags` change, so a recv allocates no context), and the async loop's wait
+   * target (its view and mode, src/wait.ts): one object, which a pending wait holds, and through
+   * `socket` this Socket.
+   */
+  readonly #context: SocketContext;
   /** recvInto's last data view, reused while the buffer, offset and length stay (see #viewOf). */
-  #lastView: Buffer | undefined;
-  #lastSource: ArrayBufferView | undefined;
-  #lastOffset = 0;
+  #last: { source: ArrayBufferView; offset: number; view: Buffer } | undefined;
 
   /** Use the static constructors (the token keeps JavaScript callers out too). */
   private constructor(token: symbol, state: SocketState) {
     if (token !== CONSTRUCT) throw illegalConstructor('Socket.connectSync, udp, pair or fromFd');
-    this.#type = state.type;
     this.#family = state.family;
-    this.#blocking = state.blocking;
     this.#sendTimeout = state.sendTimeout;
+    const view = attach(state.fd, state.owned, state.fresh);
     this.#context = {
       platform: PLATFORM,
       socketType: state.type,
@@ -145,20 +150,12 @@ export class Socket {
       blocking: state.blocking,
       receiveTimeout: state.receiveTimeout,
       flags: 0,
+      view,
+      socket: this,
     };
-    this.#view = attach(state.fd, state.owned, state.fresh);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the accessors below are this Socket's
-    const socket = this;
-    this.#target = {
-      view: this.#view,
-      get blocking(): boolean {
-        return socket.#blocking;
-      },
-      set blocking(blocking: boolean) {
-        socket.#setTracked(blocking);
-      },
-    };
-    finalizer.register(this, this.#view, this);
+    // No unregister token: close() leaves the registration, whose detach is then a no-op (a
+    // token costs each Socket a second weak entry).
+    finalizer.register(this, view);
   }
 
   /**
@@ -312,12 +309,12 @@ export class Socket {
 
   /** The descriptor, or -1 once closed. */
   get fd(): number {
-    return this.#view.fd;
+    return this.#context.view.fd;
   }
 
   /** 'stream', 'dgram' or 'seqpacket'. */
   get type(): SocketType {
-    return this.#type;
+    return this.#context.socketType;
   }
 
   /** 'IPv4', 'IPv6' or 'unix'. */
@@ -326,12 +323,12 @@ export class Socket {
   }
 
   get closed(): boolean {
-    return this.#view.fd < 0;
+    return this.#context.view.fd < 0;
   }
 
   /** Whether the socket is in blocking mode, as this Socket last set or read it. */
   get blocking(): boolean {
-    return this.#blocking;
+    return this.#context.blocking;
   }
 
   /** SO_RCVTIMEO in milliseconds, 0 for none. */
@@ -350,7 +347,7 @@ export class Socket {
   }
 
   #open(): number {
-    return openFd(this.#view);
+    return openFd(this.#context.view);
   }
 
   /**
@@ -394,7 +391,7 @@ export class Socket {
     // would-block, timeout and interrupted say nothing about the connection: the common case.
     if (kind !== 'eof' && kind !== 'error') return;
     const state = this.#readState;
-    if (state === 'reset' || state === 'error' || this.#type === 'dgram') return;
+    if (state === 'reset' || state === 'error' || this.#context.socketType === 'dgram') return;
     if (kind === 'eof') {
       if (state === 'open') this.#readState = 'eof';
       return;
@@ -412,7 +409,7 @@ export class Socket {
     context.requested = length;
     context.flags = flags;
     const outcome =
-      ret === 0 && this.#type === 'seqpacket' && this.#peerClosed(fd)
+      ret === 0 && this.#context.socketType === 'seqpacket' && this.#peerClosed(fd)
         ? EOF
         : ret >= 0
           ? classifyOutcome(ret, 0, msgFlags, context)
@@ -456,7 +453,9 @@ export class Socket {
     let ok: Extract<Classification, { kind: 'data' }> | undefined;
     if (!(ret > 0 && ret <= length)) {
       if (ret === -WOULD_BLOCK.errno && flags === 0) {
-        return this.#blocking && this.#context.receiveTimeout > 0 ? WOULD_BLOCK.timedOut : WOULD_BLOCK.wouldBlock;
+        return this.#context.blocking && this.#context.receiveTimeout > 0
+          ? WOULD_BLOCK.timedOut
+          : WOULD_BLOCK.wouldBlock;
       }
       const outcome = this.#classify(fd, ret, length, flags, 0);
       if (outcome.kind !== 'data') return outcome;
@@ -475,14 +474,17 @@ export class Socket {
    * buffer then allocates none; the view shows the same memory either way).
    */
   #viewOf(buffer: ArrayBufferView, offset: number, n: number): Buffer {
-    const last = this.#lastView;
-    if (last !== undefined && this.#lastSource === buffer && this.#lastOffset === offset && last.length === n) {
-      return last;
+    const last = this.#last;
+    if (last !== undefined && last.source === buffer && last.offset === offset && last.view.length === n) {
+      return last.view;
     }
     const view = Buffer.from(buffer.buffer, buffer.byteOffset + offset, n);
-    this.#lastSource = buffer;
-    this.#lastOffset = offset;
-    this.#lastView = view;
+    if (last === undefined) this.#last = { source: buffer, offset, view };
+    else {
+      last.source = buffer;
+      last.offset = offset;
+      last.view = view;
+    }
     return view;
   }
 
@@ -509,7 +511,7 @@ export class Socket {
    * (sys.recv passes it through).
    */
   #checkStreamFlags(flags: number): void {
-    if (this.#type === 'stream' && TRUNC !== 0 && (flags & TRUNC) !== 0) {
+    if (this.#context.socketType === 'stream' && TRUNC !== 0 && (flags & TRUNC) !== 0) {
       throw invalidArgValue('flags', flags, 'has MSG_TRUNC, which discards stream data unread (use sys.recv)');
     }
   }
@@ -524,7 +526,7 @@ export class Socket {
   recvInto(buffer: ArrayBufferView, options?: { offset?: number; length?: number; flags?: number }): RecvResult {
     // The common call, recvInto(buffer) with a typed array: nothing to check in JavaScript (a
     // detached or out-of-bounds one has byteLength 0 and takes the checked path below).
-    const open = this.#view.fd;
+    const open = this.#context.view.fd;
     if (options === undefined && open >= 0 && ArrayBuffer.isView(buffer) && !(buffer instanceof DataView)) {
       const whole = buffer.byteLength;
       if (whole > 0) return this.#received(open, recvCall(open, buffer, 0, whole, 0), whole, 0, buffer, 0, false);
@@ -634,7 +636,7 @@ export class Socket {
     for (let i = 0; i < ret; i++) {
       const length = batchOut[2 * i] as number;
       const size = lengths[i] as number;
-      if (length === 0 && this.#type !== 'dgram' && this.#endedAt(fd, i, ret)) {
+      if (length === 0 && this.#context.socketType !== 'dgram' && this.#endedAt(fd, i, ret)) {
         // The stream's end (or a seqpacket peer's close): an eof now, or after the data.
         if (i === 0) return this.#classify(fd, 0, size, flags, 0) as RecvManyResult;
         break;
@@ -658,7 +660,7 @@ export class Socket {
    * 0 and the peer has closed (see {@link Socket.#peerClosed}).
    */
   #endedAt(fd: number, index: number, count: number): boolean {
-    if (this.#type === 'stream') return true;
+    if (this.#context.socketType === 'stream') return true;
     for (let i = index; i < count; i++) if (batchOut[2 * i] !== 0) return false;
     return this.#peerClosed(fd);
   }
@@ -698,13 +700,13 @@ export class Socket {
     if (destinations !== undefined) destinations.length = buffers.length;
     const flags = checkFlags(checkOptions(options, 'options').flags ?? 0);
     const ret = addon.sendMany(fd, buffers, flags | NOSIGNAL, destinations, batchOut);
-    if (ret < 0) return classifyFailure(-ret, PLATFORM, this.#blocking, this.#sendTimeout, flags);
+    if (ret < 0) return classifyFailure(-ret, PLATFORM, this.#context.blocking, this.#sendTimeout, flags);
     return { kind: 'sent', ret, errno: 0, messagesSent: ret, bytesSent: Array.from(batchOut.subarray(0, ret)) };
   }
 
   #sent(ret: number, flags: number): SendResult {
     if (ret >= 0) return { kind: 'sent', ret, errno: 0, bytesSent: ret };
-    return classifyFailure(-ret, PLATFORM, this.#blocking, this.#sendTimeout, flags);
+    return classifyFailure(-ret, PLATFORM, this.#context.blocking, this.#sendTimeout, flags);
   }
 
   /**
@@ -759,10 +761,10 @@ export class Socket {
    */
   reset(): void {
     const fd = this.#open();
-    if (this.#type !== 'stream') {
-      throw invalidState(`reset() needs a stream socket, not ${this.#type}`);
+    if (this.#context.socketType !== 'stream') {
+      throw invalidState(`reset() needs a stream socket, not ${this.#context.socketType}`);
     }
-    if (!this.#view.owned) {
+    if (!this.#context.view.owned) {
       // close() would only let go of a shared descriptor: no RST would be sent.
       throw invalidState('reset() needs a socket this Socket owns (fromFd with owned: true)');
     }
@@ -814,7 +816,7 @@ export class Socket {
    * @returns 'ready' | 'timeout'; rejects with AbortError, ERR_SOCKET_CLOSED, ERR_SOCKET_POLLED or a PollError
    */
   waitReadable(options: WaitOptions = {}): Promise<WaitOutcome> {
-    return waitOn(this.#target, READABLE, options);
+    return waitOn(this.#context, READABLE, options);
   }
 
   /**
@@ -823,7 +825,7 @@ export class Socket {
    * @see uv_poll_start (libuv)
    */
   waitWritable(options: WaitOptions = {}): Promise<WaitOutcome> {
-    return waitOn(this.#target, WRITABLE, options);
+    return waitOn(this.#context, WRITABLE, options);
   }
 
   /**
@@ -832,11 +834,10 @@ export class Socket {
    */
   #attempt<R>(flags: number, call: (flags: number) => R): R {
     if (DONTWAIT !== undefined) return call(flags | DONTWAIT);
-    return nonBlockingFor(this.#target, () => call(flags));
+    return nonBlockingFor(this.#context, () => call(flags));
   }
 
   #setTracked(blocking: boolean): void {
-    this.#blocking = blocking;
     this.#context.blocking = blocking;
   }
 
@@ -850,7 +851,7 @@ export class Socket {
    *   rejects with AbortError or ERR_SOCKET_CLOSED
    * @see recv(2), uv_poll_start (libuv)
    */
-  recvAsync(length: number, options: RecvAsyncOptions = {}): Promise<RecvResult> {
+  recvAsync(length: number, options: RecvAsyncOptions = NO_OPTIONS): Promise<RecvResult> {
     return this.#recvAsync(
       options,
       () => checkLength(length),
@@ -865,7 +866,7 @@ export class Socket {
    */
   recvIntoAsync(
     buffer: ArrayBufferView,
-    options: RecvAsyncOptions & { offset?: number; length?: number } = {},
+    options: RecvAsyncOptions & { offset?: number; length?: number } = NO_OPTIONS,
   ): Promise<RecvResult> {
     // The first attempt validates buffer, offset and length before any wait.
     return this.#recvAsync(options, undefined, (flags, { offset, length }) =>
@@ -878,7 +879,7 @@ export class Socket {
    * @returns as {@link Socket.recvFrom}, with `timeout` at the deadline
    * @see recvmsg(2), uv_poll_start (libuv)
    */
-  recvFromAsync(length: number, options: RecvAsyncOptions = {}): Promise<RecvFromResult> {
+  recvFromAsync(length: number, options: RecvAsyncOptions = NO_OPTIONS): Promise<RecvFromResult> {
     return this.#recvAsync(
       options,
       () => checkLength(length),
@@ -892,7 +893,7 @@ export class Socket {
    * @returns as {@link Socket.recvMany}, with `timeout` at the deadline
    * @see recvmmsg(2), uv_poll_start (libuv)
    */
-  recvManyAsync(buffers: readonly ArrayBufferView[], options: RecvAsyncOptions = {}): Promise<RecvManyResult> {
+  recvManyAsync(buffers: readonly ArrayBufferView[], options: RecvAsyncOptions = NO_OPTIONS): Promise<RecvManyResult> {
     return this.#recvAsync(options, undefined, (flags) => this.recvMany(buffers, { flags }));
   }
 
@@ -910,7 +911,7 @@ export class Socket {
       check?.();
       checkFlags(flags);
       const { deadline, signal } = deadlineOf(checked);
-      return untilReady(this.#target, READABLE, deadline, signal, () => this.#attempt(flags, (f) => call(f, checked)));
+      return untilReady(this.#context, READABLE, deadline, signal, () => this.#attempt(flags, (f) => call(f, checked)));
     } catch (error) {
       return rejection(error);
     }
@@ -935,7 +936,7 @@ export class Socket {
     const { deadline, signal } = deadlineOf(wait);
     let sent = 0;
     for (;;) {
-      const result = await untilReady(this.#target, WRITABLE, deadline, signal, () =>
+      const result = await untilReady(this.#context, WRITABLE, deadline, signal, () =>
         this.#attempt(flags, (f) => {
           // The view may have been detached or resized during the wait: measured again.
           total = attachedLength(bytes, 'data');
@@ -1019,11 +1020,10 @@ export class Socket {
    * @see close(2)
    */
   close(): void {
-    if (this.#view.fd < 0) return;
-    this.#lastView = this.#lastSource = undefined;
-    finalizer.unregister(this);
+    if (this.#context.view.fd < 0) return;
+    this.#last = undefined;
     // Pending waits reject with ERR_SOCKET_CLOSED, and libuv lets go of the descriptor first;
     // an owner's close closes every Socket sharing the descriptor in this thread too.
-    throwIfFailed(detach(this.#view), 'close', PLATFORM);
+    throwIfFailed(detach(this.#context.view), 'close', PLATFORM);
   }
 }

@@ -5,11 +5,11 @@
  * @module
  */
 import { addon } from './addon.js';
-import type { FailureResult } from './classify.js';
+import { wouldBlockResults, type FailureResult } from './classify.js';
 import { PLATFORM } from './constants.js';
 import { openFd, readinessOf, type View } from './descriptors.js';
 import { rejection, throwIfFailed } from './errors.js';
-import { abortError, PollError, type WaitOutcome } from './readiness.js';
+import { abortError, PollError, type WaitOutcome, type Waiter } from './readiness.js';
 import { checkWaitOptions } from './validate.js';
 
 /**
@@ -25,6 +25,9 @@ export interface WaitTarget {
 
 /** The `timeout` result an async call ends with at its deadline. */
 export type TimeoutResult = FailureResult & { kind: 'timeout' };
+
+/** This platform's would-block results: a deadline's last would-block becomes its frozen timeout twin. */
+const WOULD_BLOCK = wouldBlockResults(PLATFORM);
 
 /** The options' timeout as an absolute deadline (performance.now() based; Infinity for none). */
 export function deadlineOf(options: unknown): { deadline: number; signal: AbortSignal | undefined } {
@@ -96,29 +99,103 @@ export function nonBlockingFor<R>(target: WaitTarget, call: () => R): R {
  * carrying that call's own ret, errno and code. An aborted signal stops it before any call.
  * It never spins: every turn waits on the poll handle (through the event loop), and a POLLERR
  * wake-up followed by would-block (an error recv cannot clear, such as an undrained
- * IP_RECVERR queue) rejects with a PollError.
+ * IP_RECVERR queue) rejects with a PollError. Rejects, never throws.
  */
-export async function untilReady<R extends { kind: string }>(
+export function untilReady<R extends { kind: string }>(
   target: WaitTarget,
   events: number,
   deadline: number,
   signal: AbortSignal | undefined,
   attempt: () => R,
 ): Promise<R | TimeoutResult> {
-  if (signal?.aborted) throw abortError(signal);
-  let pollError = 0;
-  for (;;) {
+  try {
+    if (signal?.aborted) throw abortError(signal);
+    // Most calls are answered by their first attempt: no promise but the result's.
     const result = attempt();
-    if (result.kind !== 'would-block') return result;
-    if (pollError !== 0) throw new PollError(pollError);
-    const left = remaining(deadline);
-    const outcome = left !== 0 ? await waitOn(target, events, { timeout: left, signal }) : 'timeout';
-    if (outcome === 'timeout') {
-      const last = attempt();
-      if (last.kind !== 'would-block') return last;
-      const { ret, errno, code } = last as unknown as FailureResult;
-      return { kind: 'timeout', ret, errno, code };
+    if (result.kind !== 'would-block') return Promise.resolve(result);
+  } catch (error) {
+    return rejection(error);
+  }
+  return new Promise((resolve, reject) => new Retry(target, events, deadline, signal, attempt, resolve, reject).wait());
+}
+
+/**
+ * A pending async call between its attempts: it is the wait's sink (src/readiness.ts), so a
+ * waiting call holds this object, its promise and its attempt, and no closures of its own.
+ */
+class Retry<R extends { kind: string }> implements Waiter {
+  /** A POLLERR wake-up's status (see Readiness.takeErrorWake), 0 for none. */
+  #pollError = 0;
+  // The Waiter fields Readiness fills.
+  timer: NodeJS.Timeout | undefined = undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined = undefined;
+  readonly owner: object;
+
+  constructor(
+    readonly keepAlive: WaitTarget,
+    readonly events: number,
+    readonly deadline: number,
+    signal: AbortSignal | undefined,
+    readonly attempt: () => R,
+    readonly done: (result: R | TimeoutResult) => void,
+    readonly fail: (error: unknown) => void,
+  ) {
+    this.signal = signal;
+    this.owner = keepAlive.view;
+  }
+
+  /** Waits for the events until the deadline (or ends at once if it has passed). */
+  wait(): void {
+    const left = remaining(this.deadline);
+    if (left === 0) {
+      this.resolve('timeout');
+      return;
     }
-    pollError = readinessOf(target.view).takeErrorWake();
+    try {
+      const view = this.keepAlive.view;
+      openFd(view);
+      readinessOf(view).listen(this, { timeout: left, signal: this.signal }, this.keepAlive.blocking);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /**
+   * The wait ended: attempt again (in a microtask, as a promise's continuation would: waiters
+   * woken together go on in the order they waited), and wait again on would-block unless it was
+   * the deadline.
+   */
+  resolve(outcome: WaitOutcome): void {
+    queueMicrotask(() => this.#step(outcome));
+  }
+
+  #step(outcome: WaitOutcome): void {
+    try {
+      if (outcome === 'ready') this.#pollError = readinessOf(this.keepAlive.view).takeErrorWake();
+      const result = this.attempt();
+      if (result.kind !== 'would-block') {
+        this.done(result);
+      } else if (outcome === 'timeout') {
+        // The last attempt's own ret, errno and code, as the timeout.
+        const last = result as unknown as FailureResult;
+        const { ret, errno, code } = last;
+        this.done(
+          last === WOULD_BLOCK.wouldBlock
+            ? (WOULD_BLOCK.timedOut as TimeoutResult)
+            : { kind: 'timeout', ret, errno, code },
+        );
+      } else if (this.#pollError !== 0) {
+        throw new PollError(this.#pollError);
+      } else {
+        this.wait();
+      }
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  reject(error: Error): void {
+    this.fail(error);
   }
 }
