@@ -31,7 +31,9 @@ for (const file of files) {
       continue;
     }
     findings++;
-    process.stdout.write(`${relative('.', file)}:${result.line}:${result.column}: ${result.message} [${result.kind}]\n`);
+    process.stdout.write(
+      `${relative('.', file)}:${result.line}:${result.column}: ${result.message} [${result.kind}]\n`,
+    );
   }
 }
 if (findings > 0) {
