@@ -80,7 +80,7 @@ function main(args) {
       return 2;
     }
     if (problems.length === 0) {
-      process.stdout.write(`ok: ${file} needs only the C library, glibc <= ${maxGlibc}\n`);
+      process.stdout.write(`ok: ${file} needs only the C library (no libstdc++, no glibc symbol above ${maxGlibc})\n`);
     } else {
       failed = true;
       for (const problem of problems) process.stdout.write(`${file}: ${problem}\n`);
