@@ -13,6 +13,14 @@
         }, {
           "sources": ["native/posix.cc"]
         }],
+        ["OS=='linux'", {
+          "sources": ["native/runtime_linux.cc"],
+          "ldflags": [
+            "-static-libstdc++",
+            "-static-libgcc",
+            "-Wl,--version-script=<(module_root_dir)/native/exports.map"
+          ]
+        }],
         ["OS=='mac'", {
           "xcode_settings": {
             "CLANG_CXX_LANGUAGE_STANDARD": "c++17",

@@ -7,7 +7,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * runs the scenario catalogue against this platform's table of docs/recv-semantics.md#scenarios
  * (test/expectations/win32.ts here), 12.conformance.win32 what steps cannot express on Windows.
  * The others are POSIX-only: 10 and 11 the Linux details beyond the steps, 31 uses /proc and
- * ulimits, 33 and 40-50 the POSIX probe, CLI and package.
+ * ulimits, 22 starts npm (npm run example), 33 and 40-51 the POSIX probe, CLI and package (51 reads the Linux prebuild's ELF).
  */
 const WINDOWS_FILES = [
   'test/00.*.test.ts',

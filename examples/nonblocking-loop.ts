@@ -6,7 +6,7 @@
  * result, `would-block` (EAGAIN / EWOULDBLOCK), and it is a different result from `eof`
  * (recv returned 0: the peer shut its side down) and from `error` (ECONNRESET, ...).
  *
- * Run: `npx tsx examples/nonblocking-loop.ts 127.0.0.1 9999` (see examples/README.md).
+ * Run: `npm run example -- nonblocking-loop 127.0.0.1 9999` in a clone (see examples/README.md).
  */
 import { pathToFileURL } from 'node:url';
 import { setTimeout } from 'node:timers/promises';

@@ -27,7 +27,7 @@
  * 4096 bytes), as in the original. A client that waits for each echo before sending again gets
  * one echo per message.
  *
- * Run: `npx tsx examples/select-server.ts 127.0.0.1 9999 3`, then connect with
+ * Run: `npm run example -- select-server 127.0.0.1 9999 3`, then connect with
  * `nc 127.0.0.1 9999` from several terminals (see examples/README.md).
  */
 import { pathToFileURL } from 'node:url';

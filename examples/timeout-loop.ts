@@ -2,15 +2,18 @@
  * "What does recv() return when a receive timeout expires with no data?"
  *
  * The second program of the well-known Stack Overflow answer, ported from Python 2: a
- * blocking socket with a receive timeout (Python's `s.settimeout(2)`, here SO_RCVTIMEO), and
- * a loop over recv(4096) that tells `timeout` (nothing arrived in time: try again) from `eof`
- * (recv returned 0: the peer is done) from `error` (ECONNRESET, ...).
+ * blocking socket with a receive timeout, and a loop over recv(4096) that tells `timeout`
+ * (nothing arrived in time: try again) from `eof` (recv returned 0: the peer is done) from
+ * `error` (ECONNRESET, ...). Python's `s.settimeout(2)` sets no socket option: it makes the
+ * socket O_NONBLOCK, waits for each call with its own poll() and raises TimeoutError. The
+ * kernel's own receive timeout, used here, is SO_RCVTIMEO: recv blocks and fails with EAGAIN
+ * (WSAETIMEDOUT on Windows) once it expires, which rawrecv reports as `timeout`.
  *
  * Each recv here blocks the whole thread, event loop included, for up to `timeoutMs`: that is
  * what the original does. For waiting without blocking, use a non-blocking socket
  * (examples/nonblocking-loop.ts) or the event-loop API.
  *
- * Run: `npx tsx examples/timeout-loop.ts 127.0.0.1 9999` (see examples/README.md).
+ * Run: `npm run example -- timeout-loop 127.0.0.1 9999` in a clone (see examples/README.md).
  */
 import { pathToFileURL } from 'node:url';
 import { setTimeout } from 'node:timers/promises';

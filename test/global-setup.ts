@@ -11,6 +11,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
+import { ownTarget, prebuildPath } from '../scripts/prebuilds.mjs';
+
 export default function setup(): void {
   const require = createRequire(import.meta.url);
   const tsc = require.resolve('typescript/bin/tsc');
@@ -19,7 +21,7 @@ export default function setup(): void {
   if (process.env.RAWRECV_PREBUILD) return;
   // Every OS: the package test packs the prebuild of this platform. (Under Wine the mingw build
   // of npm run test:windows is there and current: nothing is rebuilt.)
-  const prebuild = `prebuilds/${process.platform}-${process.arch}/rawrecv.node`;
+  const prebuild = prebuildPath(ownTarget());
   if (!existsSync(prebuild) || olderThanSources(prebuild)) {
     execFileSync('npm', ['run', 'prebuildify'], { stdio: 'inherit' });
   }
