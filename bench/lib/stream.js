@@ -1,0 +1,262 @@
+// Loopback TCP bulk: one C sender for every row (recv-bench send, a child process) connects to the
+// receiver, waits for its one-byte go signal, sends the round's bytes as fast as send() takes them
+// and closes. Each receiver reads into 64 KiB until EOF, timed from the go signal to EOF; CPU is
+// the receiving process's (user + system, all threads) over the same span.
+//
+// Sync rows: blocking recv with a 10 s receive timeout. Async rows: the socket set non-blocking
+// (as event-loop code keeps it), recvIntoAsync / for await / iterateInto until EOF.
+import { Buffer } from 'node:buffer';
+import net from 'node:net';
+import { setTimeout, clearTimeout } from 'node:timers';
+
+import {
+  C_BINARY,
+  CHILD_TIMEOUT_MS,
+  IO_TIMEOUT_MS,
+  PYTHON_SCRIPT,
+  cpuNsSince,
+  notAvailable,
+  row,
+  runRounds,
+  skipped,
+  sleepMs,
+  standardTable,
+  startChild,
+  startListening,
+  summarize,
+} from './common.js';
+
+const RECV_BUFFER_BYTES = 64 * 1024;
+const C_LOOP = 'C recv() loop';
+const NET = "node:net 'data' events";
+const TARGETS = { recvIntoAsync: 0.9, iterator: 2 };
+
+function acceptBounded(server) {
+  server.setBlocking(false);
+  const deadline = Date.now() + IO_TIMEOUT_MS;
+  for (;;) {
+    const result = server.accept();
+    if (result.kind === 'socket') return result.socket;
+    if (result.kind !== 'would-block' && result.kind !== 'interrupted') {
+      throw new Error(`accept: ${result.code} (${result.errno})`);
+    }
+    if (Date.now() > deadline) throw new Error(`the C sender did not connect within ${IO_TIMEOUT_MS} ms`);
+    sleepMs(1);
+  }
+}
+
+function receiveSys(sys, socket, buffer, eintr) {
+  const fd = socket.fd;
+  let bytes = 0;
+  for (;;) {
+    const ret = sys.recv(fd, buffer, 0, buffer.byteLength, 0);
+    if (ret > 0) bytes += ret;
+    else if (ret === 0) return bytes;
+    else if (ret !== eintr) throw new Error(`sys.recv returned ${ret}`);
+  }
+}
+
+function receiveRecv(socket) {
+  let bytes = 0;
+  for (;;) {
+    const result = socket.recv(RECV_BUFFER_BYTES);
+    if (result.kind === 'data') bytes += result.bytesRead;
+    else if (result.kind === 'eof') return bytes;
+    else if (result.kind !== 'interrupted') throw new Error(`Socket.recv: ${result.kind} ${result.code}`);
+  }
+}
+
+function receiveRecvInto(socket, buffer) {
+  let bytes = 0;
+  for (;;) {
+    const result = socket.recvInto(buffer);
+    if (result.kind === 'data') bytes += result.bytesRead;
+    else if (result.kind === 'eof') return bytes;
+    else if (result.kind !== 'interrupted') throw new Error(`Socket.recvInto: ${result.kind} ${result.code}`);
+  }
+}
+
+async function receiveRecvIntoAsync(socket, buffer) {
+  let bytes = 0;
+  for (;;) {
+    const result = await socket.recvIntoAsync(buffer);
+    if (result.kind === 'data') bytes += result.bytesRead;
+    else if (result.kind === 'eof') return bytes;
+    else if (result.kind !== 'interrupted') throw new Error(`Socket.recvIntoAsync: ${result.kind} ${result.code}`);
+  }
+}
+
+async function receiveIterator(socket) {
+  let bytes = 0;
+  for await (const chunk of socket) bytes += chunk.length;
+  return bytes;
+}
+
+async function receiveIterateInto(socket, buffer) {
+  let bytes = 0;
+  for await (const view of socket.iterateInto(buffer)) {
+    if (view.buffer !== buffer.buffer) throw new Error('iterateInto yielded a view of another buffer');
+    bytes += view.length;
+  }
+  return bytes;
+}
+
+/** A rawrecv receiver in this process: listen, start the sender, accept, go, receive until EOF. */
+async function throughputInProcess(Server, total, receive, { async = false } = {}) {
+  const server = Server.listen({ host: '127.0.0.1', port: 0 });
+  let sender;
+  try {
+    sender = startChild(C_BINARY, ['send', String(server.port), String(total)]);
+    const socket = acceptBounded(server);
+    let result;
+    try {
+      // Sync rows block (BSDs let an accepted socket inherit O_NONBLOCK), with a receive timeout so
+      // a stalled sender ends in 'timeout', not a hang; async rows never block, and the sender's
+      // kill timer bounds them (its close is an EOF).
+      socket.setBlocking(!async);
+      if (!async) socket.setReceiveTimeout(IO_TIMEOUT_MS);
+      const cpu = process.cpuUsage();
+      const start = process.hrtime.bigint();
+      const go = socket.send('g');
+      if (go.kind !== 'sent') throw new Error(`send(go): ${go.kind} ${go.code}`);
+      const bytes = await receive(socket);
+      result = { bytes, ns: Number(process.hrtime.bigint() - start), cpuNs: cpuNsSince(cpu) };
+    } finally {
+      socket.close();
+    }
+    await sender.done;
+    return result;
+  } catch (error) {
+    sender?.kill();
+    throw error;
+  } finally {
+    server.close();
+  }
+}
+
+/** A receiver in a child process that prints its port (the C loop, CPython) and reports bytes, ns, cpuNs. */
+async function throughputChild(command, args, total) {
+  const receiver = await startListening(command, args);
+  let sender;
+  try {
+    sender = startChild(C_BINARY, ['send', String(receiver.port), String(total)]);
+    const [received] = await Promise.all([receiver.done, sender.done]);
+    return received;
+  } catch (error) {
+    receiver.kill();
+    sender?.kill();
+    throw error;
+  }
+}
+
+/** node:net: a net.Server counting the bytes of its 'data' events. */
+function throughputNet(total) {
+  return new Promise((resolve, reject) => {
+    const connections = new Set();
+    let sender;
+    let settled = false;
+    let bytes = 0;
+    const finish = (error, result) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      server.close();
+      for (const socket of connections) socket.destroy();
+      if (error) {
+        sender?.kill();
+        reject(error);
+      } else resolve(result);
+    };
+    const timer = setTimeout(
+      () => finish(new Error(`node:net receiver timed out after ${CHILD_TIMEOUT_MS} ms`)),
+      CHILD_TIMEOUT_MS,
+    );
+    const server = net.createServer((socket) => {
+      connections.add(socket);
+      const cpu = process.cpuUsage();
+      const start = process.hrtime.bigint();
+      socket.on('data', (chunk) => (bytes += chunk.length));
+      socket.on('end', () => {
+        const result = { bytes, ns: Number(process.hrtime.bigint() - start), cpuNs: cpuNsSince(cpu) };
+        sender.done.then(() => finish(null, result), finish);
+      });
+      socket.on('error', finish);
+      socket.write('g');
+    });
+    server.on('error', finish);
+    server.listen(0, '127.0.0.1', () => {
+      sender = startChild(C_BINARY, ['send', String(server.address().port), String(total)]);
+      sender.done.catch(finish);
+    });
+  });
+}
+
+export async function streamSection({ Server, sys, constants }, options, { python, features }) {
+  const buffer = Buffer.alloc(RECV_BUFFER_BYTES);
+  const eintr = -constants.errno.EINTR;
+  /** A row's run: receive `total` bytes, check the count, and report MB/s and CPU ms per GB. */
+  const measured = (receive) => async (warmUp) => {
+    const total = (warmUp ? options.warmUpMebibytes : options.mebibytes) * 2 ** 20;
+    const { bytes, ns, cpuNs } = await receive(total);
+    if (bytes !== total) throw new Error(`received ${bytes} bytes, the sender sent ${total}`);
+    return { value: bytes / (ns / 1e9) / 1e6, cpuMsPerGB: cpuNs / 1e6 / (bytes / 1e9) };
+  };
+  const inProcess = (receive, flags) => measured((total) => throughputInProcess(Server, total, receive, flags));
+  const section = {
+    id: 'stream',
+    title: `loopback TCP bulk: C sender, ${options.mebibytes} MiB a round, into one 64 KiB buffer until EOF (vs X = row MB/s / X MB/s)`,
+    unit: 'MB/s',
+    better: 'higher',
+    rowHeader: 'receiver',
+    anchors: [
+      { name: C_LOOP, label: 'C' },
+      { name: NET, label: 'net' },
+    ],
+    rows: [
+      row(
+        C_LOOP,
+        measured((total) => throughputChild(C_BINARY, ['recv'], total)),
+      ),
+      python
+        ? row(
+            'Python recv_into() loop',
+            measured((total) => throughputChild('python3', [PYTHON_SCRIPT, 'recv'], total)),
+          )
+        : skipped('Python recv_into() loop', 'python3 is not installed'),
+      row(
+        'sys.recv',
+        inProcess((s) => receiveSys(sys, s, buffer, eintr)),
+      ),
+      row('Socket.recv(65536)', inProcess(receiveRecv)),
+      row(
+        'Socket.recvInto(buf)',
+        inProcess((s) => receiveRecvInto(s, buffer)),
+      ),
+      row(
+        'recvIntoAsync(buf)',
+        inProcess((s) => receiveRecvIntoAsync(s, buffer), { async: true }),
+        { targets: [{ anchor: C_LOOP, min: TARGETS.recvIntoAsync }] },
+      ),
+      row('for await (chunk of socket)', inProcess(receiveIterator, { async: true }), {
+        targets: [{ anchor: NET, min: TARGETS.iterator }],
+      }),
+      features.iterateInto
+        ? row(
+            'socket.iterateInto(buf)',
+            inProcess((s) => receiveIterateInto(s, buffer), { async: true }),
+            { targets: [{ anchor: NET, min: TARGETS.iterator }] },
+          )
+        : notAvailable('socket.iterateInto(buf)', 'iterateInto', { targets: [{ anchor: NET, min: TARGETS.iterator }] }),
+      row(NET, measured(throughputNet)),
+    ],
+  };
+  await runRounds(section.rows, options.rounds, { runArgs: (warmUp) => [warmUp] });
+  const summary = summarize(section);
+  const text = standardTable(section, summary, {
+    columns: [{ header: 'CPU ms/GB', get: (r) => r.cpuMsPerGB.toFixed(0) }],
+  });
+  return {
+    summary,
+    text: `${text}\n  CPU ms/GB: CPU time (user + system) the receiving process used per 10^9 bytes; lower is cheaper.`,
+  };
+}
