@@ -1,6 +1,6 @@
 // One round of the many-sockets section (bench/lib/sockets.js), in a fresh process:
 //
-//   node --expose-gc bench/lib/sockets-child.js rawrecv|net COUNT
+//   node --expose-gc bench/lib/sockets-child.js rawrecv|net COUNT LIMIT
 //
 // Makes COUNT AF_UNIX stream pairs with sys.socketpair (plain numbers: the far ends have no
 // JS object), wraps one end of each and leaves it waiting for data: a rawrecv Socket
@@ -8,21 +8,20 @@
 // 'data' listener. JS heap per waiting socket: used heap after a full GC, with all of them
 // waiting, minus before, over COUNT. Wake-all: one byte into every far end with sys.send, timed
 // until every wait has its byte. Prints {"sockets","heapBytesPerSocket","rssBytesPerSocket","wakeAllMs"}.
-// COUNT is lowered to what the descriptor limit allows (two descriptors a pair).
+// COUNT is lowered to what LIMIT, the shell's `ulimit -n`, allows (two descriptors a pair).
 import { Buffer } from 'node:buffer';
-import fs from 'node:fs';
 import net from 'node:net';
 import { setImmediate } from 'node:timers/promises';
 import v8 from 'node:v8';
 
 import { bounded, fail, loadPackage } from './common.js';
 
-const [client, requested] = process.argv.slice(2);
+const [client, requested, descriptorLimit] = process.argv.slice(2);
 if (typeof globalThis.gc !== 'function') fail('sockets-child.js needs --expose-gc');
 const gc = globalThis.gc;
 const { Socket, sys, constants } = await loadPackage([]);
 
-const limit = Number(/Max open files\s+(\d+)/.exec(fs.readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? 1024);
+const limit = descriptorLimit === 'unlimited' ? Infinity : Number(descriptorLimit) || 1024;
 const count = Math.min(Number(requested), Math.floor((limit - 64) / 2)); // 64: node, stdio, the loop
 const ends = new Int32Array(count * 2);
 for (let i = 0; i < count; i++) {

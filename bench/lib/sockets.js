@@ -13,8 +13,9 @@ const RAWRECV = 'rawrecv: Socket + pending recvAsync(1)';
 const NET = "node:net: net.Socket({ fd }) + 'data'";
 
 async function waitingSockets(client, count) {
-  // `ulimit -n` in a shell first: 10,000 pairs need 20,000 descriptors and more.
-  const script = 'ulimit -n 30000 2>/dev/null; exec "$@"';
+  // `ulimit -n` raised in a shell first where it may be (10,000 pairs need 20,000 descriptors and
+  // more), and the limit it ends up with passed on.
+  const script = 'ulimit -n 30000 2>/dev/null; exec "$@" "$(ulimit -n)"';
   const child = startChild(
     'sh',
     ['-c', script, 'sh', process.execPath, '--expose-gc', CHILD_SCRIPT, client, String(count)],
