@@ -346,19 +346,23 @@ export function median(values) {
  * A section's JSON: each row's median, spread (half the range of the rounds relative to the
  * median), its ratio to each anchor ("times as good": value / anchor when higher is better,
  * anchor / value when lower is), and its targets with PASS (true) / MISS (false) / null (the
- * anchor or the row did not run).
+ * anchor or the row did not run). A ratio is the median of the per-round ratios, each round's
+ * row against the same round's anchor: rounds interleave the rows, so a load that comes and goes
+ * moves a row and its anchor together and cancels out of their ratio (the ratio of the medians
+ * is used when the round counts differ).
  */
 export function summarize(section) {
   const higher = section.better === 'higher';
-  const medians = new Map();
-  for (const r of section.rows) if (r.status === 'ok') medians.set(r.name, median(r.rounds));
-  const ratio = (value, anchorName) => {
-    const anchor = medians.get(anchorName);
-    if (anchor === undefined || value === undefined) return null;
-    return higher ? value / anchor : anchor / value;
+  const byName = new Map(section.rows.filter((r) => r.status === 'ok').map((r) => [r.name, r]));
+  const times = (value, anchor) => (higher ? value / anchor : anchor / value);
+  const ratio = (r, anchorName) => {
+    const anchor = byName.get(anchorName);
+    if (anchor === undefined || r.status !== 'ok') return null;
+    if (anchor.rounds.length !== r.rounds.length) return times(median(r.rounds), median(anchor.rounds));
+    return median(r.rounds.map((value, i) => times(value, anchor.rounds[i])));
   };
   const rows = section.rows.map((r) => {
-    const value = medians.get(r.name);
+    const value = r.status === 'ok' ? median(r.rounds) : undefined;
     const out = { name: r.name, status: r.status };
     if (r.note) out.note = r.note;
     if (r.requires) out.requires = r.requires;
@@ -368,10 +372,10 @@ export function summarize(section) {
       out.rounds = r.rounds;
       for (const [key, values] of Object.entries(r.extraRounds ?? {})) out[key] = median(values);
     }
-    out.ratios = Object.fromEntries(section.anchors.map((a) => [a.name, ratio(value, a.name)]));
+    out.ratios = Object.fromEntries(section.anchors.map((a) => [a.name, ratio(r, a.name)]));
     out.targets = (r.targets ?? []).map((t) => {
       if (t.anchor !== undefined) {
-        const measured = ratio(value, t.anchor);
+        const measured = ratio(r, t.anchor);
         return { anchor: t.anchor, min: t.min, ratio: measured, pass: measured === null ? null : measured >= t.min };
       }
       const measured = t.of === undefined ? value : out[t.of];
