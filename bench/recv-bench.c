@@ -13,11 +13,12 @@
  *       has one user. That row shows what the same C loop costs under that condition.
  *       -> {"mode":"wouldblock","calls":N,"threaded":0|1,"nsPerCall":[...one per round]}
  *
- *   recv-bench recv
+ *   recv-bench recv SLICE_BYTES
  *       Listens on 127.0.0.1:0 and prints "port N" on its own line; accepts one connection,
  *       sends the one-byte go signal, then does blocking recv() into one 64 KiB buffer until EOF.
- *       -> {"mode":"recv","bytes":B,"ns":T,"cpuNs":C}   (T: from the go signal to EOF; C: the
- *          CPU time, user + system, this process used meanwhile)
+ *       -> {"mode":"recv","bytes":B,"ns":T,"cpuNs":C,"fastestSlice":R}   (T: from the go signal
+ *          to EOF; C: the CPU time, user + system, this process used meanwhile; R: bytes per
+ *          second over the fastest run of SLICE_BYTES or more between two slice boundaries)
  *
  *   recv-bench send PORT TOTAL
  *       Connects to 127.0.0.1:PORT, waits for the receiver's one-byte go signal, then sends
@@ -29,9 +30,10 @@
  *       back every byte it receives, one recv(1) and one send(1) at a time, until EOF: the peer
  *       of every 1-byte ping-pong row.   -> {"mode":"echo","bytes":B}
  *
- *   recv-bench pingpong PORT TRIPS
- *       Connects to the echo at PORT (TCP_NODELAY) and times TRIPS round trips of one byte with
- *       blocking send() and recv().   -> {"mode":"pingpong","trips":N,"ns":T,"cpuNs":C}
+ *   recv-bench pingpong PORT TRIPS SLICES
+ *       Connects to the echo at PORT (TCP_NODELAY) and makes SLICES x TRIPS round trips of one
+ *       byte with blocking send() and recv(), timing each slice of TRIPS.
+ *       -> {"mode":"pingpong","trips":N,"nsPerSlice":[...one per slice]}
  *
  *   recv-bench udp-drain SIZE RCVBUF recv|recvmmsg
  *       Binds a UDP socket to 127.0.0.1:0 with SO_RCVBUF = RCVBUF, prints "port N", then waits for
@@ -219,7 +221,7 @@ static int mode_wouldblock(long calls, long rounds, int threaded) {
   return 0;
 }
 
-static int mode_recv(void) {
+static int mode_recv(long long slice_bytes) {
   static char buffer[RECV_BUFFER];
   int port;
   int listener = listen_loopback(&port);
@@ -232,10 +234,23 @@ static int mode_recv(void) {
   int64_t start = now_ns();
   if (send(fd, "g", 1, MSG_NOSIGNAL) != 1) die("send(go)");
   int64_t bytes = 0;
+  /* The fastest slice: bytes per second between two slice boundaries (see bench/lib/stream.js). */
+  double fastest = 0;
+  int64_t slice_start = start;
+  int64_t slice_from = 0;
+  int64_t next = slice_bytes;
   for (;;) {
     ssize_t ret = recv(fd, buffer, sizeof buffer, 0);
     if (ret > 0) {
       bytes += ret;
+      if (bytes >= next) {
+        int64_t now = now_ns();
+        double rate = (double)(bytes - slice_from) * 1e9 / (double)(now - slice_start);
+        if (rate > fastest) fastest = rate;
+        slice_start = now;
+        slice_from = bytes;
+        next = bytes + slice_bytes;
+      }
     } else if (ret == 0) {
       break;
     } else if (errno != EINTR) {
@@ -244,8 +259,8 @@ static int mode_recv(void) {
   }
   int64_t elapsed = now_ns() - start;
   int64_t cpu = cpu_ns() - cpu_start;
-  printf("{\"mode\":\"recv\",\"bytes\":%lld,\"ns\":%lld,\"cpuNs\":%lld}\n", (long long)bytes,
-         (long long)elapsed, (long long)cpu);
+  printf("{\"mode\":\"recv\",\"bytes\":%lld,\"ns\":%lld,\"cpuNs\":%lld,\"fastestSlice\":%.0f}\n",
+         (long long)bytes, (long long)elapsed, (long long)cpu, fastest);
   close(fd);
   close(listener);
   return 0;
@@ -321,29 +336,29 @@ static int mode_echo(void) {
   return 0;
 }
 
-static int mode_pingpong(int port, long trips) {
+static int mode_pingpong(int port, long trips, long slices) {
   int fd = connect_loopback(port);
   no_delay(fd);
-  int64_t cpu_start = cpu_ns();
-  int64_t start = now_ns();
-  for (long i = 0; i < trips; i++) {
-    char byte = (char)i;
-    if (send(fd, &byte, 1, MSG_NOSIGNAL) != 1) die("send");
-    char back;
-    ssize_t got;
-    do {
-      got = recv(fd, &back, 1, 0);
-    } while (got < 0 && errno == EINTR);
-    if (got != 1 || back != byte) {
-      if (got < 0) die("recv");
-      fprintf(stderr, "recv-bench: the echo sent back %zd bytes\n", got);
-      return 1;
+  printf("{\"mode\":\"pingpong\",\"trips\":%ld,\"nsPerSlice\":[", trips);
+  for (long slice = 0; slice < slices; slice++) {
+    int64_t start = now_ns();
+    for (long i = 0; i < trips; i++) {
+      char byte = (char)i;
+      if (send(fd, &byte, 1, MSG_NOSIGNAL) != 1) die("send");
+      char back;
+      ssize_t got;
+      do {
+        got = recv(fd, &back, 1, 0);
+      } while (got < 0 && errno == EINTR);
+      if (got != 1 || back != byte) {
+        if (got < 0) die("recv");
+        fprintf(stderr, "recv-bench: the echo sent back %zd bytes\n", got);
+        return 1;
+      }
     }
+    printf("%s%lld", slice == 0 ? "" : ",", (long long)(now_ns() - start));
   }
-  int64_t elapsed = now_ns() - start;
-  int64_t cpu = cpu_ns() - cpu_start;
-  printf("{\"mode\":\"pingpong\",\"trips\":%ld,\"ns\":%lld,\"cpuNs\":%lld}\n", trips,
-         (long long)elapsed, (long long)cpu);
+  printf("]}\n");
   close(fd);
   return 0;
 }
@@ -490,16 +505,19 @@ int main(int argc, char **argv) {
     long rounds = (long)parse_integer(argv[3], "ROUNDS", 1, MAX_ROUNDS);
     return mode_wouldblock(calls, rounds, argc == 5);
   }
-  if (argc == 2 && strcmp(argv[1], "recv") == 0) return mode_recv();
+  if (argc == 3 && strcmp(argv[1], "recv") == 0) {
+    return mode_recv(parse_integer(argv[2], "SLICE_BYTES", 1, 1LL << 40));
+  }
   if (argc == 4 && strcmp(argv[1], "send") == 0) {
     int port = (int)parse_integer(argv[2], "PORT", 1, 65535);
     long long total = parse_integer(argv[3], "TOTAL", 1, 1LL << 40);
     return mode_send(port, total);
   }
   if (argc == 2 && strcmp(argv[1], "echo") == 0) return mode_echo();
-  if (argc == 4 && strcmp(argv[1], "pingpong") == 0) {
+  if (argc == 5 && strcmp(argv[1], "pingpong") == 0) {
     int port = (int)parse_integer(argv[2], "PORT", 1, 65535);
-    return mode_pingpong(port, (long)parse_integer(argv[3], "TRIPS", 1, 100000000));
+    long trips = (long)parse_integer(argv[3], "TRIPS", 1, 100000000);
+    return mode_pingpong(port, trips, (long)parse_integer(argv[4], "SLICES", 1, MAX_ROUNDS));
   }
   if (argc == 5 && strcmp(argv[1], "udp-drain") == 0) {
     long size = (long)parse_integer(argv[2], "SIZE", 0, BATCH_BUFFER);
@@ -513,8 +531,8 @@ int main(int argc, char **argv) {
     return mode_udp_send(port, count, size, strcmp(argv[5], "sendmmsg") == 0);
   }
   fprintf(stderr,
-          "usage: recv-bench wouldblock CALLS ROUNDS [threaded] | recv | send PORT TOTAL | echo\n"
-          "       | pingpong PORT TRIPS | udp-drain SIZE RCVBUF recv|recvmmsg\n"
+          "usage: recv-bench wouldblock CALLS ROUNDS [threaded] | recv SLICE_BYTES | send PORT TOTAL | echo\n"
+          "       | pingpong PORT TRIPS SLICES | udp-drain SIZE RCVBUF recv|recvmmsg\n"
           "       | udp-send PORT COUNT SIZE send|sendmmsg\n"
           "(run by bench/run.js; see bench/README.md)\n");
   return 2;

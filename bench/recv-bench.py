@@ -6,10 +6,11 @@
         Python reports EAGAIN), after a warm-up of CALLS / 10.
         -> {"mode":"wouldblock","calls":N,"nsPerCall":[...one per round]}
 
-    python3 bench/recv-bench.py recv
+    python3 bench/recv-bench.py recv SLICE_BYTES
         Listens on 127.0.0.1:0, prints "port N", accepts one connection, sends the one-byte go
         signal, then recv_into() one 64 KiB bytearray until EOF (blocking, 10 s timeout).
-        -> {"mode":"recv","bytes":B,"ns":T,"cpuNs":C}
+        -> {"mode":"recv","bytes":B,"ns":T,"cpuNs":C,"fastestSlice":R}   (R: bytes per second
+           over the fastest run of SLICE_BYTES or more, as recv-bench.c)
 
 Run by bench/run.js (bench/lib/anchors.js) when python3 is on PATH; the output matches
 recv-bench.c's, so both are read the same way. Standard library only.
@@ -62,7 +63,7 @@ def mode_wouldblock(calls, rounds):
     server.close()
 
 
-def mode_recv():
+def mode_recv(slice_bytes):
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
@@ -76,14 +77,22 @@ def mode_recv():
     cpu_start = time.process_time_ns()
     start = time.perf_counter_ns()
     connection.sendall(b"g")
+    fastest = 0.0
+    slice_start = start
+    slice_from = 0
+    next_boundary = slice_bytes
     while True:
         got = connection.recv_into(view)
         if got == 0:
             break
         total += got
+        if total >= next_boundary:
+            now = time.perf_counter_ns()
+            fastest = max(fastest, (total - slice_from) * 1e9 / (now - slice_start))
+            slice_start, slice_from, next_boundary = now, total, total + slice_bytes
     elapsed = time.perf_counter_ns() - start
     cpu = time.process_time_ns() - cpu_start
-    print(json.dumps({"mode": "recv", "bytes": total, "ns": elapsed, "cpuNs": cpu}))
+    print(json.dumps({"mode": "recv", "bytes": total, "ns": elapsed, "cpuNs": cpu, "fastestSlice": fastest}))
     connection.close()
     listener.close()
 
@@ -94,10 +103,10 @@ def main():
     args = sys.argv[1:]
     if len(args) == 3 and args[0] == "wouldblock":
         mode_wouldblock(int(args[1]), int(args[2]))
-    elif args == ["recv"]:
-        mode_recv()
+    elif len(args) == 2 and args[0] == "recv":
+        mode_recv(int(args[1]))
     else:
-        sys.exit("usage: recv-bench.py wouldblock CALLS ROUNDS | recv   (run by bench/run.js)")
+        sys.exit("usage: recv-bench.py wouldblock CALLS ROUNDS | recv SLICE_BYTES   (run by bench/run.js)")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ import { loadPackage } from './common.js';
 import { pingNet, pingRawrecv } from './pingpong.js';
 
 const [client, port, trips] = process.argv.slice(2);
-const ns =
+const [ns] =
   client === 'rawrecv'
-    ? await pingRawrecv(await loadPackage([]), Number(port), Number(trips))
-    : await pingNet(Number(port), Number(trips));
+    ? await pingRawrecv(await loadPackage([]), Number(port), Number(trips), 1)
+    : await pingNet(Number(port), Number(trips), 1);
 console.log(JSON.stringify({ trips: Number(trips), ns }));
