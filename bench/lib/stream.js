@@ -249,9 +249,10 @@ export async function streamSection({ Server, sys, constants }, options, { pytho
     const total = (warmUp ? options.warmUpMebibytes : options.mebibytes) * 2 ** 20;
     const { bytes, ns, cpuNs, fastestSlice } = await receive(total);
     if (bytes !== total) throw new Error(`received ${bytes} bytes, the sender sent ${total}`);
+    const whole = bytes / (ns / 1e9);
     return {
-      value: fastestSlice / 1e6,
-      wholeRoundMegabytesPerSecond: bytes / (ns / 1e9) / 1e6,
+      value: (fastestSlice > 0 ? fastestSlice : whole) / 1e6, // no slice boundary crossed: the whole round
+      wholeRoundMegabytesPerSecond: whole / 1e6,
       cpuMsPerGB: cpuNs / 1e6 / (bytes / 1e9),
     };
   };
