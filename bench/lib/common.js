@@ -355,11 +355,17 @@ export function summarize(section) {
   const higher = section.better === 'higher';
   const byName = new Map(section.rows.filter((r) => r.status === 'ok').map((r) => [r.name, r]));
   const times = (value, anchor) => (higher ? value / anchor : anchor / value);
+  /** The per-round ratios of row `r` to an anchor, or null where they cannot be paired. */
+  const perRound = (r, anchorName) => {
+    const anchor = byName.get(anchorName);
+    if (anchor === undefined || r.status !== 'ok' || anchor.rounds.length !== r.rounds.length) return null;
+    return r.rounds.map((value, i) => times(value, anchor.rounds[i]));
+  };
   const ratio = (r, anchorName) => {
     const anchor = byName.get(anchorName);
     if (anchor === undefined || r.status !== 'ok') return null;
-    if (anchor.rounds.length !== r.rounds.length) return times(median(r.rounds), median(anchor.rounds));
-    return median(r.rounds.map((value, i) => times(value, anchor.rounds[i])));
+    const paired = perRound(r, anchorName);
+    return paired === null ? times(median(r.rounds), median(anchor.rounds)) : median(paired);
   };
   const rows = section.rows.map((r) => {
     const value = r.status === 'ok' ? median(r.rounds) : undefined;
@@ -373,6 +379,8 @@ export function summarize(section) {
       for (const [key, values] of Object.entries(r.extraRounds ?? {})) out[key] = median(values);
     }
     out.ratios = Object.fromEntries(section.anchors.map((a) => [a.name, ratio(r, a.name)]));
+    // Each round's ratio too, so that a reader can see how steady the median ratio is.
+    out.ratioRounds = Object.fromEntries(section.anchors.map((a) => [a.name, perRound(r, a.name)]));
     out.targets = (r.targets ?? []).map((t) => {
       if (t.anchor !== undefined) {
         const measured = ratio(r, t.anchor);
@@ -383,6 +391,7 @@ export function summarize(section) {
         of: t.of ?? 'median',
         max: t.max,
         unit: t.unit,
+        value: measured ?? null,
         pass: measured === undefined ? null : measured <= t.max,
       };
     });
