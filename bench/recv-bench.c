@@ -13,26 +13,56 @@
  *       has one user. That row shows what the same C loop costs under that condition.
  *       -> {"mode":"wouldblock","calls":N,"threaded":0|1,"nsPerCall":[...one per round]}
  *
- *   recv-bench recv
+ *   recv-bench recv SLICE_BYTES
  *       Listens on 127.0.0.1:0 and prints "port N" on its own line; accepts one connection,
  *       sends the one-byte go signal, then does blocking recv() into one 64 KiB buffer until EOF.
- *       -> {"mode":"recv","bytes":B,"ns":T,"cpuNs":C}   (T: from the go signal to EOF; C: the
- *          CPU time, user + system, this process used meanwhile)
+ *       -> {"mode":"recv","bytes":B,"ns":T,"cpuNs":C,"fastestSlice":R}   (T: from the go signal
+ *          to EOF; C: the CPU time, user + system, this process used meanwhile; R: bytes per
+ *          second over the fastest run of SLICE_BYTES or more between two slice boundaries)
  *
  *   recv-bench send PORT TOTAL
  *       Connects to 127.0.0.1:PORT, waits for the receiver's one-byte go signal, then sends
  *       TOTAL bytes from a 256 KiB buffer as fast as send() takes them and closes.
  *       -> {"mode":"send","bytes":B,"ns":T}
  *
+ *   recv-bench echo
+ *       Listens on 127.0.0.1:0, prints "port N", accepts one connection (TCP_NODELAY) and sends
+ *       back every byte it receives, one recv(1) and one send(1) at a time, until EOF: the peer
+ *       of every 1-byte ping-pong row.   -> {"mode":"echo","bytes":B}
+ *
+ *   recv-bench pingpong PORT TRIPS SLICES
+ *       Connects to the echo at PORT (TCP_NODELAY) and makes SLICES x TRIPS round trips of one
+ *       byte with blocking send() and recv(), timing each slice of TRIPS.
+ *       -> {"mode":"pingpong","trips":N,"nsPerSlice":[...one per slice]}
+ *
+ *   recv-bench udp-drain SIZE RCVBUF recv|recvmmsg
+ *       Binds a UDP socket to 127.0.0.1:0 with SO_RCVBUF = RCVBUF, prints "port N", then waits for
+ *       a line on stdin (the queue has been filled meanwhile), and drains the queue without
+ *       waiting: O_NONBLOCK recv() of one datagram per call, or recvmmsg() of 64 x 2 KiB, until
+ *       EAGAIN. Every datagram must be SIZE bytes.
+ *       -> {"mode":"udp-drain","datagrams":N,"ns":T,"cpuNs":C}   (T, C: from the first call to
+ * EAGAIN)
+ *
+ *   recv-bench udp-send PORT COUNT SIZE send|sendmmsg
+ *       A UDP socket connected to 127.0.0.1:PORT sends COUNT datagrams of SIZE bytes, one send()
+ *       per datagram or sendmmsg() of 64 (Linux; elsewhere send() per datagram), and reports
+ *       the time. Used to fill a receiver's queue and as the C anchor of the send rows.
+ *       -> {"mode":"udp-send","datagrams":N,"ns":T,"cpuNs":C}
+ *
  * Everything is bounded: alarm() ends the process after ALARM_SECONDS whatever happens, every
  * blocking call has SO_RCVTIMEO / SO_SNDTIMEO or a poll() timeout. Errors go to stderr with
  * exit status 1.
  */
-/* No feature-test macro: the platform defaults expose every POSIX and BSD name used here. */
+/* The platform defaults expose every POSIX and BSD name used here; glibc wants _GNU_SOURCE for
+ * recvmmsg / sendmmsg. */
+#ifdef __linux__
+#define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -57,6 +87,8 @@ enum {
   RECV_BUFFER = 64 * 1024,
   SEND_BUFFER = 256 * 1024,
   MAX_ROUNDS = 100,
+  BATCH = 64,          /* datagrams per recvmmsg / sendmmsg, as recvMany(64 x 2 KiB) */
+  BATCH_BUFFER = 2048, /* bytes per datagram buffer */
 };
 
 static void die(const char *what) {
@@ -189,7 +221,7 @@ static int mode_wouldblock(long calls, long rounds, int threaded) {
   return 0;
 }
 
-static int mode_recv(void) {
+static int mode_recv(long long slice_bytes) {
   static char buffer[RECV_BUFFER];
   int port;
   int listener = listen_loopback(&port);
@@ -202,10 +234,23 @@ static int mode_recv(void) {
   int64_t start = now_ns();
   if (send(fd, "g", 1, MSG_NOSIGNAL) != 1) die("send(go)");
   int64_t bytes = 0;
+  /* The fastest slice: bytes per second between two slice boundaries (see bench/lib/stream.js). */
+  double fastest = 0;
+  int64_t slice_start = start;
+  int64_t slice_from = 0;
+  int64_t next = slice_bytes;
   for (;;) {
     ssize_t ret = recv(fd, buffer, sizeof buffer, 0);
     if (ret > 0) {
       bytes += ret;
+      if (bytes >= next) {
+        int64_t now = now_ns();
+        double rate = (double)(bytes - slice_from) * 1e9 / (double)(now - slice_start);
+        if (rate > fastest) fastest = rate;
+        slice_start = now;
+        slice_from = bytes;
+        next = bytes + slice_bytes;
+      }
     } else if (ret == 0) {
       break;
     } else if (errno != EINTR) {
@@ -214,8 +259,8 @@ static int mode_recv(void) {
   }
   int64_t elapsed = now_ns() - start;
   int64_t cpu = cpu_ns() - cpu_start;
-  printf("{\"mode\":\"recv\",\"bytes\":%lld,\"ns\":%lld,\"cpuNs\":%lld}\n", (long long)bytes,
-         (long long)elapsed, (long long)cpu);
+  printf("{\"mode\":\"recv\",\"bytes\":%lld,\"ns\":%lld,\"cpuNs\":%lld,\"fastestSlice\":%.0f}\n",
+         (long long)bytes, (long long)elapsed, (long long)cpu, fastest);
   close(fd);
   close(listener);
   return 0;
@@ -255,6 +300,202 @@ static int mode_send(int port, long long total) {
   return 0;
 }
 
+static void no_delay(int fd) {
+  int one = 1;
+  if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+    die("setsockopt(TCP_NODELAY)");
+}
+
+static int mode_echo(void) {
+  int port;
+  int listener = listen_loopback(&port);
+  printf("port %d\n", port);
+  fflush(stdout);
+  int fd = accept_bounded(listener);
+  set_timeouts(fd);
+  no_delay(fd);
+  long long bytes = 0;
+  for (;;) {
+    char byte;
+    ssize_t got = recv(fd, &byte, 1, 0);
+    if (got == 0) break;
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      die("recv");
+    }
+    ssize_t sent;
+    do {
+      sent = send(fd, &byte, 1, MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    if (sent != 1) die("send");
+    bytes++;
+  }
+  printf("{\"mode\":\"echo\",\"bytes\":%lld}\n", bytes);
+  close(fd);
+  close(listener);
+  return 0;
+}
+
+static int mode_pingpong(int port, long trips, long slices) {
+  int fd = connect_loopback(port);
+  no_delay(fd);
+  printf("{\"mode\":\"pingpong\",\"trips\":%ld,\"nsPerSlice\":[", trips);
+  for (long slice = 0; slice < slices; slice++) {
+    int64_t start = now_ns();
+    for (long i = 0; i < trips; i++) {
+      char byte = (char)i;
+      if (send(fd, &byte, 1, MSG_NOSIGNAL) != 1) die("send");
+      char back;
+      ssize_t got;
+      do {
+        got = recv(fd, &back, 1, 0);
+      } while (got < 0 && errno == EINTR);
+      if (got != 1 || back != byte) {
+        if (got < 0) die("recv");
+        fprintf(stderr, "recv-bench: the echo sent back %zd bytes\n", got);
+        return 1;
+      }
+    }
+    printf("%s%lld", slice == 0 ? "" : ",", (long long)(now_ns() - start));
+  }
+  printf("]}\n");
+  close(fd);
+  return 0;
+}
+
+static int udp_socket(void) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd < 0) die("socket(SOCK_DGRAM)");
+  return fd;
+}
+
+static int mode_udp_drain(long size, int rcvbuf, int batched) {
+  int fd = udp_socket();
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) != 0)
+    die("setsockopt(SO_RCVBUF)");
+  struct sockaddr_in address = loopback(0);
+  if (bind(fd, (struct sockaddr *)&address, sizeof address) != 0) die("bind");
+  socklen_t length = sizeof address;
+  if (getsockname(fd, (struct sockaddr *)&address, &length) != 0) die("getsockname");
+  printf("port %d\n", ntohs(address.sin_port));
+  fflush(stdout);
+
+  /* The parent fills the queue, then writes a line: the go signal. */
+  struct pollfd p = {STDIN_FILENO, POLLIN, 0};
+  int ready = poll(&p, 1, IO_TIMEOUT_MS * 3);
+  if (ready <= 0) {
+    fprintf(stderr, "recv-bench: no go line on stdin\n");
+    return 1;
+  }
+  char line[16];
+  if (read(STDIN_FILENO, line, sizeof line) <= 0) die("read(stdin)");
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) die("fcntl(O_NONBLOCK)");
+
+  static char buffers[BATCH][BATCH_BUFFER];
+  long datagrams = 0;
+  long wrong = 0;
+  int64_t cpu_start = cpu_ns();
+  int64_t start = now_ns();
+#ifdef __linux__
+  if (batched) {
+    struct mmsghdr messages[BATCH];
+    struct iovec vectors[BATCH];
+    for (;;) {
+      for (int i = 0; i < BATCH; i++) {
+        vectors[i].iov_base = buffers[i];
+        vectors[i].iov_len = BATCH_BUFFER;
+        memset(&messages[i].msg_hdr, 0, sizeof messages[i].msg_hdr);
+        messages[i].msg_hdr.msg_iov = &vectors[i];
+        messages[i].msg_hdr.msg_iovlen = 1;
+      }
+      int got = recvmmsg(fd, messages, BATCH, 0, NULL);
+      if (got < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        if (errno == EINTR) continue;
+        die("recvmmsg");
+      }
+      for (int i = 0; i < got; i++) wrong += messages[i].msg_len != (unsigned)size;
+      datagrams += got;
+    }
+  } else
+#endif
+  {
+    (void)batched;
+    for (;;) {
+      ssize_t got = recv(fd, buffers[0], BATCH_BUFFER, 0);
+      if (got < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        if (errno == EINTR) continue;
+        die("recv");
+      }
+      wrong += got != size;
+      datagrams++;
+    }
+  }
+  int64_t elapsed = now_ns() - start;
+  int64_t cpu = cpu_ns() - cpu_start;
+  if (wrong != 0) {
+    fprintf(stderr, "recv-bench: %ld datagrams were not %ld bytes\n", wrong, size);
+    return 1;
+  }
+  printf("{\"mode\":\"udp-drain\",\"datagrams\":%ld,\"ns\":%lld,\"cpuNs\":%lld}\n", datagrams,
+         (long long)elapsed, (long long)cpu);
+  close(fd);
+  return 0;
+}
+
+static int mode_udp_send(int port, long count, long size, int batched) {
+  static char buffers[BATCH][BATCH_BUFFER];
+  memset(buffers, 'u', sizeof buffers);
+  int fd = udp_socket();
+  set_timeouts(fd);
+  struct sockaddr_in address = loopback(port);
+  if (connect(fd, (struct sockaddr *)&address, sizeof address) != 0) die("connect");
+  long sent = 0;
+  int64_t cpu_start = cpu_ns();
+  int64_t start = now_ns();
+#ifdef __linux__
+  if (batched) {
+    struct mmsghdr messages[BATCH];
+    struct iovec vectors[BATCH];
+    for (int i = 0; i < BATCH; i++) {
+      vectors[i].iov_base = buffers[i];
+      vectors[i].iov_len = (size_t)size;
+      memset(&messages[i], 0, sizeof messages[i]);
+      messages[i].msg_hdr.msg_iov = &vectors[i];
+      messages[i].msg_hdr.msg_iovlen = 1;
+    }
+    while (sent < count) {
+      long left = count - sent;
+      int ret = sendmmsg(fd, messages, left < BATCH ? (unsigned)left : BATCH, 0);
+      if (ret < 0) {
+        if (errno == EINTR) continue;
+        die("sendmmsg");
+      }
+      sent += ret;
+    }
+  } else
+#endif
+  {
+    (void)batched;
+    while (sent < count) {
+      ssize_t ret = send(fd, buffers[0], (size_t)size, 0);
+      if (ret < 0) {
+        if (errno == EINTR) continue;
+        die("send");
+      }
+      sent++;
+    }
+  }
+  int64_t elapsed = now_ns() - start;
+  int64_t cpu = cpu_ns() - cpu_start;
+  printf("{\"mode\":\"udp-send\",\"datagrams\":%ld,\"ns\":%lld,\"cpuNs\":%lld}\n", sent,
+         (long long)elapsed, (long long)cpu);
+  close(fd);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   alarm(ALARM_SECONDS);
@@ -264,14 +505,35 @@ int main(int argc, char **argv) {
     long rounds = (long)parse_integer(argv[3], "ROUNDS", 1, MAX_ROUNDS);
     return mode_wouldblock(calls, rounds, argc == 5);
   }
-  if (argc == 2 && strcmp(argv[1], "recv") == 0) return mode_recv();
+  if (argc == 3 && strcmp(argv[1], "recv") == 0) {
+    return mode_recv(parse_integer(argv[2], "SLICE_BYTES", 1, 1LL << 40));
+  }
   if (argc == 4 && strcmp(argv[1], "send") == 0) {
     int port = (int)parse_integer(argv[2], "PORT", 1, 65535);
     long long total = parse_integer(argv[3], "TOTAL", 1, 1LL << 40);
     return mode_send(port, total);
   }
+  if (argc == 2 && strcmp(argv[1], "echo") == 0) return mode_echo();
+  if (argc == 5 && strcmp(argv[1], "pingpong") == 0) {
+    int port = (int)parse_integer(argv[2], "PORT", 1, 65535);
+    long trips = (long)parse_integer(argv[3], "TRIPS", 1, 100000000);
+    return mode_pingpong(port, trips, (long)parse_integer(argv[4], "SLICES", 1, MAX_ROUNDS));
+  }
+  if (argc == 5 && strcmp(argv[1], "udp-drain") == 0) {
+    long size = (long)parse_integer(argv[2], "SIZE", 0, BATCH_BUFFER);
+    int rcvbuf = (int)parse_integer(argv[3], "RCVBUF", 1024, 1 << 30);
+    return mode_udp_drain(size, rcvbuf, strcmp(argv[4], "recvmmsg") == 0);
+  }
+  if (argc == 6 && strcmp(argv[1], "udp-send") == 0) {
+    int port = (int)parse_integer(argv[2], "PORT", 1, 65535);
+    long count = (long)parse_integer(argv[3], "COUNT", 1, 100000000);
+    long size = (long)parse_integer(argv[4], "SIZE", 0, BATCH_BUFFER);
+    return mode_udp_send(port, count, size, strcmp(argv[5], "sendmmsg") == 0);
+  }
   fprintf(stderr,
-          "usage: recv-bench wouldblock CALLS ROUNDS [threaded] | recv | send PORT TOTAL\n"
+          "usage: recv-bench wouldblock CALLS ROUNDS [threaded] | recv SLICE_BYTES | send PORT TOTAL | echo\n"
+          "       | pingpong PORT TRIPS SLICES | udp-drain SIZE RCVBUF recv|recvmmsg\n"
+          "       | udp-send PORT COUNT SIZE send|sendmmsg\n"
           "(run by bench/run.js; see bench/README.md)\n");
   return 2;
 }
