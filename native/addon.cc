@@ -89,11 +89,16 @@ bool ReadAddress(const Napi::CallbackInfo& info, size_t index, SockAddr* out) {
   }
   std::string host = info[index + 1].As<Napi::String>().Utf8Value();
   if (!ReadInteger(info, index + 2, "port", 0, 65535, &port)) return false;
-  if (host.find('\0') != std::string::npos ||
-      address_parse(family, host.c_str(), static_cast<int>(port), out) != 0) {
+  // The length goes with the bytes: a Linux abstract AF_UNIX name starts with a NUL.
+  int64_t parsed = address_parse(family, host.data(), host.size(), static_cast<int>(port), out);
+  if (parsed != 0) {
+    std::string shown = host;
+    for (char& c : shown) {
+      if (c == '\0') c = '@';  // as ss(8) shows an abstract name
+    }
     ThrowWithCode(
         info.Env(), false, "ERR_INVALID_ADDRESS",
-        "The address \"" + host + "\" is not valid for address family " + std::to_string(family));
+        "The address \"" + shown + "\" is not valid for address family " + std::to_string(family));
     return false;
   }
   return true;
@@ -103,7 +108,7 @@ Napi::Object AddressObject(Napi::Env env, const SockAddr& raw, Napi::Object targ
   Address address;
   address_format(raw, &address);
   target.Set("family", Napi::Number::New(env, address.family));
-  target.Set("address", Napi::String::New(env, address.host));
+  target.Set("address", Napi::String::New(env, address.host, address.host_length));
   target.Set("port", Napi::Number::New(env, address.port));
   return target;
 }
@@ -389,6 +394,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const char* wine = wine_version();
   exports.Set("wine", wine != nullptr ? Napi::Value(Napi::String::New(env, wine)) : env.Null());
   exports.Set("constants", Constants(env));
+  exports.Set("unixPathSize", Napi::Number::New(env, static_cast<double>(unix_path_size())));
   const struct {
     const char* name;
     Napi::Function::Callback callback;
