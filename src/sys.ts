@@ -14,7 +14,7 @@ import { closeDescriptor } from './descriptors.js';
 
 export type Sys = Omit<
   Addon,
-  'platform' | 'wine' | 'constants' | 'Poller' | 'own' | 'disown' | 'track' | 'onClosedElsewhere'
+  'platform' | 'wine' | 'constants' | 'unixPathSize' | 'Poller' | 'own' | 'disown' | 'track' | 'onClosedElsewhere'
 >;
 
 export const sys: Readonly<Sys> = Object.freeze({
