@@ -168,7 +168,7 @@ export function validateReport(value: unknown): { report: ProbeReport } | { prob
   }
   if (typeof version !== 'number') {
     // "1" is not 1: say what was found, or the message reads "1 is not a version ... (1)".
-    return { problems: [`formatVersion: must be the number ${readable}, not ${typeName(version)}`] };
+    return { problems: [`formatVersion: must be a number (${readable}), not ${typeName(version)}`] };
   }
   only(
     value,
