@@ -234,7 +234,15 @@ function contextOf(run: Run): ScenarioContext {
       const step: Step =
         revents < 0
           ? stepOf(label(socket, role), '', 'typed', { kind: 'error', ret: -1, errno: -revents })
-          : { socket: label(socket, role), call: '', layer: 'typed', ret: ready ? 1 : 0, errno: 0, code: null, kind: ready ? 'ready' : 'none' };
+          : {
+              socket: label(socket, role),
+              call: '',
+              layer: 'typed',
+              ret: ready ? 1 : 0,
+              errno: 0,
+              code: null,
+              kind: ready ? 'ready' : 'none',
+            };
       step.call = `poll(${pollLabel(events)})`;
       record(step, socket, role);
       return revents;

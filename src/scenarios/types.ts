@@ -8,7 +8,17 @@ import type { RecvFromResult, RecvResult, SendResult, Socket } from '../index.js
  * The typed kinds a step can have: recv's own, `sent` for a send, `none` for an empty SO_ERROR or
  * a poll(2) that found nothing, `ready` for a poll(2) that found the descriptor ready.
  */
-export const STEP_KINDS = ['data', 'eof', 'would-block', 'timeout', 'interrupted', 'error', 'sent', 'none', 'ready'] as const;
+export const STEP_KINDS = [
+  'data',
+  'eof',
+  'would-block',
+  'timeout',
+  'interrupted',
+  'error',
+  'sent',
+  'none',
+  'ready',
+] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
 /**
