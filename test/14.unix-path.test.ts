@@ -406,6 +406,31 @@ describe('bad paths: a clear error, no system call, nothing left behind', () => 
     expect(existsSync(path)).toBe(false);
   });
 
+  it('bad options of unixDgram, sendTo and connect: TypeErrors and RangeErrors; async connect rejects, never throws', async () => {
+    expectThrow(() => Socket.unixDgram('x' as unknown as { path: string }), TypeError, 'ERR_INVALID_ARG_TYPE');
+    expectThrow(() => Socket.unixDgram({ path: 7 as unknown as string }), TypeError, 'ERR_INVALID_ARG_TYPE');
+    expectThrow(() => Socket.unixDgram({ connect: '' }), TypeError, 'ERR_INVALID_ARG_VALUE');
+    expectThrow(() => Server.listen({ path: {} as unknown as string }), TypeError, 'ERR_INVALID_ARG_TYPE');
+    expectThrow(() => Server.listen({ path: fresh(), backlog: 1.5 }), RangeError, 'ERR_OUT_OF_RANGE');
+    await closing([Socket.udp()], (udp) => {
+      expectThrow(() => udp.sendTo('x', { path: 5 as unknown as string }), TypeError, 'ERR_INVALID_ARG_TYPE');
+      expectThrow(() => udp.sendTo('x', { path: 'a\0b' }), TypeError, 'ERR_INVALID_ARG_VALUE');
+      expectThrow(() => udp.sendTo('x', { path: 'p', port: 1 }), TypeError, 'ERR_INVALID_ARG_VALUE');
+    });
+    let thrown: unknown;
+    let pending: Promise<Socket> | undefined;
+    try {
+      pending = Socket.connect({ path: fresh(), timeout: -1 });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeUndefined();
+    await expect(pending).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    await expect(Socket.connect({ path: fresh(), type: 'dgram' as 'stream' })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG_VALUE',
+    });
+  });
+
   it.runIf(WIN32)('Windows: seqpacket, datagram and abstract AF_UNIX sockets are ERR_NOT_SUPPORTED', () => {
     expectThrow(() => Server.listen({ path: fresh(), type: 'seqpacket' }), Error, 'ERR_NOT_SUPPORTED');
     expectThrow(() => Socket.unixDgram({ path: fresh() }), Error, 'ERR_NOT_SUPPORTED');
