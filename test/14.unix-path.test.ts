@@ -6,8 +6,10 @@
  * file, removed at the end. On Windows only stream sockets exist; Wine 8 has none
  * (docs/recv-semantics.md#wine): there, the argument checks run and the deviation is asserted.
  */
-import { existsSync, lstatSync, mkdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+import fc from 'fast-check';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -430,6 +432,44 @@ describe('bad paths: a clear error, no system call, nothing left behind', () => 
       code: 'ERR_INVALID_ARG_VALUE',
     });
   });
+
+  it.skipIf(WINE)(
+    'any path string: a listener (whose close unlinks it again) or a documented error, never a stray file',
+    () => {
+      const folder = join(temp.path, 'prop');
+      mkdirSync(folder);
+      // No '/', '\\' or '.': every path stays inside `folder` (a relative one would land in the working directory).
+      const name = fc.string({
+        unit: fc.oneof(
+          fc.constantFrom('\0', 'é', '\u{1F600}', 'x'),
+          fc.string({ minLength: 1, maxLength: 1, unit: 'binary' }),
+        ),
+        maxLength: 120,
+      });
+      fc.assert(
+        fc.property(name, fc.boolean(), (raw, abstract) => {
+          const safe = raw.replace(/[/\\.]/g, '_');
+          const path = abstract && LINUX ? `\0rawrecv-${process.pid}-${safe}` : join(folder, safe);
+          let server: Server | undefined;
+          try {
+            server = Server.listen({ path });
+            expect(server.address()).toEqual(unixOrigin(path));
+          } catch (error) {
+            const { name: type, code } = error as { name: string; code: string };
+            expect([
+              'RangeError ERR_OUT_OF_RANGE',
+              'TypeError ERR_INVALID_ARG_VALUE',
+              `SocketError ${codeOf('EADDRINUSE')}`,
+            ]).toContain(`${type} ${code}`);
+          } finally {
+            server?.close();
+          }
+          expect(readdirSync(folder)).toEqual([]);
+        }),
+        { seed: 1411, numRuns: 300 },
+      );
+    },
+  );
 
   it.runIf(WIN32)('Windows: seqpacket, datagram and abstract AF_UNIX sockets are ERR_NOT_SUPPORTED', () => {
     expectThrow(() => Server.listen({ path: fresh(), type: 'seqpacket' }), Error, 'ERR_NOT_SUPPORTED');
