@@ -4,7 +4,7 @@
  * there is still the socket it bound (never a path it did not bind, nor one replaced since).
  * @module
  */
-import { lstatSync, statSync, unlinkSync } from 'node:fs';
+import { lstatSync, unlinkSync } from 'node:fs';
 
 import { addon } from './addon.js';
 import type { SocketType } from './classify.js';
@@ -100,7 +100,9 @@ export class BoundPath {
   static afterBind(unix: UnixPath): BoundPath | undefined {
     if (unix.abstract) return undefined;
     try {
-      const stats = statSync(unix.path);
+      // lstat: bind(2) made the last component itself, and Windows cannot follow its AF_UNIX
+      // reparse point (stat would fail there).
+      const stats = lstatSync(unix.path);
       return new BoundPath(unix.path, { dev: stats.dev, ino: stats.ino });
     } catch {
       return new BoundPath(unix.path, undefined);
