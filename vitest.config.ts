@@ -5,7 +5,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * The files whose expectations cover Windows (Winsock's numbers, Wine's deviations recorded):
  * what runs on win32, under Wine (npm run test:windows) or on a Windows machine. 13.conformance
  * runs the scenario catalogue against this platform's table of docs/recv-semantics.md#scenarios
- * (test/expectations/win32.ts here), 12.conformance.win32 what steps cannot express on Windows.
+ * (test/expectations/win32.ts here), 12.conformance.win32 what steps cannot express on Windows,
+ * 14 the AF_UNIX path API (stream sockets only on Windows).
  * The others are POSIX-only: 10 and 11 the Linux details beyond the steps, 31 uses /proc and
  * ulimits, 22 starts npm (npm run example), 33 and 40-51 the POSIX probe, CLI and package (51 reads the Linux prebuild's ELF).
  */
@@ -17,6 +18,7 @@ const WINDOWS_FILES = [
   'test/04.*.test.ts',
   'test/12.conformance.win32.test.ts',
   'test/13.*.test.ts',
+  'test/14.*.test.ts',
   'test/20.*.test.ts',
   'test/21.*.test.ts',
   'test/30.*.test.ts',

@@ -105,11 +105,17 @@ bool ReadAddress(Napi::Env env, Napi::Value family_value, Napi::Value host_value
   }
   std::string host = host_value.As<Napi::String>().Utf8Value();
   if (!ReadInteger(env, port_value, "port", 0, 65535, &port)) return false;
-  if (host.find('\0') != std::string::npos ||
-      address_parse(static_cast<int>(family), host.c_str(), static_cast<int>(port), out) != 0) {
+  // The length goes with the bytes: a Linux abstract AF_UNIX name starts with a NUL.
+  int64_t parsed = address_parse(static_cast<int>(family), host.data(), host.size(),
+                                 static_cast<int>(port), out);
+  if (parsed != 0) {
+    std::string shown = host;
+    for (char& c : shown) {
+      if (c == '\0') c = '@';  // as ss(8) shows an abstract name
+    }
     ThrowWithCode(
         env, false, "ERR_INVALID_ADDRESS",
-        "The address \"" + host + "\" is not valid for address family " + std::to_string(family));
+        "The address \"" + shown + "\" is not valid for address family " + std::to_string(family));
     return false;
   }
   return true;
@@ -124,7 +130,7 @@ Napi::Object AddressObject(Napi::Env env, const SockAddr& raw, Napi::Object targ
   Address address;
   address_format(raw, &address);
   target.Set("family", Napi::Number::New(env, address.family));
-  target.Set("address", Napi::String::New(env, address.host));
+  target.Set("address", Napi::String::New(env, address.host, address.host_length));
   target.Set("port", Napi::Number::New(env, address.port));
   return target;
 }
@@ -397,9 +403,6 @@ bool ReadCounts(Napi::Env env, Napi::Value value, size_t needed, int32_t** out) 
   return true;
 }
 
-// Reused per thread: a batch's messages, so a call allocates nothing here.
-thread_local std::vector<Message> t_messages;
-
 // recvMany(fd, buffers, flags, out, senders): recv_many into each whole buffer. For each message
 // received, out[2i] is its length (beyond the buffer's: truncated) and out[2i + 1] its msg_flags,
 // and senders[i] its sender ({ family, address, port }; the previous message's object again
@@ -418,8 +421,7 @@ Napi::Value ReceiveMany(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   Napi::Array senders = info[4].As<Napi::Array>();
-  std::vector<Message>& messages = t_messages;
-  messages.resize(count);
+  std::vector<Message> messages(count);
   for (Message& message : messages) message.address.length = 0;
   if (!ReadBatch(env, info[1], count, &messages)) return env.Undefined();
   int64_t ret = sys::recv_many(fd, messages.data(), messages.size(), flags);
@@ -446,8 +448,7 @@ Napi::Value SendMany(const Napi::CallbackInfo& info) {
   uint32_t count = BatchLength(env, info[1]);
   if (count == 0) return env.Undefined();
   RAWRECV_ARG_INT(2, flags);
-  std::vector<Message>& messages = t_messages;
-  messages.resize(count);
+  std::vector<Message> messages(count);
   for (Message& message : messages) message.address.length = 0;
   // Destinations first: reading them can run JavaScript (getters), see ReadBatch.
   if (!info[3].IsUndefined()) {
@@ -613,6 +614,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const char* wine = wine_version();
   exports.Set("wine", wine != nullptr ? Napi::Value(Napi::String::New(env, wine)) : env.Null());
   exports.Set("constants", Constants(env));
+  exports.Set("unixPathSize", Napi::Number::New(env, static_cast<double>(unix_path_size())));
   const struct {
     const char* name;
     Napi::Function::Callback callback;

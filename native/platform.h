@@ -36,10 +36,12 @@ struct Message {
   int flags;
 };
 
-// A decoded address. For AF_UNIX `host` is the path ("" for an unnamed socket).
+// A decoded address. For AF_UNIX `host` is the path ("" for an unnamed socket); a Linux
+// abstract name keeps its leading NUL, so `host_length` (not strlen) says how long it is.
 struct Address {
   int family;  // AF_INET, AF_INET6, AF_UNIX, or the raw family value
   char host[112];
+  size_t host_length;
   int port;
 };
 
@@ -113,10 +115,14 @@ int64_t set_udp_connreset(sock fd, bool report);
 
 }  // namespace sys
 
-// Address conversion (no system call). Returns 0, or a negated error code
-// (EINVAL for an unparsable host, ENAMETOOLONG for a long AF_UNIX path,
-// EAFNOSUPPORT for an unknown family).
-int64_t address_parse(int family, const char* host, int port, SockAddr* out);
+// Address conversion (no system call). `host` is `host_length` bytes, not a C string: a
+// Linux abstract AF_UNIX name starts with a NUL byte. Returns 0, or a negated error code
+// (EINVAL for an unparsable host or a NUL inside it, ENAMETOOLONG for an AF_UNIX path longer
+// than sun_path can hold with its terminating NUL, EAFNOSUPPORT for an unknown family).
+int64_t address_parse(int family, const char* host, size_t host_length, int port, SockAddr* out);
+// sizeof(sockaddr_un::sun_path) (108 on Linux and Windows, 104 on macOS and FreeBSD), or 0
+// where the headers have no AF_UNIX.
+size_t unix_path_size();
 void address_format(const SockAddr& address, Address* out);
 
 // Windows: GetProcessHandleCount, the nearest thing to counting /proc/self/fd (tests use it to

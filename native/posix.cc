@@ -475,13 +475,15 @@ int64_t set_udp_connreset(sock, bool) { return -EOPNOTSUPP; }
 
 }  // namespace sys
 
-int64_t address_parse(int family, const char* host, int port, SockAddr* out) {
+int64_t address_parse(int family, const char* host, size_t host_length, int port, SockAddr* out) {
   std::memset(out->bytes, 0, sizeof(out->bytes));
+  // Only an AF_UNIX abstract name may hold a NUL (its first byte): inet_pton reads a C string.
+  bool has_nul = std::memchr(host, '\0', host_length) != nullptr;
   if (family == AF_INET) {
     auto* address = reinterpret_cast<sockaddr_in*>(out->bytes);
     address->sin_family = AF_INET;
     address->sin_port = htons(static_cast<uint16_t>(port));
-    if (::inet_pton(AF_INET, host, &address->sin_addr) != 1) return -EINVAL;
+    if (has_nul || ::inet_pton(AF_INET, host, &address->sin_addr) != 1) return -EINVAL;
 #ifdef __APPLE__
     address->sin_len = sizeof(sockaddr_in);
 #endif
@@ -492,7 +494,7 @@ int64_t address_parse(int family, const char* host, int port, SockAddr* out) {
     auto* address = reinterpret_cast<sockaddr_in6*>(out->bytes);
     address->sin6_family = AF_INET6;
     address->sin6_port = htons(static_cast<uint16_t>(port));
-    if (::inet_pton(AF_INET6, host, &address->sin6_addr) != 1) return -EINVAL;
+    if (has_nul || ::inet_pton(AF_INET6, host, &address->sin6_addr) != 1) return -EINVAL;
 #ifdef __APPLE__
     address->sin6_len = sizeof(sockaddr_in6);
 #endif
@@ -501,19 +503,39 @@ int64_t address_parse(int family, const char* host, int port, SockAddr* out) {
   }
   if (family == AF_UNIX) {
     auto* address = reinterpret_cast<sockaddr_un*>(out->bytes);
-    size_t length = std::strlen(host);
-    if (length >= sizeof(address->sun_path)) return -ENAMETOOLONG;
+    size_t offset = offsetof(sockaddr_un, sun_path);
     address->sun_family = AF_UNIX;
-    std::memcpy(address->sun_path, host, length + 1);
-    out->length = static_cast<uint32_t>(offsetof(sockaddr_un, sun_path) + length + 1);
+    if (host_length > 0 && host[0] == '\0') {
+#ifdef __linux__
+      // unix(7): an abstract name is every byte of sun_path the length covers, NULs included,
+      // with no terminator; the length is what names it.
+      if (host_length > sizeof(address->sun_path)) return -ENAMETOOLONG;
+      std::memcpy(address->sun_path, host, host_length);
+      out->length = static_cast<uint32_t>(offset + host_length);
+      return 0;
+#else
+      return -EINVAL;  // only Linux has abstract names
+#endif
+    }
+    if (has_nul) return -EINVAL;
+    if (host_length >= sizeof(address->sun_path)) return -ENAMETOOLONG;
+    std::memcpy(address->sun_path, host, host_length);
+    // An empty path is the bare family: Linux autobinds (bind) such a socket to an abstract name.
+    out->length = static_cast<uint32_t>(offset + (host_length > 0 ? host_length + 1 : 0));
+#if defined(__APPLE__) || defined(__FreeBSD__)
+    address->sun_len = static_cast<uint8_t>(out->length);
+#endif
     return 0;
   }
   return -EAFNOSUPPORT;
 }
 
+size_t unix_path_size() { return sizeof(sockaddr_un::sun_path); }
+
 void address_format(const SockAddr& address, Address* out) {
   const auto* base = as_sockaddr(address);
   out->host[0] = '\0';
+  out->host_length = 0;
   out->port = 0;
   // An unnamed peer (a connected TCP socket's recvfrom, a socketpair) has no
   // address at all: report the family as unspecified.
@@ -521,21 +543,25 @@ void address_format(const SockAddr& address, Address* out) {
   if (out->family == AF_INET) {
     const auto* in = reinterpret_cast<const sockaddr_in*>(address.bytes);
     ::inet_ntop(AF_INET, &in->sin_addr, out->host, sizeof(out->host));
+    out->host_length = std::strlen(out->host);
     out->port = ntohs(in->sin_port);
   } else if (out->family == AF_INET6) {
     const auto* in6 = reinterpret_cast<const sockaddr_in6*>(address.bytes);
     ::inet_ntop(AF_INET6, &in6->sin6_addr, out->host, sizeof(out->host));
+    out->host_length = std::strlen(out->host);
     out->port = ntohs(in6->sin6_port);
   } else if (out->family == AF_UNIX) {
     const auto* un = reinterpret_cast<const sockaddr_un*>(address.bytes);
     size_t offset = offsetof(sockaddr_un, sun_path);
     size_t length = address.length > offset ? address.length - offset : 0;
     if (length > sizeof(un->sun_path)) length = sizeof(un->sun_path);
-    // Linux abstract names start with a NUL byte; they are not reported as paths.
-    size_t n = length > 0 && un->sun_path[0] != '\0' ? strnlen(un->sun_path, length) : 0;
+    // A Linux abstract name starts with a NUL byte and is exactly `length` bytes; a path ends
+    // at its NUL (the length may count it, or not).
+    size_t n = length > 0 && un->sun_path[0] == '\0' ? length : strnlen(un->sun_path, length);
     if (n >= sizeof(out->host)) n = sizeof(out->host) - 1;
     std::memcpy(out->host, un->sun_path, n);
     out->host[n] = '\0';
+    out->host_length = n;
   }
 }
 

@@ -504,8 +504,10 @@ int64_t set_udp_connreset(sock fd, bool report) {
 
 }  // namespace sys
 
-int64_t address_parse(int family, const char* host, int port, SockAddr* out) {
+int64_t address_parse(int family, const char* host, size_t host_length, int port, SockAddr* out) {
   std::memset(out->bytes, 0, sizeof(out->bytes));
+  // inet_pton reads a C string, and Windows has no abstract AF_UNIX names: no NUL anywhere.
+  if (std::memchr(host, '\0', host_length) != nullptr) return -WSAEINVAL;
   if (family == AF_INET) {
     auto* address = reinterpret_cast<sockaddr_in*>(out->bytes);
     address->sin_family = AF_INET;
@@ -525,29 +527,39 @@ int64_t address_parse(int family, const char* host, int port, SockAddr* out) {
 #ifdef AF_UNIX
   if (family == AF_UNIX) {
     auto* address = reinterpret_cast<SOCKADDR_UN*>(out->bytes);
-    size_t length = std::strlen(host);
-    if (length >= sizeof(address->sun_path)) return -WSAENAMETOOLONG;
+    if (host_length >= sizeof(address->sun_path)) return -WSAENAMETOOLONG;
     address->sun_family = AF_UNIX;
-    std::memcpy(address->sun_path, host, length + 1);
-    out->length = static_cast<uint32_t>(offsetof(SOCKADDR_UN, sun_path) + length + 1);
+    std::memcpy(address->sun_path, host, host_length);
+    out->length = static_cast<uint32_t>(offsetof(SOCKADDR_UN, sun_path) + host_length + 1);
     return 0;
   }
 #endif
   return -WSAEAFNOSUPPORT;
 }
 
+size_t unix_path_size() {
+#ifdef AF_UNIX
+  return sizeof(SOCKADDR_UN::sun_path);
+#else
+  return 0;
+#endif
+}
+
 void address_format(const SockAddr& address, Address* out) {
   const auto* base = as_sockaddr(address);
   out->host[0] = '\0';
+  out->host_length = 0;
   out->port = 0;
   out->family = address.length < sizeof(base->sa_family) ? AF_UNSPEC : base->sa_family;
   if (out->family == AF_INET) {
     const auto* in = reinterpret_cast<const sockaddr_in*>(address.bytes);
     ::inet_ntop(AF_INET, &in->sin_addr, out->host, sizeof(out->host));
+    out->host_length = std::strlen(out->host);
     out->port = ntohs(in->sin_port);
   } else if (out->family == AF_INET6) {
     const auto* in6 = reinterpret_cast<const sockaddr_in6*>(address.bytes);
     ::inet_ntop(AF_INET6, &in6->sin6_addr, out->host, sizeof(out->host));
+    out->host_length = std::strlen(out->host);
     out->port = ntohs(in6->sin6_port);
   }
 #ifdef AF_UNIX
@@ -560,6 +572,7 @@ void address_format(const SockAddr& address, Address* out) {
     if (n >= sizeof(out->host)) n = sizeof(out->host) - 1;
     std::memcpy(out->host, un->sun_path, n);
     out->host[n] = '\0';
+    out->host_length = n;
   }
 #endif
 }

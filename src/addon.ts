@@ -89,7 +89,17 @@ export interface Addon {
   socket: (domain: number, type: number, protocol: number) => number;
   /** socketpair(2), close-on-exec. Returns both descriptors, or -errno. */
   socketpair: (domain: number, type: number, protocol: number) => [number, number] | number;
-  /** bind(2). The address is parsed first; an unparsable one throws ERR_INVALID_ADDRESS. */
+  /**
+   * sizeof(sockaddr_un::sun_path) in the addon's headers (108 on Linux and Windows, 104 on macOS
+   * and FreeBSD); 0 where there is no AF_UNIX. A path must leave room for its NUL.
+   */
+  readonly unixPathSize: number;
+  /**
+   * bind(2). The address is parsed first; an unparsable one throws ERR_INVALID_ADDRESS. For
+   * AF_UNIX `host` is the path; on Linux a leading NUL makes it an abstract name (every byte of
+   * the string counts, no terminator); a NUL anywhere else, or a path too long for sun_path,
+   * is ERR_INVALID_ADDRESS. An empty path is the bare family (Linux autobinds to an abstract name).
+   */
   bind: (fd: number, family: number, host: string, port: number) => number;
   /** connect(2); same address rules as bind. */
   connect: (fd: number, family: number, host: string, port: number) => number;

@@ -59,5 +59,7 @@ export function familyName(af: number, fallback: Family): Family {
 }
 
 export function toOrigin(raw: RawAddress, fallback: Family): Origin {
-  return { address: raw.address, port: raw.port, family: familyName(raw.family, fallback) };
+  const family = familyName(raw.family, fallback);
+  if (family === 'unix') return { family, path: raw.address, address: raw.address, port: 0 };
+  return { address: raw.address, port: raw.port, family };
 }

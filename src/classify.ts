@@ -65,11 +65,29 @@ export type SendAsyncResult =
  */
 export type ReadState = 'open' | 'eof' | 'reset' | 'error';
 
-/** Where a datagram came from: `family` 'unix' for AF_UNIX, `address` '' for an unnamed sender. */
-export interface Origin {
+/**
+ * An address as the typed API gives it (a datagram's sender, `localAddress()`, `remoteAddress()`,
+ * `server.address()`): an IP address and port, or for AF_UNIX the path.
+ */
+export type Origin = IpOrigin | UnixOrigin;
+
+/** An IPv4 or IPv6 address and port, like Node's `server.address()`. */
+export interface IpOrigin {
   address: string;
   port: number;
-  family: 'IPv4' | 'IPv6' | 'unix';
+  family: 'IPv4' | 'IPv6';
+}
+
+/**
+ * An AF_UNIX address: `path` is the socket's path, '' for an unnamed socket (a socketpair, a
+ * datagram sender that never bound); a Linux abstract name starts with '\0'. `address` is the
+ * same string and `port` 0, so code written for IP addresses keeps working.
+ */
+export interface UnixOrigin {
+  family: 'unix';
+  path: string;
+  address: string;
+  port: 0;
 }
 
 /**

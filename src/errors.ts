@@ -58,6 +58,28 @@ export function detachedView(name: string): RangeError & { code: string } {
   );
 }
 
+/**
+ * RangeError `ERR_OUT_OF_RANGE` for an AF_UNIX path sun_path cannot hold: it names the limit
+ * (sizeof(sun_path) of this platform's headers, less the byte the terminating NUL needs; an
+ * abstract name has no terminator) and the path's own length in UTF-8 bytes.
+ */
+export function unixPathTooLong(
+  name: string,
+  bytes: number,
+  size: number,
+  abstract: boolean,
+): RangeError & {
+  code: string;
+} {
+  const limit = abstract
+    ? `an abstract name can be at most ${size} bytes, its leading NUL included (sizeof(sun_path) is ${size} here)`
+    : `a path can be at most ${size - 1} bytes (sizeof(sun_path) is ${size} here, and the path's terminating NUL takes one)`;
+  return withCode(
+    new RangeError(`The "${name}" argument is ${bytes} bytes long in UTF-8: ${limit}`),
+    'ERR_OUT_OF_RANGE',
+  );
+}
+
 /** Error `ERR_SOCKET_CLOSED`: the socket was closed; no system call was made. */
 export function socketClosed(): Error & { code: string } {
   return withCode(new Error('Socket is closed'), 'ERR_SOCKET_CLOSED');
@@ -93,9 +115,13 @@ export function invalidState(message: string): Error & { code: string } {
 }
 
 /** Error `ERR_SOCKET_CONNECTION_TIMEOUT`: `Socket.connect` gave up at its `timeout`. */
-export function connectTimedOut(address: string, port: number, timeout: number | undefined): Error & { code: string } {
+export function connectTimedOut(
+  address: string,
+  port: number | undefined,
+  timeout: number | undefined,
+): Error & { code: string } {
   return withCode(
-    new Error(`connect timed out after ${timeout} ms (${address}:${port})`),
+    new Error(`connect timed out after ${timeout} ms (${port === undefined ? address : `${address}:${port}`})`),
     'ERR_SOCKET_CONNECTION_TIMEOUT',
   );
 }
@@ -159,7 +185,7 @@ export function throwIfFailed(
   ret: number,
   syscall: string,
   platform: Platform,
-  where?: { address: string; port: number },
+  where?: { address: string; port?: number },
 ): number {
   if (ret < 0) throw new SocketError(syscall, -ret, { platform, ...where });
   return ret;

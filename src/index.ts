@@ -3,8 +3,9 @@
  * @packageDocumentation
  */
 export { Socket, type RecvAsyncOptions } from './socket.js';
+export type { ConnectOptions, UnixConnectOptions } from './connect.js';
 export { PollError, type WaitOptions, type WaitOutcome } from './readiness.js';
-export { Server, type AcceptResult } from './server.js';
+export { Server, type AcceptResult, type ListenOptions, type UnixListenOptions } from './server.js';
 export { sys, type Sys } from './sys.js';
 export { constants, type Constants, type ConstantGroup } from './constants.js';
 export {
@@ -12,6 +13,7 @@ export {
   type Classification,
   type ClassifyContext,
   type FailureResult,
+  type IpOrigin,
   type Origin,
   type RawOutcome,
   type ReadState,
@@ -23,6 +25,7 @@ export {
   type SendManyResult,
   type SendResult,
   type SocketType,
+  type UnixOrigin,
 } from './classify.js';
 export { errnoName, errnoNumber, errnoTables, PLATFORMS, type Platform } from './errno.js';
 export { SocketError } from './errors.js';

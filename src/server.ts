@@ -1,15 +1,16 @@
 /**
- * `Server`: a listening TCP socket whose accept(2) outcomes are typed results.
+ * `Server`: a listening TCP or AF_UNIX socket whose accept(2) outcomes are typed results.
  * @module
  */
 import { addon } from './addon.js';
 import { checkHost, checkPort, familyNumber, toOrigin, type Family } from './address.js';
 import { classifyFailure, type FailureResult, type Origin } from './classify.js';
-import { constants, PLATFORM } from './constants.js';
+import { constants, PLATFORM, socketTypeNumber } from './constants.js';
 import { attach, detach, finalizer, openFd } from './descriptors.js';
 import { illegalConstructor, rejection, throwIfFailed } from './errors.js';
 import { READABLE, type WaitOptions } from './readiness.js';
 import { Socket } from './socket.js';
+import { BoundPath, checkPathOnly, checkUnixPath, checkUnixType, hasPath, shownPath } from './unix-path.js';
 import { checkBoolean, checkInteger, checkOptions } from './validate.js';
 import { deadlineOf, nonBlockingFor, untilReady, type WaitTarget } from './wait.js';
 
@@ -17,6 +18,22 @@ const CONSTRUCT = Symbol('rawrecv.Server');
 
 /** The result of `accept`: a connected Socket, or why there is none. */
 export type AcceptResult = { kind: 'socket'; ret: number; errno: 0; socket: Socket } | FailureResult;
+
+/** `Server.listen`'s options for TCP. */
+export interface ListenOptions {
+  host?: string;
+  port?: number;
+  backlog?: number;
+}
+
+/** `Server.listen`'s options for an AF_UNIX path. */
+export interface UnixListenOptions {
+  /** The path to bind (created by bind(2), unlinked by close()); on Linux '\0...' is an abstract name. */
+  path: string;
+  /** 'stream' (default) or 'seqpacket' (not on Windows or macOS). */
+  type?: 'stream' | 'seqpacket';
+  backlog?: number;
+}
 
 /**
  * A listening TCP socket. Made by {@link Server.listen}; blocking like any new socket, so
@@ -26,11 +43,14 @@ export class Server {
   readonly #family: Family;
   /** Its descriptor and mode, for the async loop (src/wait.ts). */
   readonly #target: WaitTarget;
+  /** The AF_UNIX path it bound, unlinked by close(). */
+  #bound: BoundPath | undefined;
 
   /** Use {@link Server.listen} (the token keeps JavaScript callers out too). */
-  private constructor(token: symbol, fd: number, family: Family) {
+  private constructor(token: symbol, fd: number, family: Family, bound?: BoundPath) {
     if (token !== CONSTRUCT) throw illegalConstructor('Server.listen');
     this.#family = family;
+    this.#bound = bound;
     this.#target = { view: attach(fd, true, true), blocking: true };
     finalizer.register(this, this.#target.view, this);
   }
@@ -40,9 +60,16 @@ export class Server {
    * (default '127.0.0.1': loopback, never all interfaces by accident), `port` 0 picks a free
    * one (read it from `server.port`), `backlog` defaults to 511 as in Node.
    * Throws a SocketError (EADDRINUSE, EACCES, ...) if any step fails; nothing is left open.
-   * @see listen(2), bind(2), socket(7) SO_REUSEADDR
+   *
+   * With `{ path, type? }` instead of host and port: an AF_UNIX listener, `type` 'stream'
+   * (default) or 'seqpacket'. bind(2) creates the socket file; a path that exists already (a
+   * file, or the socket of a server that is gone) is EADDRINUSE, never removed for you. close()
+   * unlinks the path again, as Node's net does, but only while it is still this server's socket
+   * file. On Linux a path starting with '\0' is an abstract name: no file at all.
+   * @see listen(2), bind(2), socket(7) SO_REUSEADDR, unix(7)
    */
-  static listen(options: { host?: string; port?: number; backlog?: number } = {}): Server {
+  static listen(options: ListenOptions | UnixListenOptions = {}): Server {
+    if (hasPath(options)) return Server.#listenPath(options);
     const { host: rawHost = '127.0.0.1', port: rawPort = 0, backlog = 511 } = checkOptions(options, 'options');
     const { host, family } = checkHost(rawHost, 'options.host');
     const port = checkPort(rawPort, 'options.port', 0);
@@ -67,6 +94,26 @@ export class Server {
     return new Server(CONSTRUCT, fd, family);
   }
 
+  static #listenPath(options: UnixListenOptions): Server {
+    checkPathOnly(options as unknown as Record<string, unknown>, 'options');
+    const unix = checkUnixPath(options.path, 'options.path');
+    const type = checkUnixType(options.type, 'options.type', ['stream', 'seqpacket'] as const);
+    const backlog = checkInteger(options.backlog ?? 511, 'options.backlog', 0, 2 ** 31 - 1);
+    const fd = throwIfFailed(addon.socket(constants.AF.UNIX, socketTypeNumber(type), 0), 'socket', PLATFORM);
+    const where = { address: shownPath(unix.path) };
+    let bound: BoundPath | undefined;
+    try {
+      throwIfFailed(addon.bind(fd, constants.AF.UNIX, unix.path, 0), 'bind', PLATFORM, where);
+      bound = BoundPath.afterBind(unix);
+      throwIfFailed(addon.listen(fd, backlog), 'listen', PLATFORM, where);
+    } catch (error) {
+      addon.close(fd);
+      bound?.unlinkIfOurs();
+      throw error;
+    }
+    return new Server(CONSTRUCT, fd, 'unix', bound);
+  }
+
   /** The listening descriptor, or -1 once closed. */
   get fd(): number {
     return this.#target.view.fd;
@@ -76,7 +123,7 @@ export class Server {
     return this.#target.view.fd < 0;
   }
 
-  /** The port it listens on (the one the OS picked, for port 0). */
+  /** The port it listens on (the one the OS picked, for port 0); 0 for an AF_UNIX server. */
   get port(): number {
     return this.address().port;
   }
@@ -97,7 +144,8 @@ export class Server {
   }
 
   /**
-   * getsockname(2), like Node's `server.address()`.
+   * getsockname(2), like Node's `server.address()`: `{ address, port, family }`, or for an
+   * AF_UNIX server `{ family: 'unix', path, address: path, port: 0 }`.
    * @see getsockname(2)
    */
   address(): Origin {
@@ -154,13 +202,21 @@ export class Server {
   }
 
   /**
-   * Stops listening and closes the descriptor. Idempotent.
-   * @see close(2)
+   * Stops listening and closes the descriptor. Idempotent. An AF_UNIX server then unlinks the
+   * path it bound, if the file there is still its socket (a path replaced meanwhile, or one it
+   * never bound, is left alone). Garbage collection closes the descriptor but unlinks nothing.
+   * @see close(2), unlink(2)
    */
   close(): void {
     const view = this.#target.view;
     if (view.fd < 0) return;
     finalizer.unregister(this);
-    throwIfFailed(detach(view), 'close', PLATFORM);
+    const bound = this.#bound;
+    this.#bound = undefined;
+    try {
+      throwIfFailed(detach(view), 'close', PLATFORM);
+    } finally {
+      bound?.unlinkIfOurs();
+    }
   }
 }

@@ -33,7 +33,7 @@ import {
   type SendResult,
   type SocketType,
 } from './classify.js';
-import { connect, type ConnectOptions } from './connect.js';
+import { connect, type ConnectOptions, type UnixConnectOptions } from './connect.js';
 import { constants, PLATFORM, socketTypeNumber, socketTypeOf } from './constants.js';
 import { attach, detach, finalizer, openFd } from './descriptors.js';
 import { receiveBuffer, takeData } from './scratch.js';
@@ -50,6 +50,7 @@ import {
   throwIfFailed,
 } from './errors.js';
 import { READABLE, WRITABLE, type WaitOptions, type WaitOutcome } from './readiness.js';
+import { BoundPath, checkPathOnly, checkUnixPath, checkUnixType, hasPath, shownPath } from './unix-path.js';
 import {
   attachedLength,
   BATCH_LIMIT,
@@ -136,6 +137,8 @@ export class Socket {
   readonly #context: SocketContext;
   /** recvInto's last data view, reused while the buffer, offset and length stay (see #viewOf). */
   #last: { source: ArrayBufferView; offset: number; view: Buffer } | undefined;
+  /** The AF_UNIX path this Socket bound (Socket.unixDgram), unlinked by close(). */
+  #bound: BoundPath | undefined;
 
   /** Use the static constructors (the token keeps JavaScript callers out too). */
   private constructor(token: symbol, state: SocketState) {
@@ -199,11 +202,17 @@ export class Socket {
 
   /**
    * A TCP connection made with a blocking connect(2), like C's or Python's `s.connect()`.
-   * `host` is an IP literal or 'localhost' (127.0.0.1). Throws a {@link SocketError}
-   * (ECONNREFUSED, ETIMEDOUT, ...) if the connection fails; the descriptor is closed then.
-   * @see connect(2)
+   * `host` is an IP literal or 'localhost' (127.0.0.1). With `{ path, type? }` instead, an
+   * AF_UNIX connection to that path (`type` 'stream', the default, or 'seqpacket'; on Linux a
+   * path starting with '\0' is an abstract name). Throws a {@link SocketError} (ECONNREFUSED,
+   * ETIMEDOUT; for a path ENOENT, ECONNREFUSED, EAGAIN when a Linux listener's backlog is full,
+   * ...) if the connection fails; the descriptor is closed then.
+   * @see connect(2), unix(7)
    */
-  static connectSync(options: { host: string; port: number }): Socket {
+  static connectSync(
+    options: { host: string; port: number } | { path: string; type?: 'stream' | 'seqpacket' },
+  ): Socket {
+    if (hasPath(options)) return Socket.#connectPathSync(options);
     const { host, port, family } = checkEndpoint(options, 'options', 1);
     const fd = throwIfFailed(addon.socket(familyNumber(family), constants.SOCK.STREAM, 0), 'socket', PLATFORM);
     const ret = addon.connect(fd, familyNumber(family), host, port);
@@ -212,6 +221,54 @@ export class Socket {
       throw new SocketError('connect', -ret, { address: host, port, platform: PLATFORM });
     }
     return Socket.#fresh(fd, 'stream', family);
+  }
+
+  static #connectPathSync(options: { path: unknown; type?: unknown }): Socket {
+    checkPathOnly(options, 'options');
+    const { path } = checkUnixPath(options.path, 'options.path');
+    const type = checkUnixType(options.type, 'options.type', ['stream', 'seqpacket'] as const);
+    const fd = throwIfFailed(addon.socket(constants.AF.UNIX, socketTypeNumber(type), 0), 'socket', PLATFORM);
+    const ret = addon.connect(fd, constants.AF.UNIX, path, 0);
+    if (ret < 0) {
+      addon.close(fd);
+      throw new SocketError('connect', -ret, { address: shownPath(path), platform: PLATFORM });
+    }
+    return Socket.#fresh(fd, type, 'unix');
+  }
+
+  /**
+   * An AF_UNIX datagram socket: bound to `path` if given (the file is created by bind(2), and
+   * unlinked again by this Socket's close(), if it is still the one bound: see README), and
+   * connected to `connect` if given (send then goes there, and only that peer's datagrams are
+   * received). Without `path` it is unnamed: its datagrams arrive from '' (recvFrom's `path`),
+   * and nobody can answer it. On Linux a path starting with '\0' is an abstract name (no file).
+   * Windows has no AF_UNIX datagram sockets: ERR_NOT_SUPPORTED. Throws a SocketError
+   * (EADDRINUSE when the path exists, ENOENT / ECONNREFUSED for `connect`, ...); nothing is
+   * left open or bound then.
+   * @see unix(7), bind(2), connect(2)
+   */
+  static unixDgram(options: { path?: string; connect?: string } = {}): Socket {
+    const { path: rawPath, connect: rawConnect } = checkOptions(options, 'options');
+    const bindTo = rawPath === undefined ? undefined : checkUnixPath(rawPath, 'options.path');
+    const connectTo = rawConnect === undefined ? undefined : checkUnixPath(rawConnect, 'options.connect');
+    if (PLATFORM === 'win32') throw notSupported('An AF_UNIX dgram socket');
+    const fd = throwIfFailed(addon.socket(constants.AF.UNIX, constants.SOCK.DGRAM, 0), 'socket', PLATFORM);
+    const socket = Socket.#fresh(fd, 'dgram', 'unix');
+    try {
+      if (bindTo) {
+        const where = { address: shownPath(bindTo.path) };
+        throwIfFailed(addon.bind(fd, constants.AF.UNIX, bindTo.path, 0), 'bind', PLATFORM, where);
+        socket.#bound = BoundPath.afterBind(bindTo);
+      }
+      if (connectTo) {
+        const where = { address: shownPath(connectTo.path) };
+        throwIfFailed(addon.connect(fd, constants.AF.UNIX, connectTo.path, 0), 'connect', PLATFORM, where);
+      }
+    } catch (error) {
+      socket.close();
+      throw error;
+    }
+    return socket;
   }
 
   /**
@@ -723,13 +780,21 @@ export class Socket {
   }
 
   /**
-   * One sendto(2) to an IP literal (or 'localhost').
-   * @returns sent | would-block | timeout | interrupted | error (EMSGSIZE, EHOSTUNREACH, ...)
+   * One sendto(2) to an IP literal (or 'localhost'), or with `{ path }` to an AF_UNIX datagram
+   * socket's path (Socket.unixDgram; an abstract name on Linux).
+   * @returns sent | would-block | timeout | interrupted | error (EMSGSIZE, EHOSTUNREACH; for a path
+   *   ENOENT, ECONNREFUSED, EAGAIN when the receiver's queue is full, ...)
    * @see sendto(2)
    */
-  sendTo(data: ArrayBufferView | string, to: { host: string; port: number }, flags = 0): SendResult {
+  sendTo(data: ArrayBufferView | string, to: { host: string; port: number } | { path: string }, flags = 0): SendResult {
     const fd = this.#open();
     const [bytes, length] = checkPayload(data);
+    if (hasPath(to)) {
+      checkPathOnly(to, 'to');
+      const { path } = checkUnixPath(to.path, 'to.path');
+      checkFlags(flags);
+      return this.#sent(addon.sendto(fd, bytes, 0, length, flags | NOSIGNAL, constants.AF.UNIX, path, 0), flags);
+    }
     const { host, port, family } = checkEndpoint(to, 'to', 0);
     checkFlags(flags);
     const ret = addon.sendto(fd, bytes, 0, length, flags | NOSIGNAL, familyNumber(family), host, port);
@@ -1003,12 +1068,14 @@ export class Socket {
   /**
    * A TCP connection without blocking the event loop: host names through `dns.lookup`, a
    * non-blocking connect(2) (EINPROGRESS), a wait for writability, then getsockopt(SO_ERROR).
-   * Rejects with a SocketError (ECONNREFUSED, ENETUNREACH, ...), an Error
+   * With `{ path, type? }` instead of host and port, the same for an AF_UNIX stream or
+   * seqpacket socket (no lookup; Linux answers a full listener's backlog with EAGAIN at once).
+   * Rejects with a SocketError (ECONNREFUSED, ENETUNREACH, ENOENT, ...), an Error
    * `ERR_SOCKET_CONNECTION_TIMEOUT` after `timeout` ms, or an AbortError; nothing is left open.
    * The socket is returned in blocking mode, as every new socket.
    */
-  static connect(options: ConnectOptions): Promise<Socket> {
-    return connect(options, (fd, family) => Socket.#fresh(fd, 'stream', family));
+  static connect(options: ConnectOptions | UnixConnectOptions): Promise<Socket> {
+    return connect(options, (fd, family, type) => Socket.#fresh(fd, type, family));
   }
 
   /**
@@ -1024,6 +1091,13 @@ export class Socket {
     this.#last = undefined;
     // Pending waits reject with ERR_SOCKET_CLOSED, and libuv lets go of the descriptor first;
     // an owner's close closes every Socket sharing the descriptor in this thread too.
-    throwIfFailed(detach(this.#context.view), 'close', PLATFORM);
+    const bound = this.#bound;
+    this.#bound = undefined;
+    try {
+      throwIfFailed(detach(this.#context.view), 'close', PLATFORM);
+    } finally {
+      // The path this Socket bound (Socket.unixDgram), if it is still that socket's file.
+      bound?.unlinkIfOurs();
+    }
   }
 }

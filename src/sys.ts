@@ -25,6 +25,7 @@ export type Sys = Omit<
   | 'recvFast'
   | 'sendFast'
   | 'callArgs'
+  | 'unixPathSize'
 >;
 
 export const sys: Readonly<Sys> = Object.freeze({

@@ -103,18 +103,101 @@ describe('the report measured under Wine', () => {
       expect(lines).toContain('win32 = ' + WINE + ': win32 10.0.18362 x64, rawrecv 0.1.0, Node v20.20.2, Wine 8.0');
       // Portable: the same kinds under other numbers.
       expect(lines).toContain(
-        '  #1 tcp4 recv(16): would-block on both: linux -1 EAGAIN (11), win32 -1 WSAEWOULDBLOCK (10035)',
+        '  #1 tcp4 client#1 recv(16): would-block on both: linux -1 EAGAIN (11), win32 -1 WSAEWOULDBLOCK (10035)',
       );
       expect(lines).toContain(
-        '  #1 tcp4 recv(16): timeout on both: linux -1 EAGAIN (11), win32 -1 WSAETIMEDOUT (10060)',
+        '  #1 tcp4 client#1 recv(16): timeout on both: linux -1 EAGAIN (11), win32 -1 WSAETIMEDOUT (10060)',
       );
       // Wine's deviation from Windows (docs/recv-semantics.md#wine): a reset reads as an orderly 0.
       expect(lines).toContain('tcp.rst: KIND DIFFERS (2 calls with another kind)');
-      expect(lines).toContain('  #1 tcp4 recv(16): kind differs: linux error -1 ECONNRESET (104), win32 eof 0');
+      expect(lines).toContain(
+        '  #1 tcp4 client#1 recv(16): kind differs: linux error -1 ECONNRESET (104), win32 eof 0',
+      );
       // Windows' shutdown(SD_RECEIVE) is WSAESHUTDOWN; Linux returns 0.
       expect(lines.some((line) => line.startsWith('tcp.shut-rd: KIND DIFFERS'))).toBe(true);
     },
   );
+});
+
+describe('rawrecv diff pairs calls by role (issue 11, item 7)', () => {
+  /** tcp.rst of this machine with one more recv on its first connection (client#1), inserted after its own. */
+  const oneMore = (): ProbeReport =>
+    edited(here, 'tcp.rst', (scenario) => {
+      const extra = { ...scenario.steps[2]! };
+      scenario.steps.splice(3, 0, extra);
+    });
+  /** The same report as format 1: no roles. */
+  const formatOne = (report: ProbeReport): ProbeReport => {
+    const copy = structuredClone(report) as unknown as Record<string, unknown> & ProbeReport;
+    copy.formatVersion = 1;
+    for (const scenario of copy.scenarios) {
+      scenario.steps = scenario.steps.filter((step) => step.kind !== 'ready');
+      for (const step of scenario.steps) delete step.role;
+    }
+    return copy;
+  };
+
+  it.runIf(linux)(
+    'two connections, one makes a call more: only that call is unpaired, the other connection still pairs',
+    async () => {
+      const before = here.scenarios.find((scenario) => scenario.id === 'tcp.rst')!.steps.map((step) => step.role);
+      expect(before).toEqual(['client#1', 'client#1', 'client#1', 'client#2', 'client#2', 'client#2']);
+      const result = await runCli([
+        'diff',
+        write('rst.json', here, ['tcp.rst']),
+        write('rst-more.json', oneMore(), ['tcp.rst']),
+        '--no-color',
+      ]);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      const lines = result.stdout.split('\n');
+      expect(lines).toContain('tcp.rst: other calls (1 made on one side only)');
+      expect(lines).toContain(
+        '  #4 tcp4 client#1 recv(16): only in linux(rst-more.json), eof 0 (no such call in linux(rst.json))',
+      );
+      expect(lines.filter((line) => line.startsWith('  #'))).toHaveLength(1);
+    },
+  );
+
+  it.runIf(linux)('the same two reports in format 1 (no roles) pair the wrong calls: what roles prevent', async () => {
+    const result = await runCli([
+      'diff',
+      write('rst-v1.json', formatOne(here), ['tcp.rst']),
+      write('rst-more-v1.json', formatOne(oneMore()), ['tcp.rst']),
+      '--no-color',
+    ]);
+    // The extra eof of the first connection is paired with the second connection's ECONNRESET.
+    expect(result.code).toBe(1);
+    expect(result.stdout.split('\n')).toContain(
+      '  #4 tcp4 recv(16): kind differs: linux(rst-v1.json) error -1 ECONNRESET (104), linux(rst-more-v1.json) eof 0',
+    );
+  });
+
+  it('a report of format 1 is still read, valid against the schema, and diffed against one of format 2', async () => {
+    const old = formatOne(here);
+    expect(validateWithSchema(old), JSON.stringify(validateWithSchema.errors)).toBe(true);
+    expect(validateReport(old)).toEqual({ report: old });
+    const result = await runCli(['diff', write('v1.json', old), herePath, '--no-color']);
+    expect(result.stderr).toBe('');
+    // tcp.rcvlowat's poll steps are not in the format 1 copy: calls made on one side only.
+    const ran = here.scenarios.filter((scenario) => scenario.status === 'ok').length;
+    expect(result.stdout).toMatch(new RegExp(`${here.scenarios.length} scenarios: ${ran - (linux ? 1 : 0)} same`));
+    expect(result.code).toBe(0);
+  });
+
+  it('a step of format 2 without its role, or of format 1 with one, is refused (schema and validateReport)', () => {
+    const noRole = structuredClone(here);
+    const first = noRole.scenarios.find((scenario) => scenario.steps.length > 0)!;
+    delete first.steps[0]!.role;
+    expect(validateWithSchema(noRole)).toBe(false);
+    expect(validateReport(noRole)).toMatchObject({
+      problems: [expect.stringMatching(/\.role: must be a role such as 'client#1'$/) as string],
+    });
+    const withRole = { ...structuredClone(here), formatVersion: 1 };
+    expect(validateWithSchema(withRole)).toBe(false);
+    const refused = validateReport(withRole) as { problems: string[] };
+    expect(refused.problems[0]).toMatch(/unexpected property 'role'$/);
+  });
 });
 
 describe('rawrecv diff: exit codes and naming', () => {
@@ -138,12 +221,16 @@ describe('rawrecv diff: exit codes and naming', () => {
     // Linux: non-blocking recv(len=0) is EAGAIN; macOS returns 0 at once [S].
     expect(lines).toContain('tcp.len0.idle: KIND DIFFERS (1 call with another kind)');
     expect(lines).toContain(
-      `  #1 tcp4 recv(0): kind differs: linux would-block -1 EAGAIN (${errnoOf('EAGAIN')}), darwin data 0 bytes (ret 0)`,
+      `  #1 tcp4 client#1 recv(0): kind differs: linux would-block -1 EAGAIN (${errnoOf('EAGAIN')}), darwin data 0 bytes (ret 0)`,
     );
     // Each errno named on its own platform: 11 on linux and 35 on darwin are both EAGAIN.
     expect(lines).toContain('tcp.idle.rcvtimeo: portable (1 with the same kind, other numbers)');
-    expect(lines).toContain('  #1 tcp4 recv(16): timeout on both: linux -1 EAGAIN (11), darwin -1 EAGAIN (35)');
-    expect(lines).toContain('  #1 tcp4 recv(16): error on both: linux -1 ECONNRESET (104), darwin -1 ECONNRESET (54)');
+    expect(lines).toContain(
+      '  #1 tcp4 client#1 recv(16): timeout on both: linux -1 EAGAIN (11), darwin -1 EAGAIN (35)',
+    );
+    expect(lines).toContain(
+      '  #1 tcp4 client#1 recv(16): error on both: linux -1 ECONNRESET (104), darwin -1 ECONNRESET (54)',
+    );
     // Missing or unsupported on one side: said so, never a difference.
     expect(lines).toContain('tcp.eintr: not compared, missing from darwin (only in linux)');
     expect(lines).toContainEqual(
@@ -158,18 +245,18 @@ describe('rawrecv diff: exit codes and naming', () => {
       expect(result.code).toBe(1);
       const lines = result.stdout.split('\n');
       expect(lines).toContain(
-        '  #1 tcp4 recv(16): would-block on both: linux -1 EAGAIN (11), win32 -1 WSAEWOULDBLOCK (10035)',
+        '  #1 tcp4 client#1 recv(16): would-block on both: linux -1 EAGAIN (11), win32 -1 WSAEWOULDBLOCK (10035)',
       );
       // Same kind 'timeout', WSAETIMEDOUT on Windows, EAGAIN on Linux: portable.
       expect(lines).toContain('tcp.idle.rcvtimeo: portable (1 with the same kind, other numbers)');
       expect(lines).toContain(
-        '  #1 tcp4 recv(16): timeout on both: linux -1 EAGAIN (11), win32 -1 WSAETIMEDOUT (10060)',
+        '  #1 tcp4 client#1 recv(16): timeout on both: linux -1 EAGAIN (11), win32 -1 WSAETIMEDOUT (10060)',
       );
       // Windows: recv(len=0) on a stream socket is WSAEINVAL [D].
       expect(lines).toContain('tcp.len0.idle: KIND DIFFERS (2 calls with another kind)');
       // Same kind 'error', but another error: marked.
       expect(lines).toContain(
-        '  #1 udp4 recv(16): error on both: linux -1 ECONNREFUSED (111), win32 -1 WSAECONNRESET (10054) (a different error)',
+        '  #1 udp4 socket#1 recv(16): error on both: linux -1 ECONNREFUSED (111), win32 -1 WSAECONNRESET (10054) (a different error)',
       );
       expect(lines).toContain(
         'tcp.idle.dontwait: not compared: linux ok; win32 unsupported (win32 has no MSG_DONTWAIT flag)',
@@ -194,7 +281,9 @@ describe('rawrecv diff: exit codes and naming', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const lines = result.stdout.split('\n');
-    expect(lines).toContain('  #1 tcp4 recv(16): would-block on both: linux -1 EAGAIN (11), darwin -1 EAGAIN (35)');
+    expect(lines).toContain(
+      '  #1 tcp4 client#1 recv(16): would-block on both: linux -1 EAGAIN (11), darwin -1 EAGAIN (35)',
+    );
     expect(lines).toContain('udp.len0: not compared, missing from darwin (only in linux)');
     expect(lines).toContain('same on both: tcp.fin, fd.closed');
     expect(lines.at(-2)).toBe(
@@ -208,7 +297,7 @@ describe('rawrecv diff: exit codes and naming', () => {
     const result = await runCli(['diff', a, b, '--no-color']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(
-      '  #1 tcp4 recv(16): timeout on both: linux -1 EAGAIN (11), win32 -1 WSAETIMEDOUT (10060)',
+      '  #1 tcp4 client#1 recv(16): timeout on both: linux -1 EAGAIN (11), win32 -1 WSAETIMEDOUT (10060)',
     );
   });
 
@@ -239,7 +328,7 @@ describe('rawrecv diff: exit codes and naming', () => {
     const windows = await runCli(['diff', write('windows.json', load(WIN32), ['tcp.rst']), winePath, '--no-color']);
     expect(windows.code).toBe(1);
     expect(windows.stdout.split('\n')).toContain(
-      '  #1 tcp4 recv(16): kind differs: win32(windows.json) error -1 WSAECONNRESET (10054), win32(wine.json) eof 0',
+      '  #1 tcp4 client#1 recv(16): kind differs: win32(windows.json) error -1 WSAECONNRESET (10054), win32(wine.json) eof 0',
     );
     expect(windows.stdout).toContain('win32(wine.json) = ');
     expect(windows.stdout).toContain(', Wine 8.0');
@@ -247,7 +336,9 @@ describe('rawrecv diff: exit codes and naming', () => {
       const here1 = await runCli(['diff', write('rst-linux.json', here, ['tcp.rst']), winePath, '--no-color']);
       expect(here1.code).toBe(1);
       expect(here1.stdout).toContain('tcp.rst: KIND DIFFERS');
-      expect(here1.stdout).toContain('  #1 tcp4 recv(16): kind differs: linux error -1 ECONNRESET (104), win32 eof 0');
+      expect(here1.stdout).toContain(
+        '  #1 tcp4 client#1 recv(16): kind differs: linux error -1 ECONNRESET (104), win32 eof 0',
+      );
     }
   });
 
@@ -305,8 +396,8 @@ describe('rawrecv diff: bad input is exit 2 and one line', () => {
     ],
     [
       'a newer format version',
-      (report: Record<string, unknown>) => ({ ...report, formatVersion: 2 }),
-      /formatVersion: 2/,
+      (report: Record<string, unknown>) => ({ ...report, formatVersion: 3 }),
+      /formatVersion: 3 is not a version this rawrecv reads \(1 or 2\)/,
     ],
     [
       'a step without its kind',
@@ -357,7 +448,7 @@ function expectNoControls(result: CliResult): void {
 describe('rawrecv diff: terminal escapes from a crafted report (issue 8, defect 6)', () => {
   it('issue 8 defect 6: prints every string of a report with its control characters escaped (\\x1b, \\u009b), even with --no-color', async () => {
     const darwin = load(DARWIN);
-    const ids = ['tcp.idle.rcvtimeo', 'tcp.wake'];
+    const ids = ['tcp.idle.rcvtimeo', 'tcp.keepalive-dead'];
     const crafted = edited(
       edited(darwin, 'tcp.idle.rcvtimeo', (scenario) => {
         scenario.steps[0] = {
@@ -367,7 +458,7 @@ describe('rawrecv diff: terminal escapes from a crafted report (issue 8, defect 
           code: 'EAGAIN\u009b2J',
         };
       }),
-      'tcp.wake',
+      'tcp.keepalive-dead',
       (scenario) => {
         scenario.reason = '\u001b[31mred\u001b[0m';
         scenario.title = 'title\u001b[2J';
@@ -398,10 +489,10 @@ describe('rawrecv diff: terminal escapes from a crafted report (issue 8, defect 
         String.raw`: darwin\x1b]0;owned\x07 \x1b[2J arm64\x0d, rawrecv 0.1.0\u0085, Node v20\x7f, Wine 8.0\x1b[5m`,
       String.raw`  note: first line\x0asecond line\x09\x1bc`,
       'tcp.idle.rcvtimeo: other calls (2 made on one side only)',
-      String.raw`  #1 tcp4 recv(16): only in darwin, timeout -1 EAGAIN (35) (no such call in darwin\x1b]0;owned\x07)`,
-      String.raw`  #1 tcp4\x1b[8m recv(16)\x00: only in darwin\x1b]0;owned\x07, timeout -1 EAGAIN\u009b2J (35) (no such call in darwin)`,
-      String.raw`tcp.wake: not compared: darwin unsupported (` +
-        scenarioOf(darwin, 'tcp.wake').reason +
+      String.raw`  #1 tcp4 client#1 recv(16): only in darwin, timeout -1 EAGAIN (35) (no such call in darwin\x1b]0;owned\x07)`,
+      String.raw`  #1 tcp4\x1b[8m client#1 recv(16)\x00: only in darwin\x1b]0;owned\x07, timeout -1 EAGAIN\u009b2J (35) (no such call in darwin)`,
+      String.raw`tcp.keepalive-dead: not compared: darwin unsupported (` +
+        scenarioOf(darwin, 'tcp.keepalive-dead').reason +
         String.raw`); darwin\x1b]0;owned\x07 unsupported (\x1b[31mred\x1b[0m)`,
       '2 scenarios: 0 same, 0 portable, 1 with calls made on one side only, 0 differ in kind, 0 differ in status, 1 not compared',
       '',
@@ -432,13 +523,13 @@ describe('rawrecv diff: terminal escapes from a crafted report (issue 8, defect 
     const report = { ...load(DARWIN), formatVersion: '1' };
     expect(validateWithSchema(report)).toBe(false);
     expect(validateReport(report)).toEqual({
-      problems: ['formatVersion: must be the number 1, not the string "1"'],
+      problems: ['formatVersion: must be a number (1 or 2), not the string "1"'],
     });
     const path = join(dir, 'string-version.json');
     writeFileSync(path, JSON.stringify(report));
     expectOneLineError(
       await runCli(['diff', DARWIN, path]),
-      /string-version\.json is not a valid probe report: formatVersion: must be the number 1, not the string "1"$/m,
+      /string-version\.json is not a valid probe report: formatVersion: must be a number \(1 or 2\), not the string "1"$/m,
     );
   });
 });

@@ -5,9 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 
+import { Server } from '../src/index.js';
 import { ipv6Loopback } from '../src/scenarios/helpers.js';
 import { startCli, type CliProcess, type CliResult } from './fixtures/run-cli.js';
-import { errnoOf, guardFds } from './helpers.js';
+import { closing, dataResult, errnoOf, guardFds } from './helpers.js';
 
 guardFds();
 
@@ -176,7 +177,7 @@ describe.runIf(posix)('rawrecv serve driving rawrecv watch', () => {
     expect(served.stdout).toMatch(/^#1 \+\d+ms connection from \[::1\]:\d+$/m);
   });
 
-  it('Ctrl-C (SIGINT) ends watch with its summary and exit 0, and serve --keep with exit 0', async () => {
+  it('Ctrl-C (SIGINT) ends watch with its summary and exit 130, and serve --keep with exit 0', async () => {
     const children: CliProcess[] = [];
     try {
       const { server, port } = await serve(['--keep', '--script', 'wait:10000;close']);
@@ -186,7 +187,7 @@ describe.runIf(posix)('rawrecv serve driving rawrecv watch', () => {
       await watcher.line(/kind=would-block/);
       watcher.child.kill('SIGINT');
       const watched = await watcher.exited(5000);
-      expect(watched.code).toBe(0);
+      expect({ code: watched.code, signal: watched.signal }).toEqual({ code: 130, signal: null });
       expect(watched.stdout).toMatch(
         /\nsummary: 0 bytes in \d+ calls? \(would-block \d+\); ended by Ctrl-C after \d+ ms\n$/,
       );
@@ -212,6 +213,112 @@ describe.runIf(posix)('rawrecv serve driving rawrecv watch', () => {
       expect(watched.stderr).toMatch(
         new RegExp(`^rawrecv watch: cannot connect to 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED.*\\n$`),
       );
+    } finally {
+      watcher.kill();
+    }
+  });
+
+  it.each(['async', 'timeout=200'])('Ctrl-C in --mode %s: summary, exit 130', async (mode) => {
+    const children: CliProcess[] = [];
+    try {
+      const { server, port } = await serve(['--script', 'wait:10000;close']);
+      children.push(server);
+      const watcher = startCli(['watch', `127.0.0.1:${port}`, '--mode', mode]);
+      children.push(watcher);
+      await watcher.line(/^connected to /);
+      // Bounded: the recv or its wait is in progress once a line (or a timeout's) has been seen.
+      if (mode.startsWith('timeout')) await watcher.line(/kind=timeout/);
+      else await new Promise((resolve) => setTimeout(resolve, 200));
+      watcher.child.kill('SIGINT');
+      const watched = await watcher.exited(5000);
+      expect({ code: watched.code, signal: watched.signal }).toEqual({ code: 130, signal: null });
+      expect(watched.stdout).toMatch(/\nsummary: .*; ended by Ctrl-C after \d+ ms\n$/);
+    } finally {
+      for (const child of children) child.kill();
+    }
+  });
+
+  it('Ctrl-C in --mode blocking: SIGINT ends the process at once (no handler can run), no summary', async () => {
+    const children: CliProcess[] = [];
+    try {
+      const { server, port } = await serve(['--script', 'wait:10000;close']);
+      children.push(server);
+      const watcher = startCli(['watch', `127.0.0.1:${port}`, '--mode', 'blocking']);
+      children.push(watcher);
+      await watcher.line(/^connected to /);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      watcher.child.kill('SIGINT');
+      const watched = await watcher.exited(5000);
+      // A shell reports this as 130 (128 + SIGINT).
+      expect({ code: watched.code, signal: watched.signal }).toEqual({ code: null, signal: 'SIGINT' });
+      expect(watched.stdout).not.toContain('summary:');
+    } finally {
+      for (const child of children) child.kill();
+    }
+  });
+
+  it('--through-eof keeps reading after the FIN, so the later RST shows (in SO_ERROR on Linux); exit 1', async () => {
+    const { watched } = await scripted('send:abc;shutdown:write;wait:300;reset', [
+      '--through-eof',
+      '--mode',
+      'async',
+      '--interval',
+      '50',
+    ]);
+    expect(watched.stderr).toBe('');
+    expect(watched.code).toBe(1);
+    const lines = recvLines(watched.stdout);
+    const recvs = lines.filter((line) => line.call.startsWith('recv'));
+    const checks = lines.filter((line) => line.call === 'getsockopt(SO_ERROR)');
+    const eofs = recvs.filter((line) => line.kind === 'eof').length;
+    // One recv every 50 ms for the 300 ms between the FIN and the RST: a few eofs, bounded.
+    expect(eofs).toBeGreaterThanOrEqual(2);
+    expect(eofs).toBeLessThanOrEqual(12);
+    // Linux: every recv after the FIN is 0, the RST's too (tcp_recvmsg checks SOCK_DONE first).
+    expect(recvs.map((line) => line.kind)).toEqual(['data', ...Array<string>(eofs).fill('eof')]);
+    // Each 0 is followed by SO_ERROR: nothing pending until the RST, which it reports as EPIPE.
+    expect(checks.map((line) => line.kind)).toEqual([...Array<string>(eofs - 1).fill('none'), 'error']);
+    expect(checks.at(-1)).toMatchObject({ ret: 0, errno: errnoOf('EPIPE'), code: 'EPIPE' });
+    expect(lines.at(-1)).toBe(checks.at(-1));
+    expect(watched.stdout).toMatch(
+      / in \d+ calls \(data 1, eof \d+\); ended by error EPIPE \(SO_ERROR\) after \d+ ms\n$/,
+    );
+  });
+
+  it('without --through-eof the same peer ends watch at the FIN: exit 0', async () => {
+    const { watched } = await scripted('send:abc;shutdown:write;wait:300;reset', ['--mode', 'async']);
+    expect(watched.code).toBe(0);
+    expect(recvLines(watched.stdout).map((line) => line.kind)).toEqual(['data', 'eof']);
+  });
+
+  it('--send TEXT is sent once connected (escapes decoded) and logged; the peer reads exactly it', async () => {
+    const server = Server.listen({ host: '127.0.0.1' });
+    const watcher = startCli(['watch', `127.0.0.1:${server.port}`, '--send', 'hi\\n\\x21', '--mode', 'async']);
+    try {
+      const accepted = await server.acceptAsync({ timeout: 5000 });
+      if (accepted.kind !== 'socket') throw new Error(`acceptAsync gave ${accepted.kind}`);
+      await closing([accepted.socket], async (peer) => {
+        await watcher.line(/ send\(4\) /);
+        expect(await peer.recvAsync(16, { timeout: 5000 })).toEqual(dataResult('hi\n!'));
+        peer.shutdown('write');
+        const watched = await watcher.exited(5000);
+        expect(watched.code).toBe(0);
+        expect(watched.stdout).toMatch(/\n\d{2}:\d{2}:\d{2}\.\d{3} \+\d+ms send\(4\) ret=4 errno=0 kind=sent\n/);
+        expect(recvLines(watched.stdout).map((line) => line.kind)).toEqual(['sent', 'eof']);
+      });
+    } finally {
+      watcher.kill();
+      server.close();
+    }
+  });
+
+  it('--send with a bad escape is a bad argument: one line, exit 2, no connection', async () => {
+    const watcher = startCli(['watch', '127.0.0.1:9', '--send', 'a\\q']);
+    try {
+      const watched = await watcher.exited(5000);
+      expect(watched.code).toBe(2);
+      expect(watched.stdout).toBe('');
+      expect(watched.stderr).toMatch(/^rawrecv watch: --send: bad escape '\\q' /);
     } finally {
       watcher.kill();
     }

@@ -96,7 +96,7 @@
  * Linux only: it counts descriptors and compares sockets through /proc/self/fd, and uses
  * SOCK_SEQPACKET and POLLRDHUP.
  */
-import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as nextTurn, setTimeout as delay } from 'node:timers/promises';
@@ -104,7 +104,7 @@ import { runInThisContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
   constants,
@@ -3275,6 +3275,35 @@ const READ_ONLY = new Set<SysCall>([
   'handleCount',
 ]);
 const ADDRESS_CALLS = new Set<SysCall>(['bind', 'connect', 'sendto']);
+
+/** Where an AF_UNIX bind of the fuzzer makes its socket files (beforeAll: a temporary folder). */
+let unixDir = '';
+
+/**
+ * An AF_UNIX address call (bind, connect, sendto) with a host such as 'localhost' or '::1' names
+ * a relative path: bind(2) would make that socket file in the working directory, the repository
+ * (it did: stray 'localhost' and '::1' sockets). The path goes into the fuzzer's own folder
+ * instead, under the same name; an abstract name (leading NUL), '' and non-strings are left as
+ * they are (they make no file).
+ */
+function unixPathArgs(call: SysCall, args: unknown[]): void {
+  const at = call === 'sendto' ? 4 : call === 'bind' || call === 'connect' ? 0 : -1;
+  const host = args[at + 1];
+  if (at < 0 || args[at] !== constants.AF.UNIX || typeof host !== 'string') return;
+  if (host === '' || host.startsWith('\0')) return;
+  args[at + 1] = join(unixDir, host.replaceAll('/', '_'));
+}
+
+/** The socket files in the working directory (the repository when vitest runs): none may appear. */
+function socketFilesHere(): string[] {
+  return readdirSync('.').filter((name) => {
+    try {
+      return lstatSync(name).isSocket();
+    } catch {
+      return false;
+    }
+  });
+}
 const RECV_CALLS = new Set<SysCall>(['recv', 'recvfrom', 'recvmsg']);
 
 function resolvePort(run: Run, value: unknown): { port: unknown; server?: ServerHandle } {
@@ -3311,6 +3340,7 @@ async function sysCall(run: Run, op: Extract<Op, { op: 'sys' }>): Promise<void> 
       args[4] = { family: 0, address: '', port: 0, msgFlags: 0 } satisfies RecvFromOut;
     if (op.call === 'sendto') args[6] = resolvePort(run, args[6]).port;
   }
+  if (ADDRESS_CALLS.has(op.call)) unixPathArgs(op.call, args);
   if (op.call === 'bind' || op.call === 'connect') {
     const resolved = resolvePort(run, args[2]);
     args[2] = resolved.port;
@@ -3837,6 +3867,7 @@ function beat(): void {
 describe.runIf(LINUX)('fuzz: random operation sequences on every socket kind', () => {
   let dir: ReturnType<typeof tempDir> | undefined;
   let watchdog: Worker | undefined;
+  let socketFilesBefore: string[] = [];
 
   beforeAll(async () => {
     watchdog = new Worker(WATCHDOG_SOURCE, {
@@ -3846,6 +3877,9 @@ describe.runIf(LINUX)('fuzz: random operation sequences on every socket kind', (
     watchdog.unref();
     ensureDist();
     dir = tempDir('rawrecv-fuzz-');
+    unixDir = join(dir.path, 'unix');
+    mkdirSync(unixDir);
+    socketFilesBefore = socketFilesHere();
     workerScript = new URL(`file://${writeModule(dir.path, 'fuzz-worker.mjs', WORKER_SOURCE)}`);
     CLOSED_PORT = closedPort();
     await warmUp();
@@ -3888,4 +3922,37 @@ describe.runIf(LINUX)('fuzz: random operation sequences on every socket kind', (
     },
     budget,
   );
+
+  it("an AF_UNIX sys.bind to a host such as 'localhost' or '::1' makes its file in the fuzzer's folder", () => {
+    for (const host of ['localhost', '::1', '127.0.0.1']) {
+      const args: unknown[] = [constants.AF.UNIX, host, 0];
+      unixPathArgs('bind', args);
+      expect(args[1]).toBe(join(unixDir, host));
+      const fd = sys.socket(constants.AF.UNIX, constants.SOCK.DGRAM, 0);
+      try {
+        expect(sys.bind(fd, constants.AF.UNIX, args[1] as string, 0)).toBe(0);
+        expect(lstatSync(join(unixDir, host)).isSocket()).toBe(true);
+      } finally {
+        sys.close(fd);
+        rmSync(join(unixDir, host));
+      }
+    }
+    // Abstract names and the empty path make no file, and are left as they are; so are IP families.
+    for (const args of [
+      [constants.AF.UNIX, '\0x', 0],
+      [constants.AF.UNIX, '', 0],
+      [constants.AF.INET, 'localhost', 0],
+    ]) {
+      const before = [...args];
+      unixPathArgs('bind', args);
+      expect(args).toEqual(before);
+    }
+    const sendto: unknown[] = [null, 0, 0, 0, constants.AF.UNIX, '::1', 0];
+    unixPathArgs('sendto', sendto);
+    expect(sendto[5]).toBe(join(unixDir, '::1'));
+  });
+
+  it('made no socket file in the working directory (AF_UNIX binds go to its own folder)', () => {
+    expect(socketFilesHere().filter((name) => !socketFilesBefore.includes(name))).toEqual([]);
+  });
 });

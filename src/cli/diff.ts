@@ -17,8 +17,9 @@ import { colorEnabled, out, paintKind, painter, type Paint } from './style.js';
 export const DIFF_HELP = `Usage: rawrecv diff A.json B.json [--no-color]
 
 Compares two reports of rawrecv probe --json (from two OSes, two machines, two versions)
-scenario by scenario and call by call, and prints what differs. Calls are paired by socket,
-call and occurrence. Each errno is named on its own report's OS: 35 on darwin is EAGAIN, 10035
+scenario by scenario and call by call, and prints what differs. Calls are paired by role
+(which end of which connection: client#1, server#2), call and occurrence; with a report of
+format 1, which has no roles, by socket, call and occurrence. Each errno is named on its own report's OS: 35 on darwin is EAGAIN, 10035
 on win32 is WSAEWOULDBLOCK.
 
   same          the same kinds and the same numbers (listed on one line)
@@ -186,7 +187,8 @@ function compareScenario(id: string, left: Side, right: Side, paint: Paint): Ver
   for (const [sa, sb] of pairSteps(a.steps, b.steps)) {
     const call = sa ?? sb;
     if (!call) continue;
-    const where = `#${call.index + 1} ${call.step.socket} ${call.step.call}`;
+    const role = call.step.role === undefined ? '' : ` ${call.step.role}`;
+    const where = `#${call.index + 1} ${call.step.socket}${role} ${call.step.call}`;
     if (!sa || !sb) {
       unpaired += 1;
       const [has, lacks] = sa ? [left, right] : [right, left];
@@ -237,15 +239,19 @@ interface Indexed {
 }
 
 /**
- * Pairs the two sides' calls by socket, call and occurrence (the 2nd `tcp4 recv(16)` with the
- * 2nd), so that a call made on one side only (a platform-only flag, no ::1 on one machine, a
- * cell the documentation leaves open) does not shift the rest. A's order first, then B's extras.
+ * Pairs the two sides' calls by role, call and occurrence (the 2nd `recv(16)` of `client#2`
+ * with the 2nd), so that a call made on one side only (a platform-only flag, no ::1 on one
+ * machine, a cell the documentation leaves open, one connection that makes a call more) does not
+ * shift the rest, not even the calls of the scenario's other connections. The socket label is
+ * part of the key too (tcp4 and tcp6 connections are not paired). Where either side has no roles
+ * (a report of format 1), by socket, call and occurrence. A's order first, then B's extras.
  */
 function pairSteps(a: readonly Step[], b: readonly Step[]): [Indexed | undefined, Indexed | undefined][] {
+  const roles = [...a, ...b].every((step) => step.role !== undefined);
   const keyed = (steps: readonly Step[]): [string, Indexed][] => {
     const seen = new Map<string, number>();
     return steps.map((step, index) => {
-      const base = `${step.socket}\0${step.call}`;
+      const base = roles ? `${step.socket}\0${step.role ?? ''}\0${step.call}` : `${step.socket}\0${step.call}`;
       const occurrence = (seen.get(base) ?? 0) + 1;
       seen.set(base, occurrence);
       return [`${base}\0${occurrence}`, { step, index }];

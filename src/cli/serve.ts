@@ -75,8 +75,8 @@ function splitSteps(script: string): string[] {
   return tokens;
 }
 
-/** Decodes send's escapes; returns an error text for a bad one. */
-function unescape(text: string): Buffer | string {
+/** Decodes send's escapes (also watch --send's); returns an error text for a bad one. */
+export function unescape(text: string): Buffer | string {
   const bytes: number[] = [];
   for (let i = 0; i < text.length; i++) {
     const char = text.charAt(i);

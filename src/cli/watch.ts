@@ -9,11 +9,13 @@ import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises'
 import { Socket, type Origin, type RecvResult } from '../index.js';
 import { messageOf } from '../scenarios/message.js';
 import { InputError, integerOption, parse, parseHostPort, stringValue } from './args.js';
+import { unescape } from './serve.js';
 import { colorEnabled, err, out, paintKind, painter, type Paint } from './style.js';
 
 const SUMMARY_ORDER = ['data', 'eof', 'would-block', 'timeout', 'interrupted', 'error'];
 
-export const WATCH_HELP = `Usage: rawrecv watch HOST:PORT [--mode MODE] [--length N] [--interval MS] [--no-color]
+export const WATCH_HELP = `Usage: rawrecv watch HOST:PORT [--mode MODE] [--length N] [--interval MS]
+                     [--send TEXT] [--through-eof] [--no-color]
 
 Connects to HOST:PORT (127.0.0.1:8080, localhost:8080, [::1]:8080) and logs every recv: the time
 (UTC) and the time since connecting, the call, its ret, errno and code, the typed kind, and for
@@ -30,17 +32,27 @@ Modes (--mode):
 
 Options:
   --length N      bytes asked for per recv (default 4096)
-  --interval MS   the sleep between polls in nonblocking mode (default 100)
+  --interval MS   the sleep between polls in nonblocking mode, and after each eof with
+                  --through-eof (default 100)
+  --send TEXT     send TEXT (UTF-8; escapes \\n \\r \\t \\\\ \\xHH) once connected, before the
+                  first recv, and log the send's result
+  --through-eof   keep reading after EOF (every --interval ms), so that a later RST or
+                  error shows: each 0 is followed by getsockopt(SO_ERROR), because Linux's
+                  recv says 0 for ever after a FIN, a RST that follows included (SO_ERROR
+                  then says EPIPE); ends at an error (a recv's or SO_ERROR's) or Ctrl-C
   --no-color      no colour (also: NO_COLOR=1)
   -h, --help      this help
 
-Exit codes: 0 ended by EOF or Ctrl-C, 1 ended by an error result (ECONNRESET, ...) or the
-connect failed, 2 bad arguments; in blocking mode Ctrl-C kills the process (130), no summary.`;
+Exit codes: 0 ended by EOF, 1 ended by an error result (ECONNRESET, ...), the connect or the
+send failed, 2 bad arguments, 130 Ctrl-C (after the summary; in blocking mode SIGINT's default
+action ends the process at once, no summary).`;
 
 const OPTIONS = {
   mode: { type: 'string' },
   length: { type: 'string' },
   interval: { type: 'string' },
+  send: { type: 'string' },
+  'through-eof': { type: 'boolean' },
   'no-color': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -101,6 +113,10 @@ export async function watch(args: string[]): Promise<number> {
   const mode = parseMode(stringValue(values, 'mode') ?? 'nonblocking');
   const length = integerOption(stringValue(values, 'length') ?? '4096', '--length', 1, 16 * 1024 * 1024);
   const interval = integerOption(stringValue(values, 'interval') ?? '100', '--interval', 0, 3_600_000);
+  const sendText = stringValue(values, 'send');
+  const send = sendText === undefined ? undefined : unescape(sendText);
+  if (typeof send === 'string') throw new InputError(`--send: ${send}`);
+  const throughEof = values['through-eof'] === true;
   const paint = painter(colorEnabled(values['no-color'] === true));
 
   const controller = new AbortController();
@@ -113,12 +129,12 @@ export async function watch(args: string[]): Promise<number> {
     try {
       socket = await Socket.connect({ host, port, timeout: 10_000, signal });
     } catch (error) {
-      if (isAbort(error)) return 0;
+      if (isAbort(error)) return INTERRUPTED;
       err(`rawrecv watch: cannot connect to ${target}: ${messageOf(error)}`);
       return 1;
     }
     try {
-      return await loop(socket, { mode, length, interval, signal, paint });
+      return await loop(socket, { mode, length, interval, signal, paint, send, throughEof });
     } finally {
       socket.close();
     }
@@ -133,15 +149,37 @@ interface LoopOptions {
   interval: number;
   signal: AbortSignal;
   paint: Paint;
+  /** --send: bytes to send once connected. */
+  send: Buffer | undefined;
+  /** --through-eof: an eof does not end the loop. */
+  throughEof: boolean;
 }
 
-async function loop(socket: Socket, { mode, length, interval, signal, paint }: LoopOptions): Promise<number> {
+/** The exit code after Ctrl-C: 128 + SIGINT (2), as a shell reports a process SIGINT ended. */
+export const INTERRUPTED = 130;
+
+async function loop(
+  socket: Socket,
+  { mode, length, interval, signal, paint, send, throughEof }: LoopOptions,
+): Promise<number> {
   const started = performance.now();
   const modeText = mode.name === 'timeout' ? `timeout=${mode.ms}` : mode.name;
   out(
     `connected to ${hostPort(socket.remoteAddress())} from ${hostPort(socket.localAddress())} ` +
       `(fd ${socket.fd}, mode ${modeText}, length ${length})`,
   );
+  if (send !== undefined) {
+    // Blocking still (every new socket is): one send(2) of a short text, its result logged.
+    const sent = socket.send(send);
+    const elapsed = Math.round(performance.now() - started);
+    const time = new Date().toISOString().slice(11, 23);
+    const raw = `ret=${sent.ret} errno=${sent.errno}${'code' in sent ? ` code=${sent.code}` : ''}`;
+    out(`${time} +${elapsed}ms send(${send.length}) ${raw} ${paintKind(paint, sent.kind, `kind=${sent.kind}`)}`);
+    if (sent.kind !== 'sent' || sent.bytesSent !== send.length) {
+      err(`rawrecv watch: the send of --send failed or was short (${sent.kind})`);
+      return 1;
+    }
+  }
   if (mode.name === 'nonblocking') socket.setBlocking(false);
   if (mode.name === 'timeout') socket.setReceiveTimeout(mode.ms);
   const call = mode.name === 'async' ? `recvAsync(${length})` : `recv(${length})`;
@@ -164,6 +202,14 @@ async function loop(socket: Socket, { mode, length, interval, signal, paint }: L
     out(line);
   };
 
+  /** A getsockopt(SO_ERROR) line (not counted in the summary's recv calls). */
+  const logSoError = (pending: { errno: number; code: string } | null): void => {
+    const time = new Date().toISOString().slice(11, 23);
+    const elapsed = Math.round(performance.now() - started);
+    const result = pending === null ? 'errno=0 kind=none' : `errno=${pending.errno} code=${pending.code} kind=error`;
+    out(`${time} +${elapsed}ms getsockopt(SO_ERROR) ret=0 ${result}`);
+  };
+
   let ending = '';
   while (ending === '') {
     if (signal.aborted) {
@@ -183,8 +229,20 @@ async function loop(socket: Socket, { mode, length, interval, signal, paint }: L
       result = socket.recv(length);
     }
     log(result);
-    if (result.kind === 'eof') ending = 'eof';
-    else if (result.kind === 'error') ending = `error ${result.code}`;
+    if (result.kind === 'eof' && !throughEof) ending = 'eof';
+    else if (result.kind === 'eof') {
+      // Linux's recv returns 0 for ever once the FIN is in, even after a RST has come
+      // (tcp_recvmsg checks SOCK_DONE before sk_err): the RST shows only in SO_ERROR, as EPIPE.
+      // So each 0 is followed by one getsockopt(SO_ERROR), logged like a recv.
+      const pending = socket.takeError();
+      logSoError(pending);
+      if (pending !== null) {
+        ending = `error ${pending.code} (SO_ERROR)`;
+        break;
+      }
+      // recv returns 0 at once from now on: wait between calls, or this would spin.
+      await sleep(interval, undefined, { signal }).catch(() => undefined);
+    } else if (result.kind === 'error') ending = `error ${result.code}`;
     else if (result.kind === 'would-block' && mode.name === 'nonblocking') {
       await sleep(interval, undefined, { signal }).catch(() => undefined);
     } else if (mode.name !== 'async') {
@@ -202,5 +260,5 @@ async function loop(socket: Socket, { mode, length, interval, signal, paint }: L
     `summary: ${bytes} byte${bytes === 1 ? '' : 's'} in ${calls} call${calls === 1 ? '' : 's'} (${perKind}); ` +
       `ended by ${ending} after ${ms} ms`,
   );
-  return ending.startsWith('error') ? 1 : 0;
+  return ending.startsWith('error') ? 1 : ending === 'Ctrl-C' ? INTERRUPTED : 0;
 }

@@ -3,9 +3,12 @@
  * that waits for something to arrive is blocking with SO_RCVTIMEO as the bound.
  * @module
  */
-import { closeSync, openSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants as fsConstants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
-import { constants, Socket, sys, type Platform } from '../index.js';
+import { constants, Server, Socket, sys, type Platform } from '../index.js';
 import { closedUdpPort, IPV4 } from './helpers.js';
 import type { Scenario, ScenarioContext } from './types.js';
 
@@ -36,8 +39,47 @@ function pairSupported(type: 'stream' | 'dgram' | 'seqpacket'): true | string {
   }
 }
 
+/** A temporary folder for the scenario's AF_UNIX paths and FIFOs, removed when it ends. */
+function tempFolder(ctx: ScenarioContext): string {
+  const path = mkdtempSync(join(tmpdir(), 'rawrecv-probe-'));
+  ctx.track({ close: () => rmSync(path, { recursive: true, force: true }) });
+  return path;
+}
+
+/**
+ * unix.stream's connection: a socketpair where there is one; on Windows, which has AF_UNIX stream
+ * sockets (10 1803 and later) but no socketpair, a listener on a path and a connection to it.
+ */
+function unixStreamPair(ctx: ScenarioContext): [Socket, Socket] {
+  if (PLATFORM !== 'win32') return pair(ctx, 'stream');
+  const path = join(tempFolder(ctx), 's');
+  const server = ctx.track(Server.listen({ path }));
+  const ours = ctx.track(Socket.connectSync({ path }));
+  const accepted = server.accept();
+  if (accepted.kind !== 'socket') throw new Error(`accept gave ${accepted.kind}`);
+  const peer = ctx.track(accepted.socket);
+  ctx.connection({ socket: ours, peer });
+  return [ours, peer];
+}
+
+/** true when an AF_UNIX stream connection can be made here (Windows: over a path), else why not. */
+function unixStreamSupported(): true | string {
+  if (PLATFORM !== 'win32') return pairSupported('stream');
+  const folder = mkdtempSync(join(tmpdir(), 'rawrecv-probe-'));
+  try {
+    Server.listen({ path: join(folder, 's') }).close();
+    return true;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    return `an AF_UNIX stream listener on a path failed${code ? `: ${code}` : ''}`;
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
 function pair(ctx: ScenarioContext, type: 'stream' | 'dgram' | 'seqpacket'): [Socket, Socket] {
   const [ours, peer] = Socket.pair({ type });
+  ctx.connection({ socket: ours, peer });
   return [ctx.track(ours), ctx.track(peer)];
 }
 
@@ -138,9 +180,9 @@ export const dgramScenarios: readonly Scenario[] = [
   {
     id: 'unix.stream',
     title: 'AF_UNIX stream',
-    supported: () => pairSupported('stream'),
+    supported: unixStreamSupported,
     async run(ctx) {
-      const [ours, peer] = pair(ctx, 'stream');
+      const [ours, peer] = unixStreamPair(ctx);
       ours.setBlocking(false);
       ctx.recv(ours, 16);
       peer.send('hello');
@@ -149,7 +191,7 @@ export const dgramScenarios: readonly Scenario[] = [
       ctx.recv(ours, 16);
       ctx.recv(ours, 16);
       // The peer closes with data it never read.
-      const [second, secondPeer] = pair(ctx, 'stream');
+      const [second, secondPeer] = unixStreamPair(ctx);
       second.setBlocking(false);
       second.send('never read');
       secondPeer.close();
@@ -173,6 +215,38 @@ export const dgramScenarios: readonly Scenario[] = [
       ctx.recvFrom(ours, 16);
       peer.close();
       ctx.recv(ours, 16);
+    },
+  },
+  {
+    id: 'unix.seqpacket.eof',
+    title: 'AF_UNIX SOCK_SEQPACKET: the peer closes, or sends a zero-length record',
+    supported: () => pairSupported('seqpacket'),
+    async run(ctx) {
+      // 1: a zero-length record while the peer is still there: data, 0 bytes.
+      const [ours, peer] = pair(ctx, 'seqpacket');
+      ours.setBlocking(false);
+      peer.send(Buffer.alloc(0));
+      ctx.recv(ours, 16);
+      // 2: a record, a zero-length record, another record, then the close: the zero-length one
+      // is a record while a record is still queued behind it (FIONREAD shows its bytes).
+      peer.send('ab');
+      peer.send(Buffer.alloc(0));
+      peer.send('c');
+      peer.close();
+      ctx.recv(ours, 16);
+      ctx.recv(ours, 16);
+      ctx.recv(ours, 16);
+      // Then recv returns 0 for ever: the peer's close; sys.recv's 0 alone says a record.
+      ctx.recv(ours, 16);
+      ctx.sysRecv(ours, 16);
+      // 3: a zero-length record that is all that is left at the close reads as that end: recv
+      // returns 0 for it and then for ever, and no count of the kernel tells them apart.
+      const [last, lastPeer] = pair(ctx, 'seqpacket');
+      last.setBlocking(false);
+      lastPeer.send(Buffer.alloc(0));
+      lastPeer.close();
+      ctx.recv(last, 16);
+      ctx.recv(last, 16);
     },
   },
   {
@@ -210,9 +284,20 @@ export const dgramScenarios: readonly Scenario[] = [
     title: 'recv on a pipe or /dev/null (sys layer)',
     supported: () => PLATFORM !== 'win32' || 'a CRT file descriptor is not a SOCKET: Windows cannot hand one to recv',
     async run(ctx) {
+      const target = { socketType: 'stream', blocking: true, receiveTimeout: 0 } as const;
       const fd = openSync('/dev/null', 'r');
       ctx.track({ close: () => closeSync(fd) });
-      ctx.sysRecvFd(fd, 16, 0, { label: '/dev/null', socketType: 'stream', blocking: true, receiveTimeout: 0 });
+      ctx.sysRecvFd(fd, 16, 0, { ...target, label: '/dev/null' });
+      // A pipe: a FIFO (mkfifo(1)), opened read-write so that the open does not wait for a writer.
+      const fifo = join(tempFolder(ctx), 'pipe');
+      const made = spawnSync('mkfifo', [fifo], { stdio: 'ignore', timeout: 2000 });
+      if (made.status !== 0) {
+        ctx.note(`mkfifo failed (${made.error?.message ?? `exit ${made.status}`}): the pipe step is left out`);
+        return;
+      }
+      const pipe = openSync(fifo, fsConstants.O_RDWR | fsConstants.O_NONBLOCK);
+      ctx.track({ close: () => closeSync(pipe) });
+      ctx.sysRecvFd(pipe, 16, 0, { ...target, label: 'pipe' });
     },
   },
 ];

@@ -50,6 +50,7 @@ export function tcpPair(ctx: ScenarioContext, host = IPV4, listen: { backlog?: n
   const accepted = server.accept();
   if (accepted.kind !== 'socket') throw new Error(`accept gave ${accepted.kind} ${accepted.code}`);
   const peer = ctx.track(accepted.socket);
+  ctx.connection({ client, server: peer });
   return { server, client, peer };
 }
 

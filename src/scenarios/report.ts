@@ -9,12 +9,18 @@ import { release } from 'node:os';
 import { STEP_KINDS, type ScenarioResult, type ScenarioStatus, type Step } from './types.js';
 
 export const REPORT_FORMAT = 'rawrecv-probe-report';
-/** Bumped whenever a field is added, removed or changes meaning. */
-export const REPORT_FORMAT_VERSION = 1;
+/**
+ * Bumped whenever a field is added, removed or changes meaning. 2: every step has its `role`
+ * (which end of which connection), and the kind `ready` (a poll step).
+ */
+export const REPORT_FORMAT_VERSION = 2;
+/** The versions `rawrecv diff` reads: 1 (steps without roles, paired by socket label) and 2. */
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
 
 export interface ProbeReport {
   format: typeof REPORT_FORMAT;
-  formatVersion: typeof REPORT_FORMAT_VERSION;
+  /** The format's version: 2 is written; 1 (no step roles) is still read. */
+  formatVersion: 1 | 2;
   /** The rawrecv version that made the report. */
   rawrecv: string;
   /** `process.platform`: the OS whose error numbers the steps carry. */
@@ -91,13 +97,20 @@ function integer(value: unknown, min: number): boolean {
   return typeof value === 'number' && Number.isInteger(value) && value >= min;
 }
 
-function checkStep(step: unknown, where: string, problems: Problems): void {
+const ROLE = /^[a-z][a-z0-9-]*#[1-9][0-9]*$/;
+const V1_FIELDS = ['socket', 'call', 'layer', 'ret', 'errno', 'code', 'kind', 'bytes', 'truncated'];
+
+function checkStep(step: unknown, where: string, problems: Problems, version: number): void {
   if (!isObject(step)) {
     problems.push(`${where}: must be an object`);
     return;
   }
-  only(step, ['socket', 'call', 'layer', 'ret', 'errno', 'code', 'kind', 'bytes', 'truncated'], where, problems);
+  only(step, version >= 2 ? [...V1_FIELDS, 'role'] : V1_FIELDS, where, problems);
   string(step, 'socket', where, problems);
+  if (version >= 2 && (typeof step.role !== 'string' || !ROLE.test(step.role))) {
+    problems.push(`${where}.role: must be a role such as 'client#1'`);
+  }
+  if (version < 2 && step.kind === 'ready') problems.push(`${where}.kind: 'ready' needs formatVersion 2`);
   string(step, 'call', where, problems);
   if (!LAYERS.includes(step.layer as Step['layer'])) problems.push(`${where}.layer: must be 'typed' or 'sys'`);
   if (!integer(step.ret, -1)) problems.push(`${where}.ret: must be an integer >= -1`);
@@ -115,7 +128,7 @@ function checkStep(step: unknown, where: string, problems: Problems): void {
   }
 }
 
-function checkScenario(scenario: unknown, where: string, problems: Problems): void {
+function checkScenario(scenario: unknown, where: string, problems: Problems, version: number): void {
   if (!isObject(scenario)) {
     problems.push(`${where}: must be an object`);
     return;
@@ -135,7 +148,7 @@ function checkScenario(scenario: unknown, where: string, problems: Problems): vo
     problems.push(`${where}.steps: must be an array`);
     return;
   }
-  scenario.steps.forEach((step, index) => checkStep(step, `${where}.steps[${index}]`, problems));
+  scenario.steps.forEach((step, index) => checkStep(step, `${where}.steps[${index}]`, problems, version));
 }
 
 /**
@@ -149,12 +162,13 @@ export function validateReport(value: unknown): { report: ProbeReport } | { prob
     return { problems: [`format: must be '${REPORT_FORMAT}' (is this a rawrecv probe report?)`] };
   }
   const version = value.formatVersion;
-  if (typeof version === 'number' && version !== REPORT_FORMAT_VERSION) {
-    return { problems: [`formatVersion: ${version} is not a version this rawrecv reads (${REPORT_FORMAT_VERSION})`] };
+  const readable = READABLE_VERSIONS.join(' or ');
+  if (typeof version === 'number' && !READABLE_VERSIONS.includes(version)) {
+    return { problems: [`formatVersion: ${version} is not a version this rawrecv reads (${readable})`] };
   }
-  if (version !== REPORT_FORMAT_VERSION) {
+  if (typeof version !== 'number') {
     // "1" is not 1: say what was found, or the message reads "1 is not a version ... (1)".
-    return { problems: [`formatVersion: must be the number ${REPORT_FORMAT_VERSION}, not ${typeName(version)}`] };
+    return { problems: [`formatVersion: must be a number (${readable}), not ${typeName(version)}`] };
   }
   only(
     value,
@@ -188,7 +202,7 @@ export function validateReport(value: unknown): { report: ProbeReport } | { prob
   } else {
     const seen = new Set<unknown>();
     value.scenarios.forEach((scenario, index) => {
-      checkScenario(scenario, `scenarios[${index}]`, problems);
+      checkScenario(scenario, `scenarios[${index}]`, problems, version);
       const id = isObject(scenario) ? scenario.id : undefined;
       if (seen.has(id)) problems.push(`scenarios[${index}].id: '${String(id)}' appears twice`);
       seen.add(id);

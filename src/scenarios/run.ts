@@ -50,6 +50,20 @@ export function flagsLabel(flags: number): string {
   return names.join('|');
 }
 
+/** POLL* names of an events mask: `POLLIN|POLLPRI`. */
+export function pollLabel(events: number): string {
+  const names: string[] = [];
+  let rest = events;
+  for (const [name, bit] of Object.entries(constants.POLL)) {
+    if (bit !== undefined && bit !== 0 && (rest & bit) === bit) {
+      names.push(`POLL${name}`);
+      rest &= ~bit;
+    }
+  }
+  if (rest !== 0) names.push(`0x${rest.toString(16)}`);
+  return names.join('|') || '0';
+}
+
 /** `recv(16)`, `recv(16, MSG_PEEK)`. */
 export function callLabel(syscall: string, length: number, flags: number): string {
   return flags === 0 ? `${syscall}(${length})` : `${syscall}(${length}, ${flagsLabel(flags)})`;
@@ -97,6 +111,9 @@ export function stepOf(
 /** The mutable side of one run: steps, notes, resources and the cut-off switch. */
 class Run {
   readonly steps: Step[] = [];
+  /** The role of each socket (or raw descriptor label) met so far, and how many connections were numbered. */
+  readonly roles = new Map<unknown, string>();
+  connections = 0;
   readonly notes: string[] = [];
   readonly #resources: Closable[] = [];
   readonly #controller = new AbortController();
@@ -129,6 +146,16 @@ class Run {
   record(step: Step): void {
     this.check();
     this.steps.push(step);
+  }
+
+  /** The role of `key` (a Socket, or a raw descriptor's label): its own number at its first call. */
+  roleOf(key: unknown, base = 'socket'): string {
+    let role = this.roles.get(key);
+    if (role === undefined) {
+      role = `${base}#${++this.connections}`;
+      this.roles.set(key, role);
+    }
+    return role;
   }
 
   /** Ends the run: later context calls throw, waits reject, resources close (last opened first). */
@@ -166,9 +193,17 @@ function abortable(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** The order of a step's fields in a report: `role` right after `socket`. */
+function withRole(step: Step, role: string): Step {
+  const { socket, ...rest } = step;
+  return { socket, role, ...rest };
+}
+
 function contextOf(run: Run): ScenarioContext {
   const label = (socket: Socket, role?: string): string =>
     role ? `${socketLabel(socket)} ${role}` : socketLabel(socket);
+  const record = (step: Step, owner: unknown, base?: string): void =>
+    run.record(withRole(step, run.roleOf(owner, base)));
   const sysRecvFd = (fd: number, length: number, flags: number, target: SysRecvTarget): number => {
     run.check();
     const ret = sys.recv(fd, Buffer.alloc(Math.max(length, 1)), 0, length, flags);
@@ -180,31 +215,59 @@ function contextOf(run: Run): ScenarioContext {
       receiveTimeout: target.receiveTimeout,
       flags,
     });
-    run.record(stepOf(target.label, callLabel('recv', length, flags), 'sys', result));
+    record(stepOf(target.label, callLabel('recv', length, flags), 'sys', result), target.owner ?? target.label, 'fd');
     return ret;
   };
   return {
     signal: run.signal,
     remaining: () => run.remaining(),
     track: (resource) => run.track(resource),
+    connection(ends) {
+      run.check();
+      const number = ++run.connections;
+      for (const [role, socket] of Object.entries(ends)) run.roles.set(socket, `${role}#${number}`);
+    },
+    poll(socket, events, role) {
+      run.check();
+      const revents = sys.poll(socket.fd, events);
+      const ready = revents > 0;
+      const step: Step =
+        revents < 0
+          ? stepOf(label(socket, role), '', 'typed', { kind: 'error', ret: -1, errno: -revents })
+          : {
+              socket: label(socket, role),
+              call: '',
+              layer: 'typed',
+              ret: ready ? 1 : 0,
+              errno: 0,
+              code: null,
+              kind: ready ? 'ready' : 'none',
+            };
+      step.call = `poll(${pollLabel(events)})`;
+      record(step, socket, role);
+      return revents;
+    },
+    record(step, owner) {
+      record(step, owner ?? step.socket);
+    },
     recv(socket, length, flags = 0, role) {
       run.check();
       const result = socket.recv(length, flags);
-      run.record(stepOf(label(socket, role), callLabel('recv', length, flags), 'typed', result));
+      record(stepOf(label(socket, role), callLabel('recv', length, flags), 'typed', result), socket, role);
       return result;
     },
     recvFrom(socket, length, flags = 0, role) {
       run.check();
       const result = socket.recvFrom(length, flags);
       // Socket#recvFrom is one recvmsg(2).
-      run.record(stepOf(label(socket, role), callLabel('recvmsg', length, flags), 'typed', result));
+      record(stepOf(label(socket, role), callLabel('recvmsg', length, flags), 'typed', result), socket, role);
       return result;
     },
     send(socket, data, role) {
       run.check();
       const result = socket.send(data);
       const length = Buffer.byteLength(data);
-      run.record(stepOf(label(socket, role), `send(${length})`, 'typed', result));
+      record(stepOf(label(socket, role), `send(${length})`, 'typed', result), socket, role);
       return result;
     },
     takeError(socket, role) {
@@ -221,12 +284,13 @@ function contextOf(run: Run): ScenarioContext {
             code: null,
             kind: 'none',
           };
-      run.record(step);
+      record(step, socket, role);
       return taken;
     },
     sysRecv(socket, length, flags = 0) {
       run.check();
       return sysRecvFd(socket.fd, length, flags, {
+        owner: socket,
         label: socketLabel(socket),
         socketType: socket.type,
         blocking: socket.blocking,

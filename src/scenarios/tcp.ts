@@ -6,9 +6,13 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
 
-import { constants, Server, Socket, sys, type Platform } from '../index.js';
+import { classify, constants, errnoName, Server, Socket, sys, type Platform } from '../index.js';
 import {
   adopt,
   closedPort,
@@ -20,11 +24,14 @@ import {
   waitForBytes,
   waitForReset,
 } from './helpers.js';
-import type { Scenario } from './types.js';
+import { callLabel, stepOf } from './run.js';
+import type { Scenario, ScenarioContext } from './types.js';
 
 const PLATFORM = constants.platform as Platform;
 /** The bound on a blocking recv that is expected to return at once or soon. */
 const BOUND_MS = 2000;
+/** tcp.wake: how long a recv blocked in another thread is given to wake after close(). */
+const WAKE_MS = 300;
 const always = (): true => true;
 
 /** recvfrom(2)'s number where glibc's and musl's recv() make it (the generic table: 207). */
@@ -58,6 +65,120 @@ else
 fi
 kill -USR2 "$1"
 `;
+
+/**
+ * tcp.wake's second thread: a worker that loads the same addon binary (node-gyp-build's choice,
+ * passed in) and makes one raw blocking recv(2) on a descriptor number when told to. It holds no
+ * Socket: a Socket of another thread would (rightly) hold a close(2) back until it lets go, and
+ * the scenario is about what the kernel does to a recv blocked while another thread closes.
+ */
+const WAKE_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const addon = require(workerData.addon);
+parentPort.on('message', ({ fd, length }) => {
+  const buffer = Buffer.alloc(length);
+  parentPort.postMessage({ started: true });
+  const ret = addon.recv(fd, buffer, 0, length, 0);
+  parentPort.postMessage({ ret });
+});
+`;
+
+/** The wchan of a thread blocked in tcp_recvmsg (sk_wait_data, which sleeps in wait_woken). */
+const RECV_WCHANS = new Set(['wait_woken', 'sk_wait_data']);
+
+/**
+ * Whether some thread of this process is blocked in a TCP recv: /proc/self/task/<tid>/syscall
+ * names recvfrom(2) (glibc's recv), or its wchan the function tcp_recvmsg sleeps in (undefined
+ * where there is no /proc: the caller then waits a fixed while).
+ */
+function threadBlockedInRecv(): boolean | undefined {
+  // Under Wine /proc is Linux's, but a Winsock recv does not sleep in tcp_recvmsg there.
+  if (PLATFORM === 'win32') return undefined;
+  let tids: string[];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return undefined;
+  }
+  const recvfrom = String(RECVFROM[process.arch] ?? '');
+  const read = (tid: string, file: string): string => {
+    try {
+      return readFileSync(`/proc/self/task/${tid}/${file}`, 'utf8').trim();
+    } catch {
+      return '';
+    }
+  };
+  return tids.some(
+    (tid) =>
+      (recvfrom !== '' && read(tid, 'syscall').split(' ')[0] === recvfrom) || RECV_WCHANS.has(read(tid, 'wchan')),
+  );
+}
+
+/** A worker for tcp.wake, tracked (terminated when the scenario ends). */
+async function wakeWorker(ctx: ScenarioContext): Promise<Worker> {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const load = createRequire(import.meta.url)('node-gyp-build') as { path(root: string): string };
+  const worker = new Worker(WAKE_WORKER, { eval: true, workerData: { addon: load.path(root) } });
+  ctx.track({ close: () => void worker.terminate() });
+  await Promise.race([once(worker, 'online'), once(worker, 'error').then(([error]) => Promise.reject(error as Error))]);
+  return worker;
+}
+
+/**
+ * Starts the worker's blocking recv(16) on `socket`'s descriptor and resolves once the worker's
+ * thread is blocked in it (or after 100 ms where /proc cannot tell). Returns its outcome: the
+ * recv's own number, when it returns.
+ */
+async function blockedRecv(
+  ctx: ScenarioContext,
+  worker: Worker,
+  socket: Socket,
+): Promise<{ outcome: Promise<number> }> {
+  const outcome = new Promise<number>((resolve, reject) => {
+    const onMessage = (message: { started?: boolean; ret?: number }): void => {
+      if (message.ret === undefined) return;
+      worker.off('message', onMessage);
+      resolve(message.ret);
+    };
+    worker.on('message', onMessage);
+    worker.once('error', reject);
+  });
+  const started = once(worker, 'message');
+  worker.postMessage({ fd: socket.fd, length: 16 });
+  await started;
+  if (threadBlockedInRecv() === undefined) await delay(100, undefined, { signal: ctx.signal });
+  else {
+    await ctx
+      .waitFor(() => threadBlockedInRecv() === true, 'the worker to block in recv', 1000)
+      .catch(() => ctx.note('/proc did not show the worker blocked in recv within 1 s: went on'));
+  }
+  return { outcome };
+}
+
+/** Within `ms`, the number `pending` resolves to, or undefined (still blocked). */
+async function within(pending: Promise<number>, ms: number): Promise<number | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const expiry = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  try {
+    return await Promise.race([pending, expiry]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Records the worker's raw recv on `socket`, classified as its Socket would be. */
+function recordWorkerRecv(ctx: ScenarioContext, socket: Socket, receiveTimeout: number, ret: number): void {
+  const result = classify(ret < 0 ? { ret: -1, errno: -ret } : { ret, errno: 0 }, {
+    platform: PLATFORM,
+    socketType: 'stream',
+    requested: 16,
+    blocking: true,
+    receiveTimeout,
+    flags: 0,
+  });
+  const code = ret < 0 ? (errnoName(-ret, PLATFORM) ?? `errno ${-ret}`) : undefined;
+  ctx.record(stepOf('tcp4 worker', callLabel('recv', 16, 0), 'sys', { ...result, ...(code ? { code } : {}) }), socket);
+}
 
 export const tcpScenarios: readonly Scenario[] = [
   {
@@ -419,9 +540,98 @@ export const tcpScenarios: readonly Scenario[] = [
   },
   {
     id: 'tcp.wake',
-    title: 'another thread blocked in recv',
+    title: 'another thread blocked in recv: close() or shutdown(SHUT_RD) from this one',
+    supported: always,
+    deadlineMs: 6000,
+    async run(ctx) {
+      const worker = await wakeWorker(ctx);
+      // 1: a worker blocked in recv (SO_RCVTIMEO bounds it in case nothing wakes it); this thread
+      // closes the descriptor. Linux does not wake the recv (docs/recv-semantics.md#trap-7):
+      // still blocked after WAKE_MS, it is ended by the peer's bytes.
+      const closing = tcpPair(ctx);
+      closing.client.setReceiveTimeout(BOUND_MS);
+      const closed = await blockedRecv(ctx, worker, closing.client);
+      closing.client.close();
+      const early = await within(closed.outcome, WAKE_MS);
+      if (early === undefined) {
+        ctx.note(`close() did not wake the blocked recv within ${WAKE_MS} ms; the peer's 4 bytes ended it`);
+        closing.peer.send('late');
+      }
+      recordWorkerRecv(ctx, closing.client, BOUND_MS, early ?? (await closed.outcome));
+      // 2: blocked again on another connection; this thread calls shutdown(SHUT_RD).
+      const shutting = tcpPair(ctx);
+      shutting.client.setReceiveTimeout(BOUND_MS);
+      const woken = await blockedRecv(ctx, worker, shutting.client);
+      shutting.client.shutdown('read');
+      recordWorkerRecv(ctx, shutting.client, BOUND_MS, await woken.outcome);
+    },
+  },
+  {
+    id: 'tcp.oob',
+    title: 'recv(MSG_OOB) without urgent data, with an urgent byte, and with SO_OOBINLINE',
+    supported: always,
+    async run(ctx) {
+      const OOB = constants.MSG.OOB;
+      // Linux and the BSDs say POLLPRI; Winsock's WSAPoll does not support POLLPRI and says
+      // POLLRDBAND for out-of-band data.
+      const urgent = (constants.POLL.PRI ?? 0) | (constants.POLL.RDBAND ?? 0);
+      // 1: no urgent data: EINVAL, even on a non-blocking socket (not EAGAIN).
+      const plain = tcpPair(ctx);
+      plain.client.setBlocking(false);
+      ctx.recv(plain.client, 16, OOB);
+      // The peer sends 'ab', then '!' as urgent data; POLLPRI says it has arrived.
+      plain.peer.send('ab');
+      plain.peer.send('!', OOB);
+      await ctx
+        .waitFor(() => (sys.poll(plain.client.fd, urgent) & urgent) !== 0, 'the urgent byte', 1000)
+        .catch(() => ctx.note('poll never reported the urgent byte (POLLPRI / POLLRDBAND) within 1 s'));
+      ctx.recv(plain.client, 16, OOB);
+      // The urgent byte is out of the stream; once read, MSG_OOB is EINVAL again.
+      ctx.recv(plain.client, 16);
+      ctx.recv(plain.client, 16, OOB);
+      // 2: SO_OOBINLINE: the urgent byte stays in the stream (a recv stops at the mark).
+      const inline = tcpPair(ctx);
+      if (sys.setsockopt(inline.client.fd, constants.SOL.SOCKET, constants.SO.OOBINLINE ?? -1, 1) < 0) {
+        throw new Error('setsockopt(SO_OOBINLINE) failed');
+      }
+      inline.client.setBlocking(false);
+      inline.peer.send('ab');
+      inline.peer.send('!', OOB);
+      await waitForBytes(ctx, inline.client, 3);
+      ctx.recv(inline.client, 16, OOB);
+      ctx.recv(inline.client, 16);
+      ctx.recv(inline.client, 16);
+    },
+  },
+  {
+    id: 'tcp.rcvlowat',
+    title: 'SO_RCVLOWAT 4 with 2 bytes queued: poll, blocking and non-blocking recv',
     supported: () =>
-      'needs a second thread blocked in recv while this one calls shutdown() or close(); probe runs each scenario on one thread',
-    async run() {},
+      PLATFORM === 'win32'
+        ? 'Winsock does not support SO_RCVLOWAT (setsockopt documents it as not supported)'
+        : constants.SO.RCVLOWAT !== undefined || 'this OS has no SO_RCVLOWAT',
+    async run(ctx) {
+      const { client, peer } = tcpPair(ctx);
+      if (sys.setsockopt(client.fd, constants.SOL.SOCKET, constants.SO.RCVLOWAT ?? -1, 4) < 0) {
+        throw new Error('setsockopt(SO_RCVLOWAT) failed');
+      }
+      peer.send('ab');
+      await waitForBytes(ctx, client, 2);
+      // Below the low-water mark: not readable.
+      ctx.poll(client, constants.POLL.IN);
+      // A blocking recv waits for the mark, here until SO_RCVTIMEO, then returns what there is.
+      client.setReceiveTimeout(100);
+      ctx.recv(client, 16);
+      // A non-blocking recv returns what there is at once.
+      peer.send('ab');
+      await waitForBytes(ctx, client, 2);
+      client.setBlocking(false);
+      ctx.recv(client, 16);
+      // At the mark: readable.
+      peer.send('abcd');
+      await waitForBytes(ctx, client, 4);
+      ctx.poll(client, constants.POLL.IN);
+      ctx.recv(client, 16);
+    },
   },
 ];

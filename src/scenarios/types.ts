@@ -4,8 +4,21 @@
  */
 import type { RecvFromResult, RecvResult, SendResult, Socket } from '../index.js';
 
-/** The typed kinds a step can have: recv's own, `sent` for a send, `none` for an empty SO_ERROR. */
-export const STEP_KINDS = ['data', 'eof', 'would-block', 'timeout', 'interrupted', 'error', 'sent', 'none'] as const;
+/**
+ * The typed kinds a step can have: recv's own, `sent` for a send, `none` for an empty SO_ERROR or
+ * a poll(2) that found nothing, `ready` for a poll(2) that found the descriptor ready.
+ */
+export const STEP_KINDS = [
+  'data',
+  'eof',
+  'would-block',
+  'timeout',
+  'interrupted',
+  'error',
+  'sent',
+  'none',
+  'ready',
+] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
 /**
@@ -15,6 +28,13 @@ export type StepKind = (typeof STEP_KINDS)[number];
 export interface Step {
   /** Which socket: 'tcp4', 'tcp6', 'udp4', 'unix-stream', 'fd -1', ... (' peer' for the other end). */
   socket: string;
+  /**
+   * Which end of which connection of the scenario: `client#1`, `server#1`, `client#2`, ... (the
+   * number counts the scenario's connections, or its sockets that are not part of one; `fd#n` for
+   * a raw descriptor). `rawrecv diff` pairs calls by it, so that two connections of one scenario
+   * cannot be confused when one of them makes a call more on one OS. Report format 2 and later.
+   */
+  role?: string;
   /** The call as C would spell it, with its length and flags: `recv(16, MSG_PEEK)`. */
   call: string;
   /** 'typed': through Socket; 'sys': the raw `sys` function, its number classified with `classify`. */
@@ -60,6 +80,8 @@ export interface SysRecvTarget {
   blocking: boolean;
   /** SO_RCVTIMEO in ms, 0 for none. */
   receiveTimeout: number;
+  /** The Socket the descriptor belongs to, for the step's role (else the label names it). */
+  owner?: Socket;
 }
 
 /**
@@ -74,6 +96,20 @@ export interface ScenarioContext {
   remaining(): number;
   /** Registers something to close when the scenario ends, however it ends. Returns it. */
   track<T extends Closable>(resource: T): T;
+  /**
+   * Names the ends of one connection (or socketpair) for the steps' roles: `{ client, server }`
+   * become `client#n` and `server#n` with this connection's number n. A socket never named this
+   * way gets `socket#n` (or `<role>#n`) of its own at its first recorded call.
+   */
+  connection(ends: Readonly<Record<string, Socket>>): void;
+  /**
+   * One `poll(2)` of the socket for `events` with a zero timeout (`sys.poll`), recorded as the
+   * call `poll(POLLIN)`: ret 1 and kind `ready` when revents has a bit, else ret 0 and `none`.
+   * Returns revents.
+   */
+  poll(socket: Socket, events: number, role?: string): number;
+  /** Records a step made elsewhere (a worker thread), with the role of `owner` when given. */
+  record(step: Step, owner?: Socket): void;
   /** A typed `socket.recv(length, flags)`, recorded. `role` is appended to the socket label. */
   recv(socket: Socket, length: number, flags?: number, role?: string): RecvResult;
   /** A typed `socket.recvFrom(length, flags)` (one recvmsg), recorded. */

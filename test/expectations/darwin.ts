@@ -6,7 +6,7 @@
  * GitHub workflow's macOS job), and checks test/fixtures/probe-darwin-reference.json against them.
  * @module
  */
-import { LINUX, NO_USER_TIMEOUT } from './linux.js';
+import { LINUX, NO_USER_TIMEOUT, OOB, poll } from './linux.js';
 import { builders, column, PEEK, REST, sys, undocumented, unsupported } from './steps.js';
 
 const { step, error, eof, data } = builders({ wouldBlock: 'EAGAIN', timeout: 'EAGAIN' });
@@ -27,14 +27,24 @@ export const DARWIN = column(LINUX, {
   // the queue is flushed, then 0 [S]: bytes queued before and bytes arriving later are discarded
   'tcp.shut-rd': [eof('tcp4'), eof('tcp4'), eof('tcp4'), eof('tcp4'), eof('tcp4')],
   'tcp.eintr': undocumented(UNVERIFIED),
+  // close() wakes the other thread's recv with EBADF [S]; what follows is not documented
+  'tcp.wake': [sys(error('tcp4 worker', 'EBADF')), REST],
+  // EINVAL without an urgent byte [S]
+  'tcp.oob': [error('tcp4', 'EINVAL', OOB), REST],
+  // below the mark poll says not readable [S]
+  'tcp.rcvlowat': [poll('tcp4', false), REST],
   'udp.zero-length': [data('udp4', 0, 'recvmsg(16)'), REST],
   'udp.truncated': [data('udp4', 4, 'recvmsg(4)', { truncated: true }), REST],
   'udp.len0': undocumented(UNVERIFIED),
   'udp.icmp': [error('udp4', 'ECONNREFUSED'), REST],
   'unix.stream': undocumented(UNVERIFIED),
   'unix.seqpacket': unsupported('macOS has no SOCK_SEQPACKET'),
+  'unix.seqpacket.eof': unsupported('macOS has no SOCK_SEQPACKET'),
   'unix.dgram.peer-closed': undocumented(UNVERIFIED),
 });
 
 /** The same column on FreeBSD, which has SOCK_SEQPACKET (the column has no value for it). */
-export const FREEBSD = column(DARWIN, { 'unix.seqpacket': undocumented(`FreeBSD has SOCK_SEQPACKET: ${UNVERIFIED}`) });
+export const FREEBSD = column(DARWIN, {
+  'unix.seqpacket': undocumented(`FreeBSD has SOCK_SEQPACKET: ${UNVERIFIED}`),
+  'unix.seqpacket.eof': undocumented(`FreeBSD has SOCK_SEQPACKET: ${UNVERIFIED}`),
+});

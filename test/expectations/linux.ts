@@ -11,10 +11,10 @@ import { builders, PEEK, sys, unsupported, type Table } from './steps.js';
 
 const { step, wouldBlock, timeout, error, eof, data } = builders({ wouldBlock: 'EAGAIN', timeout: 'EAGAIN' });
 
-/** tcp.wake on every OS: the catalogue cannot create it (src/scenarios/tcp.ts says the same). */
-export const ONE_THREAD = unsupported(
-  'needs a second thread blocked in recv while this one calls shutdown() or close(); the probe runs each scenario on one thread',
-);
+export const OOB = 'recv(16, MSG_OOB)';
+/** A poll(2) step: `ready` or not (`none`). */
+export const poll = (socket: string, ready: boolean): ReturnType<typeof step> =>
+  step(socket, 'poll(POLLIN)', ready ? 'ready' : 'none', ready ? 1 : 0, null);
 
 /** tcp.keepalive-dead where the OS lacks TCP_USER_TIMEOUT (macOS, Windows). */
 export const NO_USER_TIMEOUT = unsupported('killing a loopback connection in bounded time needs TCP_USER_TIMEOUT');
@@ -54,7 +54,23 @@ export const LINUX: Table = {
   'tcp.waitall': [data('tcp4', 3, 'recv(16, MSG_WAITALL)'), eof('tcp4')],
   // SO_RCVTIMEO is set, so libuv's SA_RESTART does not restart it
   'tcp.eintr': [step('tcp4', 'recv(16)', 'interrupted', -1, 'EINTR')],
-  'tcp.wake': ONE_THREAD,
+  // on a worker thread, raw recv: close() does not wake it (the peer's 4 bytes do, 300 ms later);
+  // shutdown(SHUT_RD) on a second connection does, with 0
+  'tcp.wake': [sys(data('tcp4 worker', 4)), sys(eof('tcp4 worker'))],
+  // no urgent byte: EINVAL; the urgent byte, the rest of the stream, EINVAL once read; then with
+  // SO_OOBINLINE: EINVAL, the bytes up to the mark, the urgent byte
+  'tcp.oob': [
+    error('tcp4', 'EINVAL', OOB),
+    data('tcp4', 1, OOB),
+    data('tcp4', 2),
+    error('tcp4', 'EINVAL', OOB),
+    error('tcp4', 'EINVAL', OOB),
+    data('tcp4', 2),
+    data('tcp4', 1),
+  ],
+  // SO_RCVLOWAT 4, 2 bytes queued: not readable; blocking recv (SO_RCVTIMEO 100 ms) gives the 2
+  // bytes after the timeout; non-blocking at once; 4 queued: readable
+  'tcp.rcvlowat': [poll('tcp4', false), data('tcp4', 2), data('tcp4', 2), poll('tcp4', true), data('tcp4', 4)],
   'udp.idle': [wouldBlock('udp4'), wouldBlock('udp4', 'recvmsg(16)')],
   'udp.zero-length': [data('udp4', 0, 'recvmsg(16)'), wouldBlock('udp4')],
   // recvmsg, then recv with the MSG_TRUNC input flag: ret is the full length
@@ -84,8 +100,20 @@ export const LINUX: Table = {
     data('unix-seqpacket', 4, 'recvmsg(16)'),
     eof('unix-seqpacket'),
   ],
+  // a zero-length record with the peer there; 'ab', '', 'c' then the close (the '' is data: 'c'
+  // is queued behind it); the close; sys.recv's 0 alone; a lone '' at the close reads as eof
+  'unix.seqpacket.eof': [
+    data('unix-seqpacket', 0),
+    data('unix-seqpacket', 2),
+    data('unix-seqpacket', 0),
+    data('unix-seqpacket', 1),
+    eof('unix-seqpacket'),
+    sys(data('unix-seqpacket', 0)),
+    eof('unix-seqpacket'),
+    eof('unix-seqpacket'),
+  ],
   // then blocking: SO_RCVTIMEO ends the wait
   'unix.dgram.peer-closed': [wouldBlock('unix-dgram'), wouldBlock('unix-dgram'), timeout('unix-dgram')],
   'fd.closed': [sys(error('fd -1', 'EBADF')), sys(error('closed fd', 'EBADF'))],
-  'fd.not-socket': [sys(error('/dev/null', 'ENOTSOCK'))],
+  'fd.not-socket': [sys(error('/dev/null', 'ENOTSOCK')), sys(error('pipe', 'ENOTSOCK'))],
 };

@@ -7,8 +7,20 @@
  * test/fixtures/probe-win32-wine.json is the Wine view and probe-win32-reference.json agrees.
  * @module
  */
-import { LINUX, NO_USER_TIMEOUT } from './linux.js';
-import { builders, column, deviation, PEEK, sys, unsupported, winsock, wineOnly, type Expected } from './steps.js';
+import { LINUX, NO_USER_TIMEOUT, OOB } from './linux.js';
+import {
+  builders,
+  column,
+  deviation,
+  PEEK,
+  sys,
+  undocumented,
+  unsupported,
+  winsock,
+  wineOnly,
+  wineUnsupported,
+  type Expected,
+} from './steps.js';
 
 const { step, wouldBlock, timeout, error, eof, data } = builders({
   wouldBlock: 'WSAEWOULDBLOCK',
@@ -30,6 +42,12 @@ const LISTENING =
 const ICMP = "no ICMP error reaches Wine's recv (Linux keeps it for a later send); Windows reports WSAECONNRESET";
 const ICMP_UNCONNECTED =
   "no ICMP error reaches Wine's recvfrom (Linux reports none to an unconnected socket); Windows reports WSAECONNRESET while SIO_UDP_CONNRESET is on";
+const WORKER = 'tcp4 worker';
+const WAKE =
+  "Wine's closesocket() ends the recv another thread is blocked in with WSAEINVAL; Windows documents WSAEINTR";
+/** docs/recv-semantics.md#wine: Wine 8.0's socket(AF_UNIX, ...) fails. */
+export const NO_WINE_AF_UNIX =
+  'Wine 8.0 has no AF_UNIX sockets: socket(AF_UNIX) fails with WSAEAFNOSUPPORT, where Windows 10 1803+ has stream ones';
 const NO_AF_UNIX = "Windows' Socket.pair() is a loopback TCP pair: no AF_UNIX socketpair to run this on";
 
 export const WIN32 = column(
@@ -75,6 +93,24 @@ export const WIN32 = column(
       wineOnly(error('tcp4', 'WSAESHUTDOWN')),
     ],
     'tcp.eintr': unsupported('Windows has no signals'),
+    // closesocket() cancels the other thread's recv: WSAEINTR [D]; shutdown(SD_RECEIVE) under a
+    // blocked recv is not documented: under Wine it does not wake it, SO_RCVTIMEO ends it
+    'tcp.wake': [
+      deviation(sys(step(WORKER, 'recv(16)', 'interrupted', -1, 'WSAEINTR')), sys(error(WORKER, 'WSAEINVAL')), WAKE),
+      wineOnly(sys(timeout(WORKER))),
+    ],
+    // [U]; under Wine: no urgent byte is WSAEWOULDBLOCK (a non-blocking socket), also once it
+    // was read; with SO_OOBINLINE WSAEINVAL; the stream as on Linux
+    'tcp.oob': [
+      wineOnly(wouldBlock('tcp4', OOB)),
+      wineOnly(data('tcp4', 1, OOB)),
+      wineOnly(data('tcp4', 2)),
+      wineOnly(wouldBlock('tcp4', OOB)),
+      wineOnly(error('tcp4', 'WSAEINVAL', OOB)),
+      wineOnly(data('tcp4', 2)),
+      wineOnly(data('tcp4', 1)),
+    ],
+    'tcp.rcvlowat': unsupported('Winsock does not support SO_RCVLOWAT (setsockopt documents it as not supported)'),
     // -1 WSAEMSGSIZE (10040) with the buffer filled; the rest is lost [D]. What Winsock does with
     // the MSG_TRUNC bit as an input flag is not documented, so nor is what is left queued after it.
     'udp.truncated': [
@@ -93,8 +129,14 @@ export const WIN32 = column(
       deviation(error('udp4 probe', 'WSAECONNRESET'), timeout('udp4 probe'), ICMP),
       deviation(error('udp4', 'WSAECONNRESET'), wouldBlock('udp4'), ICMP_UNCONNECTED),
     ],
-    'unix.stream': unsupported(NO_AF_UNIX),
+    // AF_UNIX stream sockets exist (Windows 10 1803+) [D]: the scenario connects over a path;
+    // their values are not documented. Wine 8 has no AF_UNIX at all.
+    'unix.stream': wineUnsupported(
+      NO_WINE_AF_UNIX,
+      undocumented('the Windows column documents no values for AF_UNIX stream sockets'),
+    ),
     'unix.seqpacket': unsupported(NO_AF_UNIX),
+    'unix.seqpacket.eof': unsupported(NO_AF_UNIX),
     'unix.dgram.peer-closed': unsupported(NO_AF_UNIX),
     'fd.closed': [sys(error('fd -1', 'WSAENOTSOCK')), sys(error('closed fd', 'WSAENOTSOCK'))],
     'fd.not-socket': unsupported('a C runtime descriptor is not a SOCKET: Windows cannot hand one to recv'),
