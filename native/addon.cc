@@ -405,8 +405,9 @@ bool ReadCounts(Napi::Env env, Napi::Value value, size_t needed, int32_t** out) 
 
 // recvMany(fd, buffers, flags, out, senders): recv_many into each whole buffer. For each message
 // received, out[2i] is its length (beyond the buffer's: truncated) and out[2i + 1] its msg_flags,
-// and senders[i] its sender ({ family, address, port }; the previous message's object again
-// when the sender is the same). Returns how many, or the negated error.
+// and senders[i] its sender ({ family, address, port }), set only where it differs from the
+// previous message's (`senders` is left as it was elsewhere: the caller passes an empty array).
+// Returns how many, or the negated error.
 Napi::Value ReceiveMany(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RAWRECV_ARG_SOCK(0, fd);
@@ -425,7 +426,6 @@ Napi::Value ReceiveMany(const Napi::CallbackInfo& info) {
   for (Message& message : messages) message.address.length = 0;
   if (!ReadBatch(env, info[1], count, &messages)) return env.Undefined();
   int64_t ret = sys::recv_many(fd, messages.data(), messages.size(), flags);
-  Napi::Value previous;
   for (int64_t i = 0; i < ret; ++i) {
     const Message& message = messages[i];
     out[2 * i] = static_cast<int32_t>(message.transferred);
@@ -433,8 +433,10 @@ Napi::Value ReceiveMany(const Napi::CallbackInfo& info) {
     const SockAddr* last = i > 0 ? &messages[i - 1].address : nullptr;
     bool same = last != nullptr && last->length == message.address.length &&
                 std::memcmp(last->bytes, message.address.bytes, message.address.length) == 0;
-    if (!same) previous = AddressObject(env, message.address, Napi::Object::New(env));
-    senders.Set(static_cast<uint32_t>(i), previous);
+    if (!same) {
+      senders.Set(static_cast<uint32_t>(i),
+                  AddressObject(env, message.address, Napi::Object::New(env)));
+    }
   }
   return Num(env, ret);
 }

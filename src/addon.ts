@@ -138,7 +138,7 @@ export interface Addon {
    * recvmmsg(2) (Linux; a loop of recvmsg elsewhere, see native/batch.h) into each whole buffer
    * (1..1024 of them): how many messages, or the negated error. For message i, `out[2i]` is its
    * length (more than its buffer: truncated) and `out[2i + 1]` its msg_flags, and `senders[i]`
-   * its sender (the same object as message i - 1's when the sender is the same).
+   * its sender, set only where it differs from message i - 1's (pass an empty array).
    */
   recvMany: (
     fd: number,

@@ -94,6 +94,22 @@ const HAND_OVER = 16 * 1024;
 /** recvmsg writes the sender here; reused so the shape stays stable. */
 const fromOut: RecvFromOut = { family: 0, address: '', port: 0, msgFlags: 0 };
 
+/** A recvMany buffer: a view with at least one byte (checked on its fast path first). */
+function receivable(buffer: unknown, index: number): void {
+  if (ArrayBuffer.isView(buffer) && !(buffer instanceof DataView) && buffer.byteLength > 0) return;
+  const name = `buffers[${index}]`;
+  const length = attachedLength(checkView(buffer, name), name);
+  if (length < 1) throw outOfRange(`${name}.byteLength`, '>= 1', length);
+}
+
+/** One recvMany message, in one of two fixed shapes (an IP or an AF_UNIX sender). */
+function messageOf(bytesRead: number, data: Buffer, truncated: boolean, origin: Origin): ReceivedMessage {
+  const { address, port } = origin;
+  return origin.family === 'unix'
+    ? { bytesRead, data, truncated, family: 'unix', path: origin.path, address, port: 0 }
+    : { bytesRead, data, truncated, family: origin.family, address, port };
+}
+
 const CONSTRUCT = Symbol('rawrecv.Socket');
 /** The async calls' default options: one shared object, since a pending call holds its options. */
 const NO_OPTIONS: RecvAsyncOptions = Object.freeze({});
@@ -139,6 +155,8 @@ export class Socket {
   #last: { source: ArrayBufferView; offset: number; view: Buffer } | undefined;
   /** The AF_UNIX path this Socket bound (Socket.unixDgram), unlinked by close(). */
   #bound: BoundPath | undefined;
+  /** recvMany's data views of the last call, by message index (see recvMany). */
+  #batchViews: Buffer[] | undefined;
 
   /** Use the static constructors (the token keeps JavaScript callers out too). */
   private constructor(token: symbol, state: SocketState) {
@@ -681,31 +699,34 @@ export class Socket {
    */
   recvMany(buffers: readonly ArrayBufferView[], options?: { flags?: number }): RecvManyResult {
     const fd = this.#open();
-    const lengths = checkBatch(buffers, 'buffers', (buffer, name) => attachedLength(checkView(buffer, name), name));
-    for (const [index, length] of lengths.entries()) {
-      if (length < 1) throw outOfRange(`buffers[${index}].byteLength`, '>= 1', length);
-    }
-    const flags = checkFlags(checkOptions(options, 'options').flags ?? 0);
+    checkBatch(buffers, 'buffers', receivable);
+    const flags = options === undefined ? 0 : checkFlags(checkOptions(options, 'options').flags ?? 0);
     this.#checkStreamFlags(flags);
     const ret = addon.recvMany(fd, buffers, flags, batchOut, batchSenders);
     if (ret < 0) return this.#classify(fd, ret, 1, flags, 0) as RecvManyResult;
     const messages: ReceivedMessage[] = [];
+    const views = (this.#batchViews ??= []);
+    let origin: Origin | undefined;
     for (let i = 0; i < ret; i++) {
+      const buffer = buffers[i] as ArrayBufferView;
       const length = batchOut[2 * i] as number;
-      const size = lengths[i] as number;
+      const size = buffer.byteLength;
       if (length === 0 && this.#context.socketType !== 'dgram' && this.#endedAt(fd, i, ret)) {
         // The stream's end (or a seqpacket peer's close): an eof now, or after the data.
         if (i === 0) return this.#classify(fd, 0, size, flags, 0) as RecvManyResult;
         break;
       }
-      const buffer = buffers[i] as ArrayBufferView;
-      const bytesRead = Math.min(length, size);
-      messages.push({
-        bytesRead,
-        data: Buffer.from(buffer.buffer, buffer.byteOffset, bytesRead),
-        truncated: length > size || (batchOut[2 * i + 1]! & TRUNCATED) !== 0,
-        ...toOrigin(batchSenders[i] as RawAddress, this.#family),
-      });
+      const bytesRead = length < size ? length : size;
+      // The view of the last call's message i again when it shows the same bytes of the same memory.
+      let data = views[i];
+      if (data?.buffer !== buffer.buffer || data.byteOffset !== buffer.byteOffset || data.length !== bytesRead) {
+        data = views[i] = Buffer.from(buffer.buffer, buffer.byteOffset, bytesRead);
+      }
+      const truncated = length > size || ((batchOut[2 * i + 1] as number) & TRUNCATED) !== 0;
+      // The addon sets a sender only where it differs from the message before.
+      const sender = batchSenders[i];
+      if (sender !== undefined) origin = toOrigin(sender, this.#family);
+      messages.push(messageOf(bytesRead, data, truncated, origin as Origin));
     }
     batchSenders.length = 0;
     return { kind: 'data', ret, errno: 0, messages };
@@ -740,19 +761,24 @@ export class Socket {
     const fd = this.#open();
     let destinations: ({ family: number; host: string; port: number } | undefined)[] | undefined;
     const buffers: ArrayBufferView[] = [];
-    checkBatch(messages, 'messages', (message, name, index) => {
+    checkBatch(messages, 'messages', (message, index) => {
+      if (ArrayBuffer.isView(message) && !(message instanceof DataView) && message.byteLength > 0) {
+        buffers.push(message);
+        return;
+      }
+      const name = `messages[${index}]`;
       let data: unknown = message;
+      let dataName = name;
       if (typeof message === 'object' && message !== null && !ArrayBuffer.isView(message)) {
         const entry = message as { data?: unknown; to?: unknown };
         data = entry.data;
+        dataName = `${name}.data`;
         if (entry.to !== undefined) {
           const { host, port, family } = checkEndpoint(entry.to, `${name}.to`, 0);
           (destinations ??= [])[index] = { family: familyNumber(family), host, port };
         }
       }
-      buffers.push(
-        checkPayload(data, typeof data === 'string' || ArrayBuffer.isView(data) ? 'data' : `${name}.data`)[0],
-      );
+      buffers.push(checkPayload(data, dataName)[0]);
     });
     if (destinations !== undefined) destinations.length = buffers.length;
     const flags = checkFlags(checkOptions(options, 'options').flags ?? 0);
@@ -1089,6 +1115,7 @@ export class Socket {
   close(): void {
     if (this.#context.view.fd < 0) return;
     this.#last = undefined;
+    this.#batchViews = undefined;
     // Pending waits reject with ERR_SOCKET_CLOSED, and libuv lets go of the descriptor first;
     // an owner's close closes every Socket sharing the descriptor in this thread too.
     const bound = this.#bound;

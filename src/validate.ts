@@ -114,15 +114,18 @@ export function checkPayload(data: unknown, name = 'data'): [ArrayBufferView, nu
 /** The most entries a batch (recvMany, sendMany) takes: Linux's UIO_MAXIOV. */
 export const BATCH_LIMIT = 1024;
 
-/** A batch's array (1..{@link BATCH_LIMIT} entries), each entry checked by `check` with its name (`name[i]`). */
-export function checkBatch<T>(
+/**
+ * A batch's array (1..{@link BATCH_LIMIT} entries), each entry checked by `check` with its index
+ * (its name, `name[index]`, is for the checker to make when it throws: not on every call).
+ */
+export function checkBatch(
   values: unknown,
   name: string,
-  check: (value: unknown, name: string, index: number) => T,
-): T[] {
+  check: (value: unknown, index: number) => void,
+): asserts values is readonly unknown[] {
   if (!Array.isArray(values)) throw invalidArgType(name, 'an instance of Array', values);
   if (values.length < 1 || values.length > BATCH_LIMIT) {
     throw outOfRange(`${name}.length`, `>= 1 and <= ${BATCH_LIMIT}`, values.length);
   }
-  return values.map((value: unknown, index) => check(value, `${name}[${index}]`, index));
+  for (let index = 0; index < values.length; index++) check(values[index], index);
 }
