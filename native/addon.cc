@@ -9,6 +9,7 @@
 #include <string>
 
 #include "glue.h"
+#include "message.h"
 #include "platform.h"
 #include "poller.h"
 
@@ -385,6 +386,7 @@ Napi::Object Constants(Napi::Env env) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitPoller(env, exports);
+  InitMessage(env, exports);
   exports.Set("platform", Napi::String::New(env, platform_name()));
   const char* wine = wine_version();
   exports.Set("wine", wine != nullptr ? Napi::Value(Napi::String::New(env, wine)) : env.Null());

@@ -92,6 +92,69 @@ inline Napi::Value Num(Napi::Env env, int64_t value) {
   int name;                          \
   if (!ReadInt(info, index, #name, &name)) return env.Undefined()
 
+// Reads a Buffer / TypedArray / DataView and checks that [offset, offset + length) lies inside
+// it (a detached one is 0 bytes long), so the kernel is never handed memory past its end.
+// (message.cc's reader; addon.cc keeps its own hot-path copy.)
+inline bool ReadViewRange(Napi::Env env, napi_value view, napi_value offset_value,
+                          napi_value length_value, char** data, size_t* length) {
+  void* base = nullptr;
+  size_t byte_length = 0;
+  napi_typedarray_type type;
+  size_t element_count;
+  if (napi_get_typedarray_info(env, view, &type, &element_count, &base, nullptr, nullptr) ==
+      napi_ok) {
+    size_t element_size = 1;
+    switch (type) {
+      case napi_int16_array:
+      case napi_uint16_array:
+        element_size = 2;
+        break;
+      case napi_int32_array:
+      case napi_uint32_array:
+      case napi_float32_array:
+        element_size = 4;
+        break;
+      case napi_float64_array:
+      case napi_bigint64_array:
+      case napi_biguint64_array:
+        element_size = 8;
+        break;
+      default:
+        break;
+    }
+    byte_length = element_count * element_size;
+  } else {
+    bool is_dataview = false;
+    napi_is_dataview(env, view, &is_dataview);
+    if (!is_dataview ||
+        napi_get_dataview_info(env, view, &byte_length, &base, nullptr, nullptr) != napi_ok) {
+      ThrowWithCode(
+          env, false, "ERR_INVALID_ARG_TYPE",
+          "The \"buffer\" argument must be an instance of Buffer, TypedArray, or DataView");
+      return false;
+    }
+  }
+  // Without an offset: 0; without a length: the rest of the view after the offset.
+  int64_t offset = 0;
+  if (offset_value != nullptr && !ReadInteger(env, offset_value, "offset", 0, kIntMax, &offset)) {
+    return false;
+  }
+  int64_t count =
+      static_cast<uint64_t>(offset) <= byte_length ? static_cast<int64_t>(byte_length) - offset : 0;
+  if (length_value != nullptr && !ReadInteger(env, length_value, "length", 0, kIntMax, &count)) {
+    return false;
+  }
+  if (static_cast<uint64_t>(offset) + static_cast<uint64_t>(count) > byte_length) {
+    ThrowWithCode(env, true, "ERR_OUT_OF_RANGE",
+                  "offset + length (" + std::to_string(offset + count) +
+                      ") exceeds the buffer's byte length (" + std::to_string(byte_length) + ")");
+    return false;
+  }
+  *data = static_cast<char*>(base) + offset;
+  *length = static_cast<size_t>(count);
+  return true;
+}
+
 }  // namespace rawrecv
 
 #endif  // RAWRECV_GLUE_H_
