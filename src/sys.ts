@@ -14,7 +14,7 @@ import { closeDescriptor } from './descriptors.js';
 
 export type Sys = Omit<
   Addon,
-  'platform' | 'wine' | 'constants' | 'Poller' | 'own' | 'disown' | 'track' | 'onClosedElsewhere'
+  'platform' | 'wine' | 'constants' | 'Poller' | 'own' | 'disown' | 'track' | 'onClosedElsewhere' | 'controlSizes'
 >;
 
 export const sys: Readonly<Sys> = Object.freeze({
@@ -46,4 +46,10 @@ export const sys: Readonly<Sys> = Object.freeze({
   poll: addon.poll,
   setUdpConnReset: addon.setUdpConnReset,
   handleCount: addon.handleCount,
+  recvmsgControl: addon.recvmsgControl,
+  sendmsgControl: addon.sendmsgControl,
+  interfaceName: addon.interfaceName,
+  inetNtop: addon.inetNtop,
+  inetPton: addon.inetPton,
+  controlSpace: addon.controlSpace,
 });
