@@ -9,7 +9,7 @@
       "conditions": [
         ["OS=='win'", {
           "sources": ["native/win32.cc"],
-          "libraries": ["ws2_32.lib"]
+          "libraries": ["ws2_32.lib", "iphlpapi.lib"]
         }, {
           "sources": ["native/posix.cc"]
         }],

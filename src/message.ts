@@ -90,7 +90,7 @@ export interface RecvOptions {
   recvErr?: boolean;
 }
 
-/** What the message functions need of their Socket. */
+/** @internal What the message functions need of their Socket. */
 export interface MessageHooks {
   readonly family: Family;
   /** The Socket's classification of one receive (the same as recvFrom's: state, seqpacket EOF, readState). */
@@ -107,14 +107,14 @@ export interface MessageHooks {
 
 /** The control buffer's default size: room for every control message rawrecv decodes at once, and 64 descriptors. */
 export const DEFAULT_CONTROL = 1024;
-/** The largest control buffer (the addon's limit). */
+/** @internal The largest control buffer (the addon's limit). */
 export const MAX_CONTROL = 1 << 20;
 
 const { MSG } = constants;
 const NOSIGNAL = MSG.NOSIGNAL ?? 0;
 
 /**
- * One recvmsg(2) with a control buffer. MSG_ERRQUEUE never waits (the error queue is read as it
+ * @internal One recvmsg(2) with a control buffer. MSG_ERRQUEUE never waits (the error queue is read as it
  * is), so its EAGAIN is `would-block` even on a blocking socket with a receive timeout.
  */
 export function recvMsg(
@@ -154,7 +154,7 @@ export function recvMsg(
   };
 }
 
-/** One recvmsg(2) with MSG_ERRQUEUE (and MSG_DONTWAIT): the error queue's next entry, decoded. */
+/** @internal One recvmsg(2) with MSG_ERRQUEUE (and MSG_DONTWAIT): the error queue's next entry, decoded. */
 export function recvError(
   fd: number,
   length: number,
@@ -185,7 +185,7 @@ export interface SendMsgOptions {
   flags?: number;
 }
 
-/** One sendmsg(2) with control messages. */
+/** @internal One sendmsg(2) with control messages. */
 export function sendMsg(
   fd: number,
   data: ArrayBufferView | string,
@@ -228,7 +228,8 @@ function optionFor(key: keyof RecvOptions, family: Family): [level: number, name
   };
   switch (key) {
     case 'pktinfo':
-      return ip('IP_PKTINFO', 'IPV6_RECVPKTINFO');
+      // Windows names the IPv6 option as its control message: IPV6_PKTINFO (RFC 2292's name).
+      return PLATFORM === 'win32' ? ip('IP_PKTINFO', 'IPV6_PKTINFO') : ip('IP_PKTINFO', 'IPV6_RECVPKTINFO');
     case 'tos':
       // Windows has no IP_RECVTOS before 10 1903 and delivers ECN through IP_RECVECN.
       return PLATFORM === 'win32' ? ip('IP_RECVECN', 'IPV6_RECVECN') : ip('IP_RECVTOS', 'IPV6_RECVTCLASS');
@@ -236,6 +237,8 @@ function optionFor(key: keyof RecvOptions, family: Family): [level: number, name
       if (PLATFORM === 'win32') throw notSupported(what('IP_RECVTTL', 'IPV6_RECVHOPLIMIT'));
       return ip('IP_RECVTTL', 'IPV6_RECVHOPLIMIT');
     case 'recvErr':
+      // Windows defines IP_RECVERR but has no error queue (MSG_ERRQUEUE) to read it from.
+      if (PLATFORM === 'win32') throw notSupported(what('IP_RECVERR', 'IPV6_RECVERR'));
       return ip('IP_RECVERR', 'IPV6_RECVERR');
     case 'timestamp':
       if (PLATFORM === 'win32') throw notSupported(what('SO_TIMESTAMPNS', 'SO_TIMESTAMPNS'));
@@ -259,7 +262,7 @@ const RECV_OPTIONS: readonly (keyof RecvOptions)[] = [
 ];
 
 /**
- * setsockopt(2) of each option given, in the order of RECV_OPTIONS. Every option is checked (and
+ * @internal setsockopt(2) of each option given, in the order of RECV_OPTIONS. Every option is checked (and
  * ERR_NOT_SUPPORTED raised) before the first call; a failing call throws a SocketError (the
  * options before it are set).
  */
