@@ -18,7 +18,7 @@ import type { Origin } from './classify.js';
 import { constants, PLATFORM } from './constants.js';
 import { closeDescriptor, received } from './descriptors.js';
 import { nameOf } from './errno.js';
-import { invalidArgType, invalidArgValue, notSupported, outOfRange } from './errors.js';
+import { illegalConstructor, invalidArgType, invalidArgValue, notSupported, outOfRange } from './errors.js';
 import type { Socket } from './socket.js';
 import { checkInteger, checkOptions } from './validate.js';
 
@@ -146,7 +146,7 @@ function ntop(family: number, data: Buffer, offset: number): string | null {
   return typeof text === 'string' ? text : null;
 }
 
-/** if_indextoname, or null when it fails (an interface that has gone away). */
+/** @internal if_indextoname, or null when it fails (an interface that has gone away). */
 export function interfaceName(ifindex: number): string | null {
   const name = addon.interfaceName(ifindex);
   return typeof name === 'string' ? name : null;
@@ -200,6 +200,9 @@ function extendedError(data: Buffer): ExtendedError {
   };
 }
 
+/** @internal The decoder's hook to make a Socket of a received descriptor (src/message.ts). */
+export type Adopt = (fd: number, blocking: boolean) => Socket;
+
 const FINALIZER = new FinalizationRegistry<number>((fd) => {
   closeDescriptor(fd);
 });
@@ -214,15 +217,20 @@ const RECEIVED = Symbol('rawrecv.ReceivedDescriptor');
  */
 export class ReceivedDescriptor {
   #fd: number;
-  readonly #adopt: (fd: number, blocking: boolean) => Socket;
+  readonly #adopt: Adopt;
 
-  /** @internal Made by the decoder for each descriptor of an SCM_RIGHTS message. */
-  constructor(token: symbol, fd: number, adopt: (fd: number, blocking: boolean) => Socket) {
-    if (token !== RECEIVED) throw new TypeError('Illegal constructor: received descriptors come from recvMsg');
+  /** Received descriptors come from recvMsg (the token keeps JavaScript callers out too). */
+  private constructor(token: symbol, fd: number, adopt: Adopt) {
+    if (token !== RECEIVED) throw illegalConstructor('Socket#recvMsg (SCM_RIGHTS)');
     this.#fd = fd;
     this.#adopt = adopt;
     received(fd);
     FINALIZER.register(this, fd, this);
+  }
+
+  /** @internal The decoder's wrapper for each descriptor of an SCM_RIGHTS message: held from now on. */
+  static hold(fd: number, adopt: Adopt): ReceivedDescriptor {
+    return new ReceivedDescriptor(RECEIVED, fd, adopt);
   }
 
   /** The descriptor while the package holds it; -1 once taken or closed. */
@@ -274,9 +282,6 @@ export class ReceivedDescriptor {
   }
 }
 
-/** @internal The decoder's hook to make a Socket of a received descriptor (src/message.ts). */
-export type Adopt = (fd: number, blocking: boolean) => Socket;
-
 /** @internal Closes every descriptor of `messages` that nobody took (a result that is not data). */
 export function closeReceived(messages: readonly ControlMessage[]): void {
   for (const message of messages) {
@@ -307,7 +312,7 @@ export function decodeControl(
     if (level === socketLevel && type === known(CMSG.SCM_RIGHTS)) {
       const descriptors: ReceivedDescriptor[] = [];
       for (let at = 0; at + 4 <= data.length; at += 4) {
-        descriptors.push(new ReceivedDescriptor(RECEIVED, readI32(data, at), adopt));
+        descriptors.push(ReceivedDescriptor.hold(readI32(data, at), adopt));
       }
       messages.push({ ...header, name: 'SCM_RIGHTS', descriptors });
     } else if (level === socketLevel && type === known(CMSG.SCM_CREDENTIALS)) {
@@ -394,7 +399,7 @@ function tos(header: Header, name: 'IP_TOS' | 'IPV6_TCLASS', value: number): Con
   return { ...header, name, tos: byte, dscp: byte >> 2, ecn: byte & 3 };
 }
 
-/** msg_flags, decoded with this platform's MSG_* values. */
+/** @internal msg_flags, decoded with this platform's MSG_* values. */
 export function decodeMsgFlags(raw: number): MsgFlags {
   const has = (bit: number | undefined): boolean => bit !== undefined && bit !== 0 && (raw & bit) !== 0;
   const { MSG } = constants;
@@ -408,7 +413,7 @@ export function decodeMsgFlags(raw: number): MsgFlags {
   };
 }
 
-/** An option's number, or ERR_NOT_SUPPORTED naming it. */
+/** @internal An option's number, or ERR_NOT_SUPPORTED naming it. */
 export function required(value: number | undefined, what: string): number {
   if (value === undefined) throw notSupported(what);
   return value;
