@@ -162,6 +162,9 @@ export function recvError(
   hooks: MessageHooks,
 ): RecvErrorResult {
   const errqueue = required(MSG.ERRQUEUE, 'recvError (MSG_ERRQUEUE)');
+  // AF_UNIX has no error queue, and Linux's unix recvmsg ignores the flag: the call would take
+  // the next ordinary message (descriptors and all) as if it were an error.
+  if (hooks.family === 'unix') throw notSupported('recvError (MSG_ERRQUEUE) on an AF_UNIX socket');
   const { control } = checkOptions(options, 'options');
   const result = recvMsg(fd, length, { flags: errqueue | (MSG.DONTWAIT ?? 0), control }, hooks);
   if (result.kind !== 'data') return result;

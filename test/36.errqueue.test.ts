@@ -143,6 +143,16 @@ describe('the error queue after an ICMP port unreachable', () => {
     });
   });
 
+  it('AF_UNIX has no error queue: Linux ignores MSG_ERRQUEUE and takes the next ordinary message (recvError refuses)', async () => {
+    await closing(Socket.pair({ type: 'seqpacket' }), (ours, peer) => {
+      peer.send('ordinary');
+      const result = ours.recvMsg(16, { flags: MSG.ERRQUEUE });
+      expect(result).toMatchObject({ kind: 'data', data: Buffer.from('ordinary') });
+      expect(result.kind === 'data' && result.msgFlags.errqueue).toBe(false);
+      expect(() => ours.recvError()).toThrow(expect.objectContaining({ code: 'ERR_NOT_SUPPORTED' }) as Error);
+    });
+  });
+
   it('a buffer shorter than the refused datagram: its start, truncated', async () => {
     const { socket } = pinging('IPv4', true, true);
     await closing([socket], async (socket) => {

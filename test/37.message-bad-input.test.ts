@@ -112,7 +112,7 @@ describe('recvMsg, recvError, sendMsg and setRecvOptions refuse bad input before
   });
 
   it('setRecvOptions: an object of booleans with known names; an option the socket cannot have is ERR_NOT_SUPPORTED naming it', async () => {
-    await closing([boundUdp(), ...Socket.pair()], (udp, unix) => {
+    await closing([boundUdp(), ...Socket.pair()], (udp, unix, peer) => {
       each([null, 'x', 5, undefined], TypeError, 'ERR_INVALID_ARG_TYPE', (options) =>
         udp.setRecvOptions(wrong(options)),
       );
@@ -130,6 +130,10 @@ describe('recvMsg, recvError, sendMsg and setRecvOptions refuse bad input before
         expect(caught?.code, key).toBe('ERR_NOT_SUPPORTED');
         expect(caught?.message, key).toMatch(/AF_UNIX/);
       }
+      // AF_UNIX has no error queue (Linux ignores MSG_ERRQUEUE there and would take a message).
+      peer.send('not an error');
+      expectThrow(() => unix.recvError(), Error, 'ERR_NOT_SUPPORTED', 'recvError on AF_UNIX');
+      expect(unix.available()).toBe(12);
       // Checked before the first call: a good option before a bad one is not set either.
       expectThrow(() => unix.setRecvOptions({ credentials: true, pktinfo: true }), Error, 'ERR_NOT_SUPPORTED');
       expect(sys.getsockopt(unix.fd, constants.SOL.SOCKET, constants.SO.PASSCRED ?? 16)).toBe(0);
