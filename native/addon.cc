@@ -11,114 +11,15 @@
 #include <vector>
 
 #include "glue.h"
+#include "message.h"
 #include "platform.h"
 #include "poller.h"
 
 namespace rawrecv {
 namespace {
 
-// The memory of a typed array or DataView: its first byte and byte length. Throws
-// ERR_INVALID_ARG_TYPE (naming `name`) and returns false for anything else. The typed-array
-// query comes first: it is the common case, and it fails cleanly (napi_invalid_arg) otherwise.
-bool ViewBytes(napi_env env, napi_value buffer, const char* name, char** base_out,
-               size_t* byte_length_out, int64_t index = -1) {
-  void* base = nullptr;
-  size_t byte_length = 0;
-  napi_typedarray_type type;
-  size_t element_count;
-  if (napi_get_typedarray_info(env, buffer, &type, &element_count, &base, nullptr, nullptr) ==
-      napi_ok) {
-    size_t element_size = 1;
-    switch (type) {
-      case napi_int16_array:
-      case napi_uint16_array:
-        element_size = 2;
-        break;
-      case napi_int32_array:
-      case napi_uint32_array:
-      case napi_float32_array:
-        element_size = 4;
-        break;
-      case napi_float64_array:
-      case napi_bigint64_array:
-      case napi_biguint64_array:
-        element_size = 8;
-        break;
-      default:
-        break;
-    }
-    byte_length = element_count * element_size;
-  } else {
-    bool is_dataview = false;
-    napi_is_dataview(env, buffer, &is_dataview);
-    if (!is_dataview ||
-        napi_get_dataview_info(env, buffer, &byte_length, &base, nullptr, nullptr) != napi_ok) {
-      std::string label = index < 0 ? name : name + ("[" + std::to_string(index) + "]");
-      ThrowWithCode(
-          env, false, "ERR_INVALID_ARG_TYPE",
-          "The \"" + label + "\" argument must be an instance of Buffer, TypedArray, or DataView");
-      return false;
-    }
-  }
-  *base_out = static_cast<char*>(base);
-  *byte_length_out = byte_length;
-  return true;
-}
-
-// Reads (buffer, offset, length) and checks the range lies inside the view, so the kernel is
-// never handed memory past its end.
-bool ReadRange(napi_env env, napi_value buffer, napi_value offset_value, napi_value length_value,
-               char** data, size_t* length) {
-  char* base;
-  size_t byte_length;
-  if (!ViewBytes(env, buffer, "buffer", &base, &byte_length)) return false;
-  int64_t offset;
-  int64_t count;
-  if (!ReadInteger(env, offset_value, "offset", 0, kIntMax, &offset)) return false;
-  if (!ReadInteger(env, length_value, "length", 0, kIntMax, &count)) return false;
-  // A detached ArrayBuffer reports a byte length of 0, so it fails here too.
-  if (static_cast<uint64_t>(offset) + static_cast<uint64_t>(count) > byte_length) {
-    ThrowWithCode(env, true, "ERR_OUT_OF_RANGE",
-                  "offset + length (" + std::to_string(offset + count) +
-                      ") exceeds the buffer's byte length (" + std::to_string(byte_length) + ")");
-    return false;
-  }
-  *data = base + offset;
-  *length = static_cast<size_t>(count);
-  return true;
-}
-
 bool ReadRange(const Napi::CallbackInfo& info, size_t index, char** data, size_t* length) {
-  return ReadRange(info.Env(), info[index], info[index + 1], info[index + 2], data, length);
-}
-
-// Reads (family, host, port) into a sockaddr.
-bool ReadAddress(Napi::Env env, Napi::Value family_value, Napi::Value host_value,
-                 Napi::Value port_value, SockAddr* out) {
-  int64_t family;
-  int64_t port;
-  if (!ReadInteger(env, family_value, "family", -kIntMax - 1, kIntMax, &family)) return false;
-  if (!host_value.IsString()) {
-    ThrowWithCode(env, false, "ERR_INVALID_ARG_TYPE",
-                  "The \"host\" argument must be of type string");
-    return false;
-  }
-  std::string host = host_value.As<Napi::String>().Utf8Value();
-  if (!ReadInteger(env, port_value, "port", 0, 65535, &port)) return false;
-  // The length goes with the bytes: a Linux abstract AF_UNIX name starts with a NUL.
-  int64_t parsed = address_parse(static_cast<int>(family), host.data(), host.size(),
-                                 static_cast<int>(port), out);
-  if (parsed != 0) {
-    std::string shown = host;
-    for (char& c : shown) {
-      if (c == '\0') c = '@';  // as ss(8) shows an abstract name
-    }
-    ThrowWithCode(
-        env, false, "ERR_INVALID_ADDRESS",
-        "The address \"" + shown + "\" is not valid for address family " + std::to_string(family));
-    return false;
-  }
-  return true;
+  return ReadViewRange(info.Env(), info[index], info[index + 1], info[index + 2], data, length);
 }
 
 // Reads (family, host, port) at `index`..`index + 2` into a sockaddr.
@@ -237,7 +138,7 @@ napi_value Transfer(napi_env env, napi_callback_info callback_info) {
   char* data;
   size_t length;
   if (!ReadInteger(env, argv[0], "fd", kSockMin, kSockMax, &fd) ||
-      !ReadRange(env, argv[1], argv[2], argv[3], &data, &length) ||
+      !ReadViewRange(env, argv[1], argv[2], argv[3], &data, &length) ||
       !ReadInteger(env, argv[4], "flags", -kIntMax - 1, kIntMax, &flags)) {
     return nullptr;
   }
@@ -289,7 +190,7 @@ napi_value TransferFast(napi_env env, napi_callback_info callback_info) {
     napi_value count;
     if (napi_create_int32(env, args[kOffset], &offset) != napi_ok ||
         napi_create_int32(env, args[kLength], &count) != napi_ok ||
-        !ReadRange(env, buffer, offset, count, &data, &length)) {
+        !ReadViewRange(env, buffer, offset, count, &data, &length)) {
       return nullptr;
     }
   }
@@ -612,6 +513,7 @@ Napi::Object Constants(Napi::Env env) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitPoller(env, exports);
+  InitMessage(env, exports);
   exports.Set("platform", Napi::String::New(env, platform_name()));
   const char* wine = wine_version();
   exports.Set("wine", wine != nullptr ? Napi::Value(Napi::String::New(env, wine)) : env.Null());

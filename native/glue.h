@@ -92,6 +92,110 @@ inline Napi::Value Num(Napi::Env env, int64_t value) {
   int name;                          \
   if (!ReadInt(info, index, #name, &name)) return env.Undefined()
 
+// The memory of a typed array or DataView: its first byte and byte length. Throws
+// ERR_INVALID_ARG_TYPE (naming `name`, or `name[index]`) and returns false for anything else.
+// The typed-array query comes first: it is the common case, and it fails cleanly otherwise.
+inline bool ViewBytes(napi_env env, napi_value buffer, const char* name, char** base_out,
+                      size_t* byte_length_out, int64_t index = -1) {
+  void* base = nullptr;
+  size_t byte_length = 0;
+  napi_typedarray_type type;
+  size_t element_count;
+  if (napi_get_typedarray_info(env, buffer, &type, &element_count, &base, nullptr, nullptr) ==
+      napi_ok) {
+    size_t element_size = 1;
+    switch (type) {
+      case napi_int16_array:
+      case napi_uint16_array:
+        element_size = 2;
+        break;
+      case napi_int32_array:
+      case napi_uint32_array:
+      case napi_float32_array:
+        element_size = 4;
+        break;
+      case napi_float64_array:
+      case napi_bigint64_array:
+      case napi_biguint64_array:
+        element_size = 8;
+        break;
+      default:
+        break;
+    }
+    byte_length = element_count * element_size;
+  } else {
+    bool is_dataview = false;
+    napi_is_dataview(env, buffer, &is_dataview);
+    if (!is_dataview ||
+        napi_get_dataview_info(env, buffer, &byte_length, &base, nullptr, nullptr) != napi_ok) {
+      std::string label = index < 0 ? name : name + ("[" + std::to_string(index) + "]");
+      ThrowWithCode(
+          env, false, "ERR_INVALID_ARG_TYPE",
+          "The \"" + label + "\" argument must be an instance of Buffer, TypedArray, or DataView");
+      return false;
+    }
+  }
+  *base_out = static_cast<char*>(base);
+  *byte_length_out = byte_length;
+  return true;
+}
+
+// Reads a Buffer / TypedArray / DataView and checks that [offset, offset + length) lies inside
+// it (a detached one is 0 bytes long), so the kernel is never handed memory past its end.
+// Without an offset (nullptr): 0; without a length: the rest of the view after the offset.
+inline bool ReadViewRange(napi_env env, napi_value view, napi_value offset_value,
+                          napi_value length_value, char** data, size_t* length) {
+  char* base;
+  size_t byte_length;
+  if (!ViewBytes(env, view, "buffer", &base, &byte_length)) return false;
+  int64_t offset = 0;
+  if (offset_value != nullptr && !ReadInteger(env, offset_value, "offset", 0, kIntMax, &offset)) {
+    return false;
+  }
+  int64_t count =
+      static_cast<uint64_t>(offset) <= byte_length ? static_cast<int64_t>(byte_length) - offset : 0;
+  if (length_value != nullptr && !ReadInteger(env, length_value, "length", 0, kIntMax, &count)) {
+    return false;
+  }
+  if (static_cast<uint64_t>(offset) + static_cast<uint64_t>(count) > byte_length) {
+    ThrowWithCode(env, true, "ERR_OUT_OF_RANGE",
+                  "offset + length (" + std::to_string(offset + count) +
+                      ") exceeds the buffer's byte length (" + std::to_string(byte_length) + ")");
+    return false;
+  }
+  *data = base + offset;
+  *length = static_cast<size_t>(count);
+  return true;
+}
+
+// Reads (family, host, port) into a sockaddr. The host's length goes with its bytes: a Linux
+// abstract AF_UNIX name starts with a NUL.
+inline bool ReadAddress(Napi::Env env, Napi::Value family_value, Napi::Value host_value,
+                        Napi::Value port_value, SockAddr* out) {
+  int64_t family;
+  int64_t port;
+  if (!ReadInteger(env, family_value, "family", -kIntMax - 1, kIntMax, &family)) return false;
+  if (!host_value.IsString()) {
+    ThrowWithCode(env, false, "ERR_INVALID_ARG_TYPE",
+                  "The \"host\" argument must be of type string");
+    return false;
+  }
+  std::string host = host_value.As<Napi::String>().Utf8Value();
+  if (!ReadInteger(env, port_value, "port", 0, 65535, &port)) return false;
+  if (address_parse(static_cast<int>(family), host.data(), host.size(), static_cast<int>(port),
+                    out) != 0) {
+    std::string shown = host;
+    for (char& c : shown) {
+      if (c == '\0') c = '@';  // as ss(8) shows an abstract name
+    }
+    ThrowWithCode(
+        env, false, "ERR_INVALID_ADDRESS",
+        "The address \"" + shown + "\" is not valid for address family " + std::to_string(family));
+    return false;
+  }
+  return true;
+}
+
 }  // namespace rawrecv
 
 #endif  // RAWRECV_GLUE_H_

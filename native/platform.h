@@ -112,6 +112,19 @@ int64_t poll(sock fd, int events);
 // Windows' WSAIoctl(SIO_UDP_CONNRESET): whether an unconnected UDP socket's recvfrom reports
 // an ICMP port-unreachable as WSAECONNRESET. POSIX has no such switch: -EOPNOTSUPP, no call.
 int64_t set_udp_connreset(sock fd, bool report);
+// recvmsg(2) with one iovec and a control buffer (WSARecvMsg on Windows, its pointer fetched once
+// per process with WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER) on this socket). msg_flags goes
+// to msg_flags and the control bytes the kernel wrote (msg_controllen) to control_used. POSIX
+// adds MSG_CMSG_CLOEXEC where it exists; elsewhere each SCM_RIGHTS descriptor gets FD_CLOEXEC
+// right after the call (a fork in between could inherit it: the OS offers nothing better).
+int64_t recvmsg_control(sock fd, void* buffer, size_t length, int flags, SockAddr* from,
+                        void* control, size_t control_length, int* msg_flags, size_t* control_used);
+// sendmsg(2) (WSASendMsg) with one iovec, `to` (nullptr: the connected peer) and control bytes
+// laid out by control_build.
+int64_t sendmsg_control(sock fd, const void* buffer, size_t length, int flags, const SockAddr* to,
+                        const void* control, size_t control_length);
+// if_indextoname(3): the interface's name into `name` (at least kInterfaceNameSize bytes).
+int64_t interface_name(uint32_t index, char* name);
 
 }  // namespace sys
 
@@ -135,5 +148,41 @@ const char* wine_version();
 const ConstantGroup* constant_groups(size_t* count);
 // "linux", "darwin", "freebsd", "win32", ... as Node's process.platform says.
 const char* platform_name();
+
+// Control messages (no system call): the layout of msg_control is the platform's (CMSG_* macros).
+constexpr size_t kInterfaceNameSize = 257;  // IF_NAMESIZE is 16 on POSIX; Windows' names are longer
+
+// One control message: its level and type, and where its data lies in the control buffer.
+struct ControlEntry {
+  int level;
+  int type;
+  size_t offset;  // from the start of the control buffer
+  size_t length;  // cmsg_len minus the header: what the kernel wrote (less if MSG_CTRUNC cut it)
+};
+// Walks the `used` bytes of a received control buffer (CMSG_FIRSTHDR / CMSG_NXTHDR) into `out`
+// (at most `max` entries); returns how many there are, which can exceed `max`. Entries whose
+// data would lie past `used` are cut to what lies inside.
+size_t control_walk(const void* control, size_t used, ControlEntry* out, size_t max);
+// CMSG_SPACE(length): the room one control message with `length` data bytes takes.
+size_t control_space(size_t length);
+// Lays one control message out at `out` (which has CMSG_SPACE(length) bytes): header, then the
+// data. Returns the bytes it took (CMSG_SPACE).
+size_t control_build(void* out, int level, int type, const void* data, size_t length);
+// inet_ntop / inet_pton of a raw address (4 bytes for AF_INET, 16 for AF_INET6). ntop reads
+// from `bytes` (`available` of them) and returns 0, or -EINVAL when fewer than the family's are
+// there, -EAFNOSUPPORT for another family; pton writes the bytes to `out` (16 bytes of room)
+// and returns how many (4 / 16), or -EINVAL / -EAFNOSUPPORT. (Windows: the WSAE numbers.)
+int64_t address_ntop(int family, const void* bytes, size_t available, char* out, size_t size);
+int64_t address_pton(int family, const char* host, void* out);
+// The sizes of the structs the TypeScript decoder reads (0 where the platform has none), so it
+// can refuse to decode one whose size is not the layout it knows.
+struct ControlSizes {
+  int in_pktinfo;
+  int in6_pktinfo;
+  int timespec;
+  int ucred;
+  int sock_extended_err;
+};
+ControlSizes control_sizes();
 
 }  // namespace rawrecv

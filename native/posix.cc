@@ -3,8 +3,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -13,6 +15,10 @@
 #include <unistd.h>
 
 #include <cstring>
+
+#ifdef __linux__
+#include <linux/errqueue.h>  // sock_extended_err, SO_EE_ORIGIN_* (IP_RECVERR)
+#endif
 
 #include "batch.h"
 #include "platform.h"
@@ -209,7 +215,7 @@ const Constant k_SHUT[] = {
 const ConstantGroup kGroups[] = {
     RAWRECV_GROUP(errno), RAWRECV_GROUP(MSG),     RAWRECV_GROUP(AF),   RAWRECV_GROUP(SOCK),
     RAWRECV_GROUP(SOL),   RAWRECV_GROUP(IPPROTO), RAWRECV_GROUP(SO),   RAWRECV_GROUP(TCP),
-    RAWRECV_GROUP(IP),    RAWRECV_GROUP(SHUT),    RAWRECV_GROUP(POLL),
+    RAWRECV_GROUP(IP),    RAWRECV_GROUP(SHUT),    RAWRECV_GROUP(POLL), RAWRECV_GROUP(CMSG),
 };
 #undef RAWRECV_GROUP
 
@@ -473,6 +479,70 @@ int64_t poll(sock fd, int events) {
 
 int64_t set_udp_connreset(sock, bool) { return -EOPNOTSUPP; }
 
+#ifdef MSG_CMSG_CLOEXEC
+constexpr int kControlCloexec = MSG_CMSG_CLOEXEC;  // atomic, as SOCK_CLOEXEC
+#else
+constexpr int kControlCloexec = 0;
+
+// What MSG_CMSG_CLOEXEC does, done by hand where it does not exist (macOS): every descriptor
+// received in SCM_RIGHTS gets FD_CLOEXEC. Its failure cannot be reported: the data was taken.
+static void cloexec_received(msghdr* message) {
+  for (cmsghdr* header = CMSG_FIRSTHDR(message); header != nullptr;
+       header = CMSG_NXTHDR(message, header)) {
+    if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int received;
+      std::memcpy(&received, CMSG_DATA(header) + i * sizeof(int), sizeof(int));
+      ::fcntl(received, F_SETFD, FD_CLOEXEC);
+    }
+  }
+}
+#endif
+
+int64_t recvmsg_control(sock fd, void* buffer, size_t length, int flags, SockAddr* from,
+                        void* control, size_t control_length, int* msg_flags,
+                        size_t* control_used) {
+  iovec vector{buffer, length};
+  msghdr message{};
+  message.msg_name = from->bytes;
+  message.msg_namelen = sizeof(from->bytes);
+  message.msg_iov = &vector;
+  message.msg_iovlen = 1;
+  message.msg_control = control_length > 0 ? control : nullptr;
+  message.msg_controllen = static_cast<decltype(message.msg_controllen)>(control_length);
+  ssize_t ret = ::recvmsg(fd_of(fd), &message, flags | kControlCloexec);
+  if (ret == -1) return -static_cast<int64_t>(errno);
+#ifndef MSG_CMSG_CLOEXEC
+  cloexec_received(&message);
+#endif
+  from->length = message.msg_namelen;
+  *msg_flags = message.msg_flags;
+  *control_used = message.msg_control != nullptr ? message.msg_controllen : 0;
+  return ret;
+}
+
+int64_t sendmsg_control(sock fd, const void* buffer, size_t length, int flags, const SockAddr* to,
+                        const void* control, size_t control_length) {
+  iovec vector{const_cast<void*>(buffer), length};
+  msghdr message{};
+  if (to != nullptr) {
+    message.msg_name = const_cast<unsigned char*>(to->bytes);
+    message.msg_namelen = to->length;
+  }
+  message.msg_iov = &vector;
+  message.msg_iovlen = 1;
+  message.msg_control = control_length > 0 ? const_cast<void*>(control) : nullptr;
+  message.msg_controllen = static_cast<decltype(message.msg_controllen)>(control_length);
+  return result(::sendmsg(fd_of(fd), &message, flags));
+}
+
+int64_t interface_name(uint32_t index, char* name) {
+  static_assert(IF_NAMESIZE <= kInterfaceNameSize, "room for any interface name");
+  if (::if_indextoname(index, name) == nullptr) return -static_cast<int64_t>(errno);
+  return 0;
+}
+
 }  // namespace sys
 
 int64_t address_parse(int family, const char* host, size_t host_length, int port, SockAddr* out) {
@@ -584,6 +654,73 @@ const char* platform_name() {
 #else
   return "unknown";
 #endif
+}
+
+size_t control_walk(const void* control, size_t used, ControlEntry* out, size_t max) {
+  msghdr message{};
+  message.msg_control = const_cast<void*>(control);
+  message.msg_controllen = static_cast<decltype(message.msg_controllen)>(used);
+  const auto* base = static_cast<const unsigned char*>(control);
+  size_t count = 0;
+  for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr;
+       header = CMSG_NXTHDR(&message, header)) {
+    if (header->cmsg_len < CMSG_LEN(0)) break;  // malformed: nothing after it can be trusted
+    size_t offset = static_cast<size_t>(CMSG_DATA(header) - base);
+    size_t length = header->cmsg_len - CMSG_LEN(0);
+    if (offset > used) offset = used;
+    if (length > used - offset) length = used - offset;
+    if (count < max)
+      out[count] = ControlEntry{header->cmsg_level, header->cmsg_type, offset, length};
+    ++count;
+  }
+  return count;
+}
+
+size_t control_space(size_t length) { return CMSG_SPACE(length); }
+
+size_t control_build(void* out, int level, int type, const void* data, size_t length) {
+  std::memset(out, 0, CMSG_SPACE(length));
+  auto* header = static_cast<cmsghdr*>(out);
+  header->cmsg_level = level;
+  header->cmsg_type = type;
+  header->cmsg_len = static_cast<decltype(header->cmsg_len)>(CMSG_LEN(length));
+  if (length > 0) std::memcpy(CMSG_DATA(header), data, length);
+  return CMSG_SPACE(length);
+}
+
+int64_t address_ntop(int family, const void* bytes, size_t available, char* out, size_t size) {
+  size_t needed = family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
+  if (needed == 0) return -EAFNOSUPPORT;
+  if (available < needed) return -EINVAL;
+  if (::inet_ntop(family, bytes, out, static_cast<socklen_t>(size)) == nullptr) {
+    return -static_cast<int64_t>(errno);
+  }
+  return 0;
+}
+
+int64_t address_pton(int family, const char* host, void* out) {
+  if (family != AF_INET && family != AF_INET6) return -EAFNOSUPPORT;
+  int ret = ::inet_pton(family, host, out);
+  if (ret == 1) return family == AF_INET6 ? 16 : 4;
+  return ret == 0 ? -EINVAL : -EAFNOSUPPORT;
+}
+
+ControlSizes control_sizes() {
+  ControlSizes sizes{};
+#if defined(IP_PKTINFO) && defined(__linux__)
+  sizes.in_pktinfo = sizeof(in_pktinfo);
+#endif
+#ifdef IPV6_PKTINFO
+  sizes.in6_pktinfo = sizeof(in6_pktinfo);
+#endif
+  sizes.timespec = sizeof(timespec);
+#ifdef SCM_CREDENTIALS
+  sizes.ucred = sizeof(ucred);
+#endif
+#ifdef __linux__
+  sizes.sock_extended_err = sizeof(sock_extended_err);
+#endif
+  return sizes;
 }
 
 }  // namespace rawrecv

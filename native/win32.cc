@@ -13,6 +13,9 @@
 #include <afunix.h>
 #endif
 
+#include <netioapi.h>  // if_indextoname (iphlpapi)
+
+#include <atomic>
 #include <climits>
 #include <cstring>
 
@@ -24,6 +27,14 @@ static_assert(sizeof(SOCKADDR_STORAGE) <= sizeof(rawrecv::SockAddr::bytes),
 
 #ifndef SIO_UDP_CONNRESET
 #define SIO_UDP_CONNRESET _WSAIOW(IOC_VENDOR, 12)
+#endif
+// ECN reception (Windows 10+), missing from older mingw-w64 headers: the option and the control
+// message share the number 50 (ws2ipdef.h of the Windows SDK).
+#ifndef IP_RECVECN
+#define IP_RECVECN 50
+#endif
+#ifndef IPV6_RECVECN
+#define IPV6_RECVECN 50
 #endif
 
 namespace rawrecv {
@@ -252,7 +263,7 @@ const Constant k_errno[] = {
 const ConstantGroup kGroups[] = {
     RAWRECV_GROUP(errno), RAWRECV_GROUP(MSG),     RAWRECV_GROUP(AF),   RAWRECV_GROUP(SOCK),
     RAWRECV_GROUP(SOL),   RAWRECV_GROUP(IPPROTO), RAWRECV_GROUP(SO),   RAWRECV_GROUP(TCP),
-    RAWRECV_GROUP(IP),    RAWRECV_GROUP(SHUT),    RAWRECV_GROUP(POLL),
+    RAWRECV_GROUP(IP),    RAWRECV_GROUP(SHUT),    RAWRECV_GROUP(POLL), RAWRECV_GROUP(CMSG),
 };
 #undef RAWRECV_GROUP
 
@@ -502,6 +513,69 @@ int64_t set_udp_connreset(sock fd, bool report) {
   return ret == SOCKET_ERROR ? fail() : 0;
 }
 
+// WSARecvMsg is an extension function: its pointer is asked of the provider with WSAIoctl
+// (SIO_GET_EXTENSION_FUNCTION_POINTER) on the first call, on that call's socket, and kept (it is
+// the same for every socket of the TCP/IP provider). That first call makes two system calls.
+std::atomic<LPFN_WSARECVMSG> g_wsarecvmsg{nullptr};
+
+int64_t recvmsg_control(sock fd, void* buffer, size_t length, int flags, SockAddr* from,
+                        void* control, size_t control_length, int* msg_flags,
+                        size_t* control_used) {
+  LPFN_WSARECVMSG receive = g_wsarecvmsg.load();
+  if (receive == nullptr) {
+    GUID guid = WSAID_WSARECVMSG;
+    DWORD returned = 0;
+    if (::WSAIoctl(sock_of(fd), SIO_GET_EXTENSION_FUNCTION_POINTER, &guid, sizeof(guid), &receive,
+                   sizeof(receive), &returned, nullptr, nullptr) == SOCKET_ERROR) {
+      return fail();
+    }
+    g_wsarecvmsg.store(receive);
+  }
+  WSABUF vector{static_cast<ULONG>(clamp(length)), static_cast<char*>(buffer)};
+  WSAMSG message{};
+  message.name = as_sockaddr(from);
+  message.namelen = sizeof(from->bytes);
+  message.lpBuffers = &vector;
+  message.dwBufferCount = 1;
+  message.Control.buf = control_length > 0 ? static_cast<char*>(control) : nullptr;
+  message.Control.len = static_cast<ULONG>(clamp(control_length));
+  message.dwFlags = static_cast<DWORD>(flags);
+  DWORD received = 0;
+  int ret = receive(sock_of(fd), &message, &received, nullptr, nullptr);
+  int64_t error = ret == SOCKET_ERROR ? fail() : 0;
+  // On WSAEMSGSIZE the datagram, its sender and its control messages were taken.
+  from->length = static_cast<uint32_t>(message.namelen);
+  *msg_flags = static_cast<int>(message.dwFlags);
+  *control_used = message.Control.buf != nullptr ? message.Control.len : 0;
+  return error != 0 ? error : static_cast<int64_t>(received);
+}
+
+int64_t sendmsg_control(sock fd, const void* buffer, size_t length, int flags, const SockAddr* to,
+                        const void* control, size_t control_length) {
+  WSABUF vector{static_cast<ULONG>(clamp(length)),
+                const_cast<char*>(static_cast<const char*>(buffer))};
+  WSAMSG message{};
+  if (to != nullptr) {
+    message.name = const_cast<sockaddr*>(as_sockaddr(*to));
+    message.namelen = static_cast<int>(to->length);
+  }
+  message.lpBuffers = &vector;
+  message.dwBufferCount = 1;
+  message.Control.buf =
+      control_length > 0 ? const_cast<char*>(static_cast<const char*>(control)) : nullptr;
+  message.Control.len = static_cast<ULONG>(clamp(control_length));
+  DWORD sent = 0;
+  int ret = ::WSASendMsg(sock_of(fd), &message, static_cast<DWORD>(flags), &sent, nullptr, nullptr);
+  return ret == SOCKET_ERROR ? fail() : static_cast<int64_t>(sent);
+}
+
+// if_indextoname sets no error of its own: an unknown index is WSAEINVAL here.
+int64_t interface_name(uint32_t index, char* name) {
+  static_assert(IF_MAX_STRING_SIZE + 1 <= kInterfaceNameSize, "room for any interface name");
+  if (::if_indextoname(index, name) == nullptr) return -static_cast<int64_t>(WSAEINVAL);
+  return 0;
+}
+
 }  // namespace sys
 
 int64_t address_parse(int family, const char* host, size_t host_length, int port, SockAddr* out) {
@@ -601,5 +675,59 @@ const ConstantGroup* constant_groups(size_t* count) {
 }
 
 const char* platform_name() { return "win32"; }
+
+size_t control_walk(const void* control, size_t used, ControlEntry* out, size_t max) {
+  WSAMSG message{};
+  message.Control.buf = static_cast<char*>(const_cast<void*>(control));
+  message.Control.len = static_cast<ULONG>(used);
+  const auto* base = static_cast<const unsigned char*>(control);
+  size_t count = 0;
+  for (WSACMSGHDR* header = WSA_CMSG_FIRSTHDR(&message); header != nullptr;
+       header = WSA_CMSG_NXTHDR(&message, header)) {
+    if (header->cmsg_len < WSA_CMSG_LEN(0)) break;  // malformed: nothing after it can be trusted
+    size_t offset = static_cast<size_t>(WSA_CMSG_DATA(header) - base);
+    size_t length = header->cmsg_len - WSA_CMSG_LEN(0);
+    if (offset > used) offset = used;
+    if (length > used - offset) length = used - offset;
+    if (count < max)
+      out[count] = ControlEntry{header->cmsg_level, header->cmsg_type, offset, length};
+    ++count;
+  }
+  return count;
+}
+
+size_t control_space(size_t length) { return WSA_CMSG_SPACE(length); }
+
+size_t control_build(void* out, int level, int type, const void* data, size_t length) {
+  std::memset(out, 0, WSA_CMSG_SPACE(length));
+  auto* header = static_cast<WSACMSGHDR*>(out);
+  header->cmsg_level = level;
+  header->cmsg_type = type;
+  header->cmsg_len = WSA_CMSG_LEN(length);
+  if (length > 0) std::memcpy(WSA_CMSG_DATA(header), data, length);
+  return WSA_CMSG_SPACE(length);
+}
+
+int64_t address_ntop(int family, const void* bytes, size_t available, char* out, size_t size) {
+  size_t needed = family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
+  if (needed == 0) return -static_cast<int64_t>(WSAEAFNOSUPPORT);
+  if (available < needed) return -static_cast<int64_t>(WSAEINVAL);
+  if (::inet_ntop(family, bytes, out, size) == nullptr) return fail();
+  return 0;
+}
+
+int64_t address_pton(int family, const char* host, void* out) {
+  if (family != AF_INET && family != AF_INET6) return -static_cast<int64_t>(WSAEAFNOSUPPORT);
+  int ret = ::inet_pton(family, host, out);
+  if (ret == 1) return family == AF_INET6 ? 16 : 4;
+  return ret == 0 ? -static_cast<int64_t>(WSAEINVAL) : fail();
+}
+
+ControlSizes control_sizes() {
+  ControlSizes sizes{};
+  sizes.in_pktinfo = sizeof(IN_PKTINFO);
+  sizes.in6_pktinfo = sizeof(IN6_PKTINFO);
+  return sizes;
+}
 
 }  // namespace rawrecv

@@ -55,7 +55,7 @@ fi
 
 # --- 4. The addon, built with mingw --------------------------------------------------------
 addon=prebuilds/win32-x64/rawrecv.node
-sources=(native/addon.cc native/poller.cc native/win32.cc native/platform.h native/glue.h native/poller.h native/constants.inc)
+sources=(native/addon.cc native/poller.cc native/message.cc native/win32.cc native/platform.h native/glue.h native/poller.h native/message.h native/constants.inc)
 if [ ! -f "$addon" ] || [ -n "$(find "${sources[@]}" -newer "$addon")" ]; then
   step "building $addon with mingw"
   { cat node_modules/node-api-headers/def/node_api.def; echo; printf '%s\n' uv_poll_init_socket uv_poll_start uv_poll_stop uv_close; } \
@@ -65,7 +65,7 @@ if [ ! -f "$addon" ] || [ -n "$(find "${sources[@]}" -newer "$addon")" ]; then
   x86_64-w64-mingw32-g++-posix -std=c++17 -O2 -shared -static -Wall -Wextra -Werror \
     -DNAPI_VERSION=8 -DNAPI_DISABLE_CPP_EXCEPTIONS -DNODE_ADDON_API_DISABLE_DEPRECATED -DBUILDING_NODE_EXTENSION \
     -I/usr/include/node -I"$(node -p "require('node-addon-api').include_dir")" \
-    -o "$addon" native/addon.cc native/poller.cc native/win32.cc -L"$cache" -lnode -lws2_32
+    -o "$addon" native/addon.cc native/poller.cc native/message.cc native/win32.cc -L"$cache" -lnode -lws2_32 -liphlpapi
 fi
 
 # --- 5. vitest's win32 bindings ------------------------------------------------------------

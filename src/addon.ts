@@ -224,6 +224,65 @@ export interface Addon {
    * suite's descriptor guard. Elsewhere -ENOSYS, no call.
    */
   handleCount: () => number;
+  /**
+   * recvmsg(2) with a control buffer of `controlLength` bytes (WSARecvMsg on Windows); POSIX adds
+   * MSG_CMSG_CLOEXEC (or sets FD_CLOEXEC on each received descriptor where it does not exist).
+   * Returns -errno when nothing was taken, else what came: see {@link RecvMsgRaw}.
+   */
+  recvmsgControl: (
+    fd: number,
+    buffer: ArrayBufferView,
+    offset: number,
+    length: number,
+    flags: number,
+    controlLength: number,
+  ) => RecvMsgRaw | number;
+  /**
+   * sendmsg(2) (WSASendMsg) to (`family`, `host`, `port`), or with `family` 0 to the connected
+   * peer, with these control messages (laid out with CMSG_SPACE by the addon).
+   */
+  sendmsgControl: (
+    fd: number,
+    buffer: ArrayBufferView,
+    offset: number,
+    length: number,
+    flags: number,
+    family: number,
+    host: string,
+    port: number,
+    control: readonly (readonly [level: number, type: number, data: ArrayBufferView])[],
+  ) => number;
+  /** if_indextoname(3): the interface's name, or -errno (ENXIO: no such interface). */
+  interfaceName: (index: number) => string | number;
+  /** inet_ntop(3) of the 4 (AF_INET) or 16 (AF_INET6) bytes at `offset`, or -errno (no call for too few bytes). */
+  inetNtop: (family: number, buffer: ArrayBufferView, offset: number) => string | number;
+  /** inet_pton(3): the 4 or 16 address bytes, or -errno (EINVAL: not an address of `family`). */
+  inetPton: (family: number, host: string) => Buffer | number;
+  /** CMSG_SPACE(length): the bytes one control message with `length` data bytes takes. */
+  controlSpace: (length: number) => number;
+  /** @internal sizeof the structs control messages carry (0 where the platform has none). */
+  readonly controlSizes: Readonly<ControlSizes>;
+}
+
+/** What {@link Addon.recvmsgControl} took: the datagram's sender, msg_flags, the control messages. */
+export interface RecvMsgRaw {
+  /** The call's result: bytes received, or (Windows' WSAEMSGSIZE, a datagram cut short) the negated error. */
+  ret: number;
+  family: number;
+  address: string;
+  port: number;
+  msgFlags: number;
+  /** Each control message as the kernel wrote it: `data` is a copy of its bytes (CMSG_DATA). */
+  control: { level: number; type: number; data: Buffer }[];
+}
+
+/** sizeof of the structs in control messages, as the addon was compiled (0: the platform has none). */
+export interface ControlSizes {
+  in_pktinfo: number;
+  in6_pktinfo: number;
+  timespec: number;
+  ucred: number;
+  sock_extended_err: number;
 }
 
 /** 2^31 - 1: `(x & INT_MAX) === x` holds exactly for the integers 0..2^31-1. */

@@ -45,6 +45,12 @@ export interface Constants {
   readonly SHUT: ConstantGroup<'RD' | 'WR' | 'RDWR'>;
   /** poll(2)'s event bits (`sys.poll`): IN, OUT, ERR, HUP, NVAL everywhere; RDHUP on Linux. */
   readonly POLL: ConstantGroup<'IN' | 'OUT' | 'ERR' | 'HUP' | 'NVAL'>;
+  /**
+   * Control messages (recvMsg / sendMsg), full names: SCM_RIGHTS, SCM_CREDENTIALS, SCM_TIMESTAMPNS,
+   * SOL_IP, SOL_IPV6, SOL_UDP, UDP_GRO, UDP_SEGMENT, SO_EE_ORIGIN_* where they exist, and
+   * CMSG_LEN_0 (the header's length). Their options are in IP and SO.
+   */
+  readonly CMSG: ConstantGroup<'CMSG_LEN_0'>;
 }
 
 function group(name: string, prefix: string): Readonly<Record<string, number>> {
@@ -71,6 +77,7 @@ export const constants = Object.freeze({
   IP: group('IP', ''),
   SHUT: group('SHUT', 'SHUT_'),
   POLL: group('POLL', 'POLL'),
+  CMSG: group('CMSG', ''),
 }) as Constants;
 
 /** @internal Every MSG_* bit this platform knows: a flags argument with any other bit is refused. */

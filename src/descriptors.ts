@@ -159,3 +159,14 @@ export function closeDescriptor(fd: number): number {
   closeViews(fd);
   return addon.close(fd);
 }
+
+/**
+ * A descriptor the kernel has just handed this process outside any Socket (received in
+ * SCM_RIGHTS): Sockets of this thread that still hold its number were closed behind their back,
+ * and are closed now (as `attach` does for a fresh one), and the number is owned by this thread
+ * until it is taken or closed, so that a terminated worker closes it too.
+ */
+export function received(fd: number): void {
+  closeViews(fd);
+  addon.own(fd, true);
+}

@@ -31,3 +31,20 @@ export { errnoName, errnoNumber, errnoTables, PLATFORMS, type Platform } from '.
 export { SocketError } from './errors.js';
 export type { Family } from './address.js';
 export type { RawAddress, RecvFromOut } from './addon.js';
+export {
+  ReceivedDescriptor,
+  type ControlMessage,
+  type ErrorOrigin,
+  type ExtendedError,
+  type MsgFlags,
+  type SendControl,
+} from './control.js';
+export {
+  DEFAULT_CONTROL,
+  type RecvErrorResult,
+  type RecvMsgOptions,
+  type RecvMsgResult,
+  type RecvOptions,
+  type SendMsgOptions,
+} from './message.js';
+export type { RecvMsgRaw } from './addon.js';

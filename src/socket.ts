@@ -65,6 +65,18 @@ import {
   checkView,
 } from './validate.js';
 import { deadlineOf, nonBlockingFor, untilReady, waitOn, type TimeoutResult, type WaitTarget } from './wait.js';
+import {
+  recvError,
+  recvMsg,
+  sendMsg,
+  setRecvOptions,
+  type MessageHooks,
+  type RecvErrorResult,
+  type RecvMsgOptions,
+  type RecvMsgResult,
+  type RecvOptions,
+  type SendMsgOptions,
+} from './message.js';
 
 /** Options of the async receive and send calls. */
 export interface RecvAsyncOptions extends WaitOptions {
@@ -1126,5 +1138,76 @@ export class Socket {
       // The path this Socket bound (Socket.unixDgram), if it is still that socket's file.
       bound?.unlinkIfOurs();
     }
+  }
+
+  // --- recvmsg / sendmsg with control messages (src/message.ts, src/control.ts) -----------------
+
+  /** What src/message.ts needs of this Socket: its own classification, so results match recvFrom's. */
+  #messageHooks(fd: number): MessageHooks {
+    return {
+      family: this.#family,
+      classify: (ret, length, flags, msgFlags) => this.#classify(fd, ret, length, flags, msgFlags),
+      checkFlags: (flags) => this.#checkStreamFlags(flags),
+      sent: (ret, flags) => this.#sent(ret, flags),
+      descriptorOf: (value) => (value instanceof Socket ? value.fd : undefined),
+      adopt: (received, blocking) => Socket.adopt(received, true, blocking, true),
+    };
+  }
+
+  /**
+   * One recvmsg(2) with a control buffer of `options.control` bytes (default 1024). The result is
+   * recvFrom's, classified the same way, and a data result adds `msgFlags` (raw and decoded:
+   * truncated, controlTruncated, eor, oob, errqueue) and `control`, the control messages decoded
+   * (IP_PKTINFO, IP_TOS, IP_TTL, SO_TIMESTAMPNS, SCM_RIGHTS, SCM_CREDENTIALS, UDP_GRO, IP_RECVERR
+   * and their IPv6 forms; anything else raw). Descriptors received in SCM_RIGHTS (close-on-exec)
+   * must be taken or closed (ReceivedDescriptor); also those that arrived before MSG_CTRUNC cut
+   * the rest. `flags: constants.MSG.ERRQUEUE` reads the error queue, which never waits: its EAGAIN
+   * is would-block. Turn the control messages on with {@link Socket.setRecvOptions}.
+   * @returns data (with sender, msgFlags, control) | eof | would-block | timeout | interrupted |
+   *   error (ECONNREFUSED after ICMP, ...), as {@link Socket.recvFrom}
+   * @see recvmsg(2), cmsg(3), ip(7), ipv6(7), unix(7), socket(7) SO_TIMESTAMPNS
+   */
+  recvMsg(length: number, options?: RecvMsgOptions): RecvMsgResult {
+    const fd = this.#open();
+    return recvMsg(fd, length, options, this.#messageHooks(fd));
+  }
+
+  /**
+   * The next entry of the error queue (IP_RECVERR / IPV6_RECVERR set with setRecvOptions):
+   * recvmsg(2) with MSG_ERRQUEUE | MSG_DONTWAIT, its sock_extended_err decoded as `error` (errno
+   * and name, origin, ICMP type and code, info, offender address), `data` the start of the
+   * datagram it is about and `address` / `port` where that was sent. Linux only (ERR_NOT_SUPPORTED
+   * elsewhere).
+   * @returns queued-error | would-block (EAGAIN: the queue is empty) | error
+   * @see recvmsg(2) MSG_ERRQUEUE, ip(7) IP_RECVERR
+   */
+  recvError(length = 512, options?: { control?: number }): RecvErrorResult {
+    const fd = this.#open();
+    return recvError(fd, length, options, this.#messageHooks(fd));
+  }
+
+  /**
+   * One sendmsg(2): `data` to `options.to` (or the connected peer) with control messages:
+   * `rights` (SCM_RIGHTS, AF_UNIX: Sockets or descriptor numbers, duplicated by the kernel at the
+   * call), `pktinfo` (IP_PKTINFO / IPV6_PKTINFO: the source address or interface), `tos`
+   * (IP_TOS / IPV6_TCLASS). MSG_NOSIGNAL is added where it exists.
+   * @returns sent | would-block | timeout | interrupted | error (EPERM, EINVAL for a source address that is not ours, ...)
+   * @see sendmsg(2), cmsg(3), unix(7) SCM_RIGHTS, ip(7) IP_PKTINFO
+   */
+  sendMsg(data: ArrayBufferView | string, options?: SendMsgOptions): SendResult {
+    const fd = this.#open();
+    return sendMsg(fd, data, options, this.#messageHooks(fd));
+  }
+
+  /**
+   * Turns control messages on or off, one setsockopt(2) each, per family (IP_* on IPv4, IPV6_* on
+   * IPv6): `pktinfo`, `tos`, `ttl`, `timestamp` (SO_TIMESTAMPNS), `credentials` (SO_PASSCRED),
+   * `gro` (UDP_GRO), `recvErr` (IP_RECVERR). An option this platform or socket does not have is
+   * ERR_NOT_SUPPORTED naming it, before any call; a failing call throws a SocketError.
+   * @see setsockopt(2), ip(7), ipv6(7), socket(7), udp(7)
+   */
+  setRecvOptions(options: RecvOptions): void {
+    const fd = this.#open();
+    setRecvOptions(fd, options, { family: this.#family });
   }
 }

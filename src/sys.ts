@@ -26,6 +26,7 @@ export type Sys = Omit<
   | 'sendFast'
   | 'callArgs'
   | 'unixPathSize'
+  | 'controlSizes'
 >;
 
 export const sys: Readonly<Sys> = Object.freeze({
@@ -59,4 +60,10 @@ export const sys: Readonly<Sys> = Object.freeze({
   poll: addon.poll,
   setUdpConnReset: addon.setUdpConnReset,
   handleCount: addon.handleCount,
+  recvmsgControl: addon.recvmsgControl,
+  sendmsgControl: addon.sendmsgControl,
+  interfaceName: addon.interfaceName,
+  inetNtop: addon.inetNtop,
+  inetPton: addon.inetPton,
+  controlSpace: addon.controlSpace,
 });

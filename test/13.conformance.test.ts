@@ -49,6 +49,28 @@ const LINUX_EXTRA: Readonly<Record<string, (result: ScenarioResult) => void>> = 
     ipv6Loopback() === true
       ? expect(result.note).toBeUndefined()
       : expect(result.note).toContain('::1 is not available'),
+  // The decoded control messages (docs/recv-semantics.md#control-messages), against what the scenario set.
+  'udp.pktinfo': (result) => expect(result.note).toMatch(/^udp4: IP_PKTINFO to 127\.0\.0\.1 on lo \(ifindex \d+\)$/),
+  'udp.tos-ecn': (result) =>
+    expect(result.note).toBe(
+      'IP_TOS 0xb9 sent by sendmsg: IP_TOS 0xb9 (DSCP 46, ECN 1); IP_TOS 0x3 set by setsockopt: IP_TOS 0x3 (DSCP 0, ECN 3)',
+    ),
+  'udp.timestamp': (result) =>
+    expect(result.note).toBe(
+      'SO_TIMESTAMPNS between the clock readings before the send and after the recv; udp4: SO_TIMESTAMPNS',
+    ),
+  'udp.errqueue': (result) =>
+    expect(result.note).toBe(
+      ['connected', 'unconnected']
+        .map((socket) => `${socket}: IP_RECVERR ECONNREFUSED from icmp type 3 code 3, offender 127.0.0.1`)
+        .join('; '),
+    ),
+  'unix.scm-rights': (result) =>
+    expect(result.note).toBe(
+      'one descriptor sent: SCM_RIGHTS 1 descriptor; two descriptors sent: SCM_RIGHTS 1 descriptor, MSG_CTRUNC',
+    ),
+  'unix.credentials': (result) =>
+    expect(result.note).toBe("uid and gid are this process's; unix-dgram: SCM_CREDENTIALS pid this process"),
 };
 
 describe(`the catalogue against test/expectations (${VIEW})`, () => {

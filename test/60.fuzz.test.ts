@@ -9,7 +9,9 @@
  * runs up to MAX_OPS random operations (plain data, so a failing list prints as it ran) from:
  * - every public sync method of Socket (recv, recvInto, peek, recvFrom, send, sendTo, shutdown,
  *   reset, takeError, available, setBlocking, setReceiveTimeout, setSendTimeout, localAddress,
- *   remoteAddress, close, the getters) and of Server (accept, setBlocking, address, port, close);
+ *   remoteAddress, close, the getters; recvMsg, recvError, sendMsg with control messages, SCM_RIGHTS
+ *   of a throwaway socketpair included, and setRecvOptions) and of Server (accept, setBlocking,
+ *   address, port, close);
  * - every async one (waitReadable, waitWritable, recvAsync, recvIntoAsync, recvFromAsync,
  *   sendAsync, Socket.connect, Server#acceptAsync, `for await` with a bound on the chunks),
  *   awaited, or left running in the background while later operations act on the socket;
@@ -116,6 +118,8 @@ import {
   sys,
   type ReadState,
   type RecvFromOut,
+  type RecvErrorResult,
+  type RecvMsgResult,
 } from '../src/index.js';
 import { ensureDist, tempDir, writeModule } from './built-package.js';
 import { closedPort, guardFds, openFdCount } from './helpers.js';
@@ -241,6 +245,12 @@ interface ViewSpec {
 type BufferSpec = { slot: number; make?: ViewSpec } | { notView: unknown };
 /** Data to send: a string of n bytes, a view in a slot, or something that is neither. */
 type DataSpec = { str: number } | { slot: number; make?: ViewSpec } | { notData: unknown };
+/**
+ * sendMsg's control messages: SCM_RIGHTS of a throwaway socketpair made for the call (never of the
+ * run's own sockets: one in flight would keep its peer from seeing EOF), TOS, PKTINFO, or anything.
+ */
+type ControlSpec =
+  { rights: 'pair' | 'pair-sockets'; tos?: unknown } | { tos: unknown } | { pktinfo: unknown } | { value: unknown };
 /** Where a descriptor number comes from. */
 type FdSpec = { handle: number } | { server: number } | { raw: number } | { seen: number } | { value: unknown };
 
@@ -296,6 +306,26 @@ type Op =
   | { op: 'recv'; t: number; length: unknown; flags: unknown; feed?: number }
   | { op: 'peek'; t: number; length: unknown; feed?: number }
   | { op: 'recvFrom'; t: number; length: unknown; flags: unknown; feed?: number }
+  | {
+      op: 'recvMsg';
+      t: number;
+      length: unknown;
+      flags: unknown;
+      control: unknown;
+      take: boolean;
+      pass: boolean;
+      feed?: number;
+    }
+  | { op: 'recvError'; t: number; length: unknown }
+  | {
+      op: 'sendMsg';
+      t: number;
+      data: DataSpec;
+      to: number | null | { value: unknown };
+      control: ControlSpec;
+      flags: unknown;
+    }
+  | { op: 'setRecvOptions'; t: number; options: unknown }
   | { op: 'recvInto'; t: number; buffer: BufferSpec; options: OptionsSpec; feed?: number }
   | { op: 'send'; t: number; data: DataSpec; flags: unknown }
   | { op: 'sendTo'; t: number; data: DataSpec; to: number | { value: unknown }; flags: unknown }
@@ -727,6 +757,93 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ op: fc.constant('recv' as const), t, length, flags, feed }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('peek' as const), t, length, feed }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('recvFrom' as const), t, length, flags, feed }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant('recvMsg' as const),
+      t,
+      length,
+      flags: fc.oneof(
+        { weight: 4, arbitrary: flags },
+        { weight: 1, arbitrary: fc.constant<unknown>(MSG.ERRQUEUE ?? 0) },
+      ),
+      control: fc.oneof(
+        { weight: 4, arbitrary: fc.constantFrom<unknown>(undefined, 0, 1, 16, 20, 24, 64, 1024) },
+        { weight: 1, arbitrary: hostile },
+      ),
+      take: fc.boolean(),
+      pass: fc.boolean(),
+      feed,
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('recvError' as const), t, length }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('sendMsg' as const),
+      t,
+      data,
+      to: fc.oneof(
+        { weight: 3, arbitrary: fc.constant(null) },
+        { weight: 3, arbitrary: handleIndex },
+        {
+          weight: 1,
+          arbitrary: fc.constantFrom<unknown>(null, 'x', { host: '127.0.0.1', port: -1 }).map((value) => ({ value })),
+        },
+      ),
+      control: fc.oneof<fc.Arbitrary<ControlSpec>[]>(
+        fc.record({ rights: fc.constantFrom<'pair' | 'pair-sockets'>('pair', 'pair-sockets') }),
+        fc.record({ tos: fc.oneof(fc.integer({ min: 0, max: 255 }), hostile) }),
+        fc.record({
+          pktinfo: fc.constantFrom<unknown>(
+            { source: '127.0.0.1' },
+            { ifindex: 1 },
+            { source: '::1' },
+            { source: 5 },
+            null,
+            {},
+          ),
+        }),
+        fc.record({
+          value: fc.constantFrom<unknown>(
+            undefined,
+            null,
+            'x',
+            { rights: [-1] },
+            { rights: [] },
+            { rights: 'x' },
+            { tos: 1.5 },
+          ),
+        }),
+      ),
+      flags,
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('setRecvOptions' as const),
+      t,
+      options: fc.oneof(
+        {
+          weight: 4,
+          arbitrary: fc.record(
+            {
+              pktinfo: fc.boolean(),
+              tos: fc.boolean(),
+              ttl: fc.boolean(),
+              timestamp: fc.boolean(),
+              credentials: fc.boolean(),
+              gro: fc.boolean(),
+              recvErr: fc.boolean(),
+            },
+            { requiredKeys: [] },
+          ),
+        },
+        { weight: 1, arbitrary: fc.constantFrom<unknown>(undefined, null, 'x', { tos: 1 }, { nope: true }) },
+      ),
+    }),
+  },
   {
     weight: 4,
     arbitrary: fc.record({
@@ -2346,6 +2463,10 @@ type SocketOp = Extract<
       | 'recv'
       | 'peek'
       | 'recvFrom'
+      | 'recvMsg'
+      | 'recvError'
+      | 'sendMsg'
+      | 'setRecvOptions'
       | 'recvInto'
       | 'send'
       | 'sendTo'
@@ -2393,6 +2514,79 @@ async function socketCall(run: Run, op: SocketOp): Promise<void> {
             : socket.recvFrom(op.length as number, op.flags as number),
       );
       if (outcome.ok) checkRecv(run, handle, label, outcome.value, op.length as number, flags, op.op === 'recvFrom');
+      return;
+    }
+    case 'recvMsg': {
+      if (op.pass && !closed) passFromPeer(run, handle);
+      if (!closed && run.mayBlockForever(fd, 'in', op.flags)) return skip();
+      const label = `${name}(${show(op.length)}, { flags: ${show(op.flags)}, control: ${show(op.control)} })`;
+      const outcome = run.call(label, closed, () =>
+        socket.recvMsg(op.length as number, { flags: op.flags as number, control: op.control as number }),
+      );
+      if (!outcome.ok) return;
+      const result = outcome.value as RecvMsgResult;
+      // Every descriptor that arrived is taken (as a Socket, or by number) or closed: none may leak.
+      if (result.kind === 'data') {
+        for (const message of result.control) {
+          if (message.name !== 'SCM_RIGHTS') continue;
+          count(`recvMsg received SCM_RIGHTS (${result.msgFlags.controlTruncated ? 'MSG_CTRUNC' : 'whole'})`);
+          for (const descriptor of message.descriptors) {
+            if (!op.take) descriptor.close();
+            else if (op.flags === 0) run.call(`${label} takeSocket`, false, () => descriptor.takeSocket().close());
+            else sys.close(descriptor.takeFd());
+            if (descriptor.fd !== -1) run.fail(`${label}: a received descriptor is still held after take / close`);
+          }
+        }
+        if (typeof result.msgFlags?.raw !== 'number' || !Array.isArray(result.control))
+          run.fail(`${label}: a data result without msgFlags / control: ${show(result)}`);
+      }
+      checkRecv(run, handle, label, result, op.length as number, op.flags, true);
+      return;
+    }
+    case 'recvError': {
+      const label = `${name}(${show(op.length)})`;
+      const outcome = run.call(label, closed, () => socket.recvError(op.length as number));
+      if (!outcome.ok) return;
+      const result = outcome.value as RecvErrorResult;
+      if (result.kind === 'queued-error') {
+        // Only the error queue answers: never an ordinary message, never descriptors.
+        if (!result.msgFlags.errqueue) run.fail(`${label}: a queued-error without MSG_ERRQUEUE: ${show(result)}`);
+        for (const message of result.control) {
+          if (message.name === 'SCM_RIGHTS') {
+            for (const descriptor of message.descriptors) descriptor.close();
+            run.fail(`${label}: descriptors from the error queue`);
+          }
+        }
+      }
+      return;
+    }
+    case 'setRecvOptions': {
+      run.call(`${name}(${show(op.options)})`, closed, () => socket.setRecvOptions(op.options as never));
+      return;
+    }
+    case 'sendMsg': {
+      const { value, bytes } = payload(run, op.data, handle.endpoint.color);
+      if (!closed && run.mayBlockForever(fd, 'out', op.flags, bytes ?? 0)) return skip();
+      const to =
+        op.to === null ? undefined : typeof op.to === 'number' ? udpTarget(run, op.to) : (op.to.value as never);
+      // A throwaway pair whose descriptors travel (the kernel holds them until received or dropped).
+      let throwaway: Socket[] = [];
+      let control: unknown;
+      if ('rights' in op.control) {
+        const pair = run.call('Socket.pair() to pass', false, () => Socket.pair());
+        if (!pair.ok) return;
+        throwaway = pair.value as Socket[];
+        control = { rights: op.control.rights === 'pair' ? throwaway.map((s) => s.fd) : throwaway };
+      } else control = 'value' in op.control ? op.control.value : op.control;
+      const label = `${name}(${bytes ?? '?'} bytes, { to: ${show(to)}, control: ${show(control)}, flags: ${show(op.flags)} })`;
+      const outcome = run.call(label, closed, () =>
+        socket.sendMsg(value as string, { to, control: control as never, flags: op.flags as number }),
+      );
+      for (const socket of throwaway) socket.close();
+      if (outcome.ok) {
+        const why = sendShape(outcome.value, bytes, false);
+        if (why !== undefined) run.fail(`${label} resolved a malformed result (${why}): ${show(outcome.value)}`);
+      }
       return;
     }
     case 'recvInto': {
@@ -2713,6 +2907,24 @@ function feedFromPeer(run: Run, handle: SocketHandle, bytes: number): void {
     false,
     () => peer.socket.send(text, DONTWAIT),
   );
+}
+
+/**
+ * The socket's AF_UNIX peer sends one byte of its colour (MSG_DONTWAIT) with SCM_RIGHTS of a
+ * throwaway socketpair, closed at once: the receiver's recvMsg then gets descriptors (all, some
+ * with MSG_CTRUNC, or none), which must all be taken or closed.
+ */
+function passFromPeer(run: Run, handle: SocketHandle): void {
+  const peer = peerOf(run, handle);
+  if (peer === undefined || peer.socket.closed || peer.socket.family !== 'unix') return;
+  const pair = run.call('Socket.pair() to pass', false, () => Socket.pair());
+  if (!pair.ok) return;
+  const passed = pair.value as Socket[];
+  const byte = String.fromCharCode(peer.endpoint.color);
+  run.call(`${peer.label}.sendMsg('${byte}', SCM_RIGHTS of a pair, MSG_DONTWAIT) (pass)`, false, () =>
+    peer.socket.sendMsg(byte, { control: { rights: passed }, flags: DONTWAIT }),
+  );
+  for (const socket of passed) socket.close();
 }
 
 /** Views whose ArrayBuffer was detached or resized: a sendAsync over them may send less. */

@@ -4,11 +4,12 @@
  * disagree.
  * @module
  */
+import { controlScenarios } from './control.js';
 import { dgramScenarios } from './dgram.js';
 import { tcpScenarios } from './tcp.js';
 import type { Scenario } from './types.js';
 
-export const catalogue: readonly Scenario[] = Object.freeze([...tcpScenarios, ...dgramScenarios]);
+export const catalogue: readonly Scenario[] = Object.freeze([...tcpScenarios, ...dgramScenarios, ...controlScenarios]);
 
 /** Every id, in catalogue order. */
 export const scenarioIds: readonly string[] = Object.freeze(catalogue.map((scenario) => scenario.id));

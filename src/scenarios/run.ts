@@ -33,7 +33,7 @@ export class CutOffError extends Error {
 const PLATFORM = constants.platform as Platform;
 
 /** MSG_* names in the order a C programmer writes them. */
-const FLAG_NAMES = ['PEEK', 'WAITALL', 'DONTWAIT', 'TRUNC', 'OOB'] as const;
+const FLAG_NAMES = ['PEEK', 'WAITALL', 'DONTWAIT', 'TRUNC', 'OOB', 'ERRQUEUE'] as const;
 
 /** `MSG_PEEK|MSG_DONTWAIT` for a flags number (unnamed bits in hex). */
 export function flagsLabel(flags: number): string {
@@ -152,7 +152,9 @@ class Run {
   roleOf(key: unknown, base = 'socket'): string {
     let role = this.roles.get(key);
     if (role === undefined) {
-      role = `${base}#${++this.connections}`;
+      // A label such as 'unconn+err' becomes 'unconn-err': a role is [a-z][a-z0-9-]*#n.
+      const name = base.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
+      role = `${/^[a-z]/.test(name) ? name : `socket-${name}`}#${++this.connections}`;
       this.roles.set(key, role);
     }
     return role;
@@ -310,6 +312,16 @@ function contextOf(run: Run): ScenarioContext {
         await abortable(5, run.signal);
         run.check();
       }
+    },
+    recvMsg(socket, length, options = {}, role) {
+      run.check();
+      const result = socket.recvMsg(length, options);
+      const flags = options.flags ?? 0;
+      const control = options.control === undefined ? '' : `controllen ${options.control}`;
+      const flagText = flags === 0 ? '' : flagsLabel(flags);
+      const call = `recvmsg(${[String(length), flagText, control].filter((part) => part !== '').join(', ')})`;
+      record(stepOf(label(socket, role), call, 'typed', result), socket, role);
+      return result;
     },
   };
 }

@@ -2,7 +2,7 @@
  * The shapes shared by the scenario catalogue, its runner, `rawrecv probe` and the probe report.
  * @module
  */
-import type { RecvFromResult, RecvResult, SendResult, Socket } from '../index.js';
+import type { RecvFromResult, RecvMsgOptions, RecvMsgResult, RecvResult, SendResult, Socket } from '../index.js';
 
 /**
  * The typed kinds a step can have: recv's own, `sent` for a send, `none` for an empty SO_ERROR or
@@ -126,6 +126,11 @@ export interface ScenarioContext {
   note(text: string): void;
   /** Polls `check` every 5 ms until it is true; throws after `ms` (or at the deadline). */
   waitFor(check: () => boolean, what: string, ms?: number): Promise<void>;
+  /**
+   * A typed `socket.recvMsg(length, options)` (one recvmsg with a control buffer), recorded as
+   * `recvmsg(16, MSG_ERRQUEUE)`, with `controllen N` when the control buffer is not the default.
+   */
+  recvMsg(socket: Socket, length: number, options?: RecvMsgOptions, role?: string): RecvMsgResult;
 }
 
 /** One entry of the catalogue: an id of docs/recv-semantics.md#scenarios, and how to make it happen here. */

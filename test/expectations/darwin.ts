@@ -41,6 +41,13 @@ export const DARWIN = column(LINUX, {
   'unix.seqpacket': unsupported('macOS has no SOCK_SEQPACKET'),
   'unix.seqpacket.eof': unsupported('macOS has no SOCK_SEQPACKET'),
   'unix.dgram.peer-closed': undocumented(UNVERIFIED),
+  // the control messages of issue 11: the column has [D] / [U] for the options, nothing measured
+  'udp.pktinfo': undocumented(UNVERIFIED),
+  'udp.tos-ecn': undocumented(UNVERIFIED),
+  'udp.timestamp': undocumented(UNVERIFIED),
+  'udp.errqueue': undocumented('there is no error queue (no IP_RECVERR): the catalogue reports it unsupported'),
+  'unix.scm-rights': undocumented(UNVERIFIED),
+  'unix.credentials': undocumented(UNVERIFIED),
 });
 
 /** The same column on FreeBSD, which has SOCK_SEQPACKET (the column has no value for it). */

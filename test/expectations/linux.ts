@@ -116,4 +116,29 @@ export const LINUX: Table = {
   'unix.dgram.peer-closed': [wouldBlock('unix-dgram'), wouldBlock('unix-dgram'), timeout('unix-dgram')],
   'fd.closed': [sys(error('fd -1', 'EBADF')), sys(error('closed fd', 'EBADF'))],
   'fd.not-socket': [sys(error('/dev/null', 'ENOTSOCK')), sys(error('pipe', 'ENOTSOCK'))],
+  // the control messages are in the note (test/13 checks it): IP_PKTINFO to 127.0.0.1 on lo
+  'udp.pktinfo': [data('udp4', 1, 'recvmsg(16)')],
+  // IP_TOS 0xb9 by sendmsg, then 0x03 by setsockopt: each arrives as sent (the note)
+  'udp.tos-ecn': [data('udp4', 1, 'recvmsg(16)'), data('udp4', 1, 'recvmsg(16)')],
+  'udp.timestamp': [data('udp4', 1, 'recvmsg(16)')],
+  // connected and unconnected, without IP_RECVERR, then with it (docs/recv-semantics.md#error-queue)
+  'udp.errqueue': [
+    wouldBlock('udp4 conn', 'recvmsg(16, MSG_ERRQUEUE)'),
+    error('udp4 conn', 'ECONNREFUSED'),
+    error('udp4 probe', 'ECONNREFUSED'),
+    wouldBlock('udp4 unconn', 'recvmsg(16, MSG_ERRQUEUE)'),
+    wouldBlock('udp4 unconn'),
+    data('udp4 conn+err', 4, 'recvmsg(16, MSG_ERRQUEUE)'),
+    wouldBlock('udp4 conn+err'),
+    error('udp4 unconn+err', 'ECONNREFUSED'),
+    data('udp4 unconn+err', 4, 'recvmsg(16, MSG_ERRQUEUE)'),
+    wouldBlock('udp4 unconn+err', 'recvmsg(16, MSG_ERRQUEUE)'),
+  ],
+  // the descriptor reads through ('rx'); then two sent with room for one: MSG_CTRUNC (the note)
+  'unix.scm-rights': [
+    data('unix-stream', 2, 'recvmsg(16)'),
+    data('unix-stream rx', 7),
+    data('unix-stream', 2, 'recvmsg(16, controllen 20)'),
+  ],
+  'unix.credentials': [data('unix-dgram', 3, 'recvmsg(16)')],
 };

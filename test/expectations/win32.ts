@@ -140,6 +140,15 @@ export const WIN32 = column(
     'unix.dgram.peer-closed': unsupported(NO_AF_UNIX),
     'fd.closed': [sys(error('fd -1', 'WSAENOTSOCK')), sys(error('closed fd', 'WSAENOTSOCK'))],
     'fd.not-socket': unsupported('a C runtime descriptor is not a SOCKET: Windows cannot hand one to recv'),
+    // WSARecvMsg with IP_PKTINFO [D]
+    'udp.pktinfo': [data('udp4', 1, 'recvmsg(16)')],
+    'udp.tos-ecn': unsupported(
+      "Windows takes no IP_TOS in sendmsg to set a datagram's TOS, and receives only its ECN bits",
+    ),
+    'udp.timestamp': unsupported('Windows has no SO_TIMESTAMPNS'),
+    'udp.errqueue': unsupported('Windows has no error queue (IP_RECVERR, MSG_ERRQUEUE)'),
+    'unix.scm-rights': unsupported('Windows has no SCM_RIGHTS (and no AF_UNIX socketpair)'),
+    'unix.credentials': unsupported('Windows has no SCM_CREDENTIALS (and no AF_UNIX socketpair)'),
   },
   winsock,
 );
