@@ -55,10 +55,10 @@ fi
 
 # --- 4. The addon, built with mingw --------------------------------------------------------
 addon=prebuilds/win32-x64/rawrecv.node
-sources=(native/addon.cc native/poller.cc native/message.cc native/win32.cc native/platform.h native/glue.h native/poller.h native/message.h native/constants.inc)
+sources=(native/addon.cc native/poller.cc native/message.cc native/win32.cc native/batch.h native/platform.h native/glue.h native/poller.h native/message.h native/constants.inc)
 if [ ! -f "$addon" ] || [ -n "$(find "${sources[@]}" -newer "$addon")" ]; then
   step "building $addon with mingw"
-  { cat node_modules/node-api-headers/def/node_api.def; echo; printf '%s\n' uv_poll_init_socket uv_poll_start uv_poll_stop uv_close; } \
+  { cat node_modules/node-api-headers/def/node_api.def; echo; printf '%s\n' uv_poll_init_socket uv_poll_start uv_poll_stop uv_close uv_ref uv_unref uv_is_active; } \
     >"$cache/node.def"
   x86_64-w64-mingw32-dlltool -d "$cache/node.def" -l "$cache/libnode.a" -D node.exe
   mkdir -p prebuilds/win32-x64
