@@ -3,7 +3,7 @@
  * platforms' numbers, so it is tested for each of them on any OS.
  * @module
  */
-import { errnoNumber, nameOf, PLATFORMS, type Platform } from './errno.js';
+import { errnoNumber, nameOf, PLATFORMS, portableCode, type Platform } from './errno.js';
 import { invalidArgType, invalidArgValue } from './errors.js';
 import { checkInteger } from './validate.js';
 import { getSystemErrorMap } from 'node:util';
@@ -35,10 +35,10 @@ export interface ClassifyContext {
 
 /** The failure kinds every call shares (recv, send, accept). */
 export type FailureResult =
-  | { kind: 'would-block'; ret: -1; errno: number; code: string }
-  | { kind: 'timeout'; ret: -1; errno: number; code: string }
-  | { kind: 'interrupted'; ret: -1; errno: number; code: string }
-  | { kind: 'error'; ret: -1; errno: number; code: string; message: string };
+  | { kind: 'would-block'; ret: -1; errno: number; code: string; portableCode: string }
+  | { kind: 'timeout'; ret: -1; errno: number; code: string; portableCode: string }
+  | { kind: 'interrupted'; ret: -1; errno: number; code: string; portableCode: string }
+  | { kind: 'error'; ret: -1; errno: number; code: string; portableCode: string; message: string };
 
 /**
  * The result of a typed recv. A data result's `errno` is 0, except one case: Windows reports a
@@ -217,7 +217,9 @@ function failure(kind: FailureKind, errno: number, code: string, platform: Platf
   const known = ofPlatform.get(key);
   if (known !== undefined) return known;
   const result = Object.freeze(
-    kind === 'error' ? { kind, ret: -1, errno, code, message: errorMessage(code) } : { kind, ret: -1, errno, code },
+    kind === 'error'
+      ? { kind, ret: -1, errno, code, portableCode: portableCode(code), message: errorMessage(code) }
+      : { kind, ret: -1, errno, code, portableCode: portableCode(code) },
   ) as FailureResult;
   ofPlatform.set(key, result);
   return result;

@@ -515,8 +515,10 @@ export function errnoName(errno: number, platform?: Platform): string | undefine
 
 /**
  * The number behind a symbolic name on the given OS, for comparing an errno against a name
- * without hard-coding one OS's numbers. Aliases resolve too (EWOULDBLOCK, ENOTSUP).
- * Winsock names keep their WSA prefix: 'WSAECONNRESET', not 'ECONNRESET'.
+ * without hard-coding one OS's numbers. Aliases resolve too (EWOULDBLOCK, ENOTSUP). On Windows
+ * both spellings work: the Winsock name ('WSAECONNRESET') and the portable one ('ECONNRESET',
+ * see {@link portableCode}): `errnoNumber('ECONNRESET', 'win32')` is 10054, and 'EAGAIN' is
+ * WSAEWOULDBLOCK (10035), Winsock's one would-block number.
  * @param platform Defaults to this process's; undefined on an OS outside the four.
  * @throws TypeError `ERR_INVALID_ARG_VALUE` when `platform` is not one of {@link PLATFORMS}.
  * @see errno(3), winerror.h
@@ -526,7 +528,21 @@ export function errnoNumber(name: string, platform?: Platform): number | undefin
   if (resolved === undefined || typeof name !== 'string') return undefined;
   const table = errnoTables[resolved];
   // Own keys only: 'constructor' or 'toString' must not find Object.prototype.
-  return Object.hasOwn(table, name) ? table[name] : undefined;
+  if (Object.hasOwn(table, name)) return table[name];
+  if (resolved !== 'win32') return undefined;
+  const winsock = name === 'EAGAIN' ? 'WSAEWOULDBLOCK' : `WSA${name}`;
+  return Object.hasOwn(table, winsock) ? table[winsock] : undefined;
+}
+
+/**
+ * The name Node and libuv use for an error on every OS: the Winsock name without its WSA
+ * prefix, and EAGAIN for every would-block (EWOULDBLOCK, WSAEWOULDBLOCK). So a cross-OS test can
+ * assert one value: 'ECONNRESET' for Linux 104, macOS 54 and Windows WSAECONNRESET 10054.
+ * @param code a platform's own name, as results and SocketError carry in `code`.
+ */
+export function portableCode(code: string): string {
+  const plain = code.startsWith('WSA') ? code.slice(3) : code;
+  return plain === 'EWOULDBLOCK' ? 'EAGAIN' : plain;
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { inspect } from 'node:util';
 
-import { errnoName, type Platform } from './errno.js';
+import { errnoName, portableCode, type Platform } from './errno.js';
 
 /** A Node-style error (`code` like Node's own `ERR_*`), with a stack that starts at the caller. */
 function withCode<E extends Error>(error: E, code: string): E & { code: string } {
@@ -148,6 +148,11 @@ export class SocketError extends Error {
    */
   readonly code: string;
   /**
+   * The name Node and libuv use for the same condition on every OS (see `portableCode`):
+   * 'ECONNREFUSED' for WSAECONNREFUSED too, 'EAGAIN' for every would-block.
+   */
+  readonly portableCode: string;
+  /**
    * The positive error number, exactly as the OS reported it; for syscall 'getaddrinfo', libuv's
    * resolver error number made positive (3008 for ENOTFOUND), which is no OS errno.
    */
@@ -168,6 +173,7 @@ export class SocketError extends Error {
     super(`${syscall} ${code}${where}`);
     this.name = 'SocketError';
     this.code = code;
+    this.portableCode = portableCode(code);
     this.errno = errno;
     this.syscall = syscall;
     // Only where they apply, as on Node's SystemError (no `address: undefined`).

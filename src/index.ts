@@ -27,7 +27,7 @@ export {
   type SocketType,
   type UnixOrigin,
 } from './classify.js';
-export { errnoName, errnoNumber, errnoTables, PLATFORMS, type Platform } from './errno.js';
+export { errnoName, errnoNumber, errnoTables, PLATFORMS, portableCode, type Platform } from './errno.js';
 export { SocketError } from './errors.js';
 export type { Family } from './address.js';
 export type { RawAddress, RecvFromOut } from './addon.js';

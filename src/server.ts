@@ -2,6 +2,8 @@
  * `Server`: a listening TCP or AF_UNIX socket whose accept(2) outcomes are typed results.
  * @module
  */
+import { inspect, type InspectOptionsStylized } from 'node:util';
+
 import { addon } from './addon.js';
 import { checkHost, checkPort, familyNumber, toOrigin, type Family } from './address.js';
 import { classifyFailure, type FailureResult, type Origin } from './classify.js';
@@ -207,6 +209,35 @@ export class Server {
    * never bound, is left alone). Garbage collection closes the descriptor but unlinks nothing.
    * @see close(2), unlink(2)
    */
+  /** `using server = ...`: closes it at the end of the block (see {@link Server.close}). */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** `await using server = ...`: closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.close();
+      return Promise.resolve();
+    } catch (error) {
+      return rejection(error);
+    }
+  }
+
+  /** What `util.inspect` and `console.log` show. */
+  [inspect.custom](depth: number, options: InspectOptionsStylized, show: typeof inspect): string {
+    const fd = this.#target.view.fd;
+    let address: Origin | undefined;
+    try {
+      // getsockname(2): what it listens on, if it still can say (inspect must never throw).
+      if (fd >= 0) address = this.address();
+    } catch {
+      address = undefined;
+    }
+    const state = { fd, family: this.#family, address, closed: fd < 0 };
+    return `Server ${show(state, { ...options, depth: depth < 0 ? null : options.depth })}`;
+  }
+
   close(): void {
     const view = this.#target.view;
     if (view.fd < 0) return;

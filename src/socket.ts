@@ -10,6 +10,7 @@
  * @module
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { inspect, type InspectOptionsStylized } from 'node:util';
 
 import { addon, recvCall, sendCall, type RawAddress, type RecvFromOut } from './addon.js';
 import { checkEndpoint, familyName, familyNumber, toOrigin, type Family } from './address.js';
@@ -411,6 +412,34 @@ export class Socket {
 
   get closed(): boolean {
     return this.#context.view.fd < 0;
+  }
+
+  /** `using socket = ...`: closes it at the end of the block (see {@link Socket.close}). */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** `await using socket = ...`: closes it at the end of the block (see {@link Socket.close}). */
+  [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.close();
+      return Promise.resolve();
+    } catch (error) {
+      return rejection(error);
+    }
+  }
+
+  /** What `util.inspect` and `console.log` show: the descriptor and what the Socket tracks of it. */
+  [inspect.custom](depth: number, options: InspectOptionsStylized, show: typeof inspect): string {
+    const state = {
+      fd: this.fd,
+      type: this.type,
+      family: this.#family,
+      blocking: this.blocking,
+      readState: this.#readState,
+      closed: this.closed,
+    };
+    return `Socket ${show(state, { ...options, depth: depth < 0 ? null : options.depth })}`;
   }
 
   /** Whether the socket is in blocking mode, as this Socket last set or read it. */

@@ -179,11 +179,11 @@ class Retry<R extends { kind: string }> implements Waiter {
       } else if (outcome === 'timeout') {
         // The last attempt's own ret, errno and code, as the timeout.
         const last = result as unknown as FailureResult;
-        const { ret, errno, code } = last;
+        const { ret, errno, code, portableCode } = last;
         this.done(
           last === WOULD_BLOCK.wouldBlock
             ? (WOULD_BLOCK.timedOut as TimeoutResult)
-            : { kind: 'timeout', ret, errno, code },
+            : { kind: 'timeout', ret, errno, code, portableCode },
         );
       } else if (this.#pollError !== 0) {
         throw new PollError(this.#pollError);

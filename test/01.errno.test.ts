@@ -1,7 +1,16 @@
 import { constants } from 'node:os';
 import { describe, it, expect } from 'vitest';
 
-import { currentPlatform, errnoName, errnoNumber, errnoTables, PLATFORMS, type Platform } from '../src/errno.js';
+import {
+  currentPlatform,
+  errnoName,
+  errnoNumber,
+  errnoTables,
+  PLATFORMS,
+  portableCode,
+  type Platform,
+} from '../src/errno.js';
+import { Socket, SocketError } from '../src/index.js';
 
 /** A name's number on each platform; win32 under its WSA spelling, where Winsock has one. */
 interface Reference {
@@ -188,8 +197,53 @@ describe('errnoNumber', () => {
         expect(errnoNumber(name, platform), `${platform} ${name}`).toBeUndefined();
       }
     }
-    expect(errnoNumber('ECONNRESET', 'win32')).toBeUndefined();
     expect(errnoNumber('WSAECONNRESET', 'linux')).toBeUndefined();
+    expect(errnoNumber('WSAEFOO', 'win32')).toBeUndefined();
+  });
+
+  it('on win32 takes the portable name too: ECONNRESET is 10054, EAGAIN is WSAEWOULDBLOCK', () => {
+    expect(errnoNumber('ECONNRESET', 'win32')).toBe(10054);
+    expect(errnoNumber('WSAECONNRESET', 'win32')).toBe(10054);
+    expect(errnoNumber('EAGAIN', 'win32')).toBe(10035);
+    expect(errnoNumber('EWOULDBLOCK', 'win32')).toBe(10035);
+    expect(errnoNumber('ECONNREFUSED', 'win32')).toBe(10061);
+    expect(errnoNumber('ETIMEDOUT', 'win32')).toBe(10060);
+  });
+});
+
+describe('portableCode', () => {
+  it('is one name per condition on every OS: the WSA prefix dropped, EAGAIN for every would-block', () => {
+    const cases: [Platform, number, string][] = [
+      ['linux', 104, 'ECONNRESET'],
+      ['darwin', 54, 'ECONNRESET'],
+      ['freebsd', 54, 'ECONNRESET'],
+      ['win32', 10054, 'ECONNRESET'],
+      ['linux', 11, 'EAGAIN'],
+      ['darwin', 35, 'EAGAIN'],
+      ['win32', 10035, 'EAGAIN'],
+      ['win32', 10060, 'ETIMEDOUT'],
+      ['linux', 110, 'ETIMEDOUT'],
+    ];
+    for (const [platform, errno, portable] of cases) {
+      const code = errnoName(errno, platform) as string;
+      expect(portableCode(code), `${platform} ${errno} ${code}`).toBe(portable);
+      // And back: the portable name finds the same number on that platform.
+      expect(errnoNumber(portable, platform)).toBe(errno);
+    }
+    expect(portableCode('EWOULDBLOCK')).toBe('EAGAIN');
+    expect(portableCode('EPIPE')).toBe('EPIPE');
+  });
+
+  it('is on every failure result and SocketError', async () => {
+    const [ours, peer] = Socket.pair();
+    try {
+      ours.setBlocking(false);
+      expect(ours.recv(1)).toMatchObject({ kind: 'would-block', portableCode: 'EAGAIN' });
+      expect(new SocketError('connect', errnoNumber('ECONNREFUSED') as number).portableCode).toBe('ECONNREFUSED');
+    } finally {
+      ours.close();
+      peer.close();
+    }
   });
 });
 

@@ -236,6 +236,7 @@ describe.each(ALL)('classify on %s', (platform) => {
         ret: -1,
         errno: n.wouldBlock,
         code: n.wouldBlockCode,
+        portableCode: 'EAGAIN',
       });
     });
 
@@ -251,6 +252,7 @@ describe.each(ALL)('classify on %s', (platform) => {
         ret: -1,
         errno: n.wouldBlock,
         code: n.wouldBlockCode,
+        portableCode: 'EAGAIN',
       });
       expect(classify(failed(n.wouldBlock), context(platform, { blocking: true, receiveTimeout: 1 }))).toMatchObject({
         kind: 'timeout',
@@ -263,6 +265,7 @@ describe.each(ALL)('classify on %s', (platform) => {
         ret: -1,
         errno: n.wouldBlock,
         code: n.wouldBlockCode,
+        portableCode: 'EAGAIN',
       });
     });
 
@@ -281,7 +284,13 @@ describe.each(ALL)('classify on %s', (platform) => {
       it(`with MSG_DONTWAIT (0x${dontWait.toString(16)}) is would-block even with a receive timeout (tcp.idle.dontwait)`, () => {
         expect(
           classify(failed(n.wouldBlock), context(platform, { blocking: true, receiveTimeout: 100, flags: dontWait })),
-        ).toEqual({ kind: 'would-block', ret: -1, errno: n.wouldBlock, code: n.wouldBlockCode });
+        ).toEqual({
+          kind: 'would-block',
+          ret: -1,
+          errno: n.wouldBlock,
+          code: n.wouldBlockCode,
+          portableCode: 'EAGAIN',
+        });
         // Among other flags too (MSG_PEEK is 2 on all three POSIX platforms).
         expect(
           classify(
@@ -308,6 +317,7 @@ describe.each(ALL)('classify on %s', (platform) => {
           ret: -1,
           errno: 10060,
           code: 'WSAETIMEDOUT',
+          portableCode: 'ETIMEDOUT',
         });
       });
 
@@ -354,6 +364,7 @@ describe.each(ALL)('classify on %s', (platform) => {
         ret: -1,
         errno: n.interrupted,
         code: n.interruptedCode,
+        portableCode: 'EINTR',
       });
     });
   });
@@ -422,6 +433,7 @@ describe('classify names numbers on their own platform', () => {
         ret: -1,
         errno: 35,
         code: 'EAGAIN',
+        portableCode: 'EAGAIN',
       });
     }
     expectError(classify(failed(35), context('linux', { blocking: false })), 35, 'EDEADLK');
@@ -433,6 +445,7 @@ describe('classify names numbers on their own platform', () => {
       ret: -1,
       errno: 11,
       code: 'EAGAIN',
+      portableCode: 'EAGAIN',
     });
     expectError(classify(failed(11), context('darwin', { blocking: false })), 11, 'EDEADLK');
     expectError(classify(failed(11), context('freebsd', { blocking: false })), 11, 'EDEADLK');
@@ -470,7 +483,7 @@ describe('classify is pure', () => {
     const copy = { ...ctx };
     const first = classify(raw, ctx);
     const second = classify(raw, ctx);
-    expect(first).toEqual({ kind: 'timeout', ret: -1, errno: 11, code: 'EAGAIN' });
+    expect(first).toEqual({ kind: 'timeout', ret: -1, errno: 11, code: 'EAGAIN', portableCode: 'EAGAIN' });
     expect(second).toEqual(first);
     expect(ctx).toEqual(copy);
     expect(raw).toEqual({ ret: -1, errno: 11 });

@@ -202,7 +202,13 @@ describe('installing the tarball', () => {
       cwd: app,
       encoding: 'utf8',
     });
-    expect(JSON.parse(output2)).toEqual({ kind: 'would-block', ret: -1, errno: errnoOf('EAGAIN'), code: 'EAGAIN' });
+    expect(JSON.parse(output2)).toEqual({
+      kind: 'would-block',
+      ret: -1,
+      errno: errnoOf('EAGAIN'),
+      code: 'EAGAIN',
+      portableCode: 'EAGAIN',
+    });
   }, 120_000);
 
   it('where no prebuild fits and nothing can compile: the install fails with one message naming the prebuilt platforms', () => {

@@ -153,7 +153,12 @@ export const EOF = { kind: 'eof', ret: 0, errno: 0 } as const;
 
 /** A would-block / timeout / interrupted result for `name` on this OS (EAGAIN: WSAEWOULDBLOCK on Windows). */
 export function failure(kind: 'would-block' | 'timeout' | 'interrupted', name: string): RecvResult {
-  return { kind, ret: -1, errno: errnoOf(name), code: codeOf(name) };
+  return { kind, ret: -1, errno: errnoOf(name), code: codeOf(name), portableCode: portableOf(name) };
+}
+
+/** The portable name of `name` (results' `portableCode`): the name itself, EAGAIN for EWOULDBLOCK. */
+export function portableOf(name: string): string {
+  return name === 'EWOULDBLOCK' ? 'EAGAIN' : name;
 }
 
 /** libuv's message for `name`, as every error result carries it. */
@@ -169,7 +174,14 @@ function messageOf(name: string): string {
 
 /** An error result for `name` on this OS (ECONNRESET: WSAECONNRESET on Windows), with libuv's message. */
 export function errorResult(name: string): RecvResult {
-  return { kind: 'error', ret: -1, errno: errnoOf(name), code: codeOf(name), message: messageOf(name) };
+  return {
+    kind: 'error',
+    ret: -1,
+    errno: errnoOf(name),
+    code: codeOf(name),
+    portableCode: portableOf(name),
+    message: messageOf(name),
+  };
 }
 
 /** A data result of exactly the bytes of `text`. */
