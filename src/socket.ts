@@ -65,7 +65,7 @@ import {
   checkSocketType,
   checkView,
 } from './validate.js';
-import { deadlineOf, nonBlockingFor, untilReady, waitOn, type TimeoutResult, type WaitTarget } from './wait.js';
+import { deadlineOf, untilReady, waitOn, type TimeoutResult, type WaitTarget } from './wait.js';
 import {
   recvError,
   recvMsg,
@@ -86,7 +86,6 @@ export interface RecvAsyncOptions extends WaitOptions {
 }
 
 const NOSIGNAL = constants.MSG.NOSIGNAL ?? 0;
-const DONTWAIT = constants.MSG.DONTWAIT;
 const TRUNC = constants.MSG.TRUNC ?? 0;
 /** poll(2) bits that say the peer has closed: POLLRDHUP (Linux) or POLLHUP (everywhere). */
 const HANGUP = (constants.POLL.RDHUP ?? 0) | constants.POLL.HUP;
@@ -960,15 +959,6 @@ export class Socket {
     return waitOn(this.#context, WRITABLE, options);
   }
 
-  /**
-   * Runs one non-blocking attempt without touching the socket's own mode: with MSG_DONTWAIT
-   * where the OS has it; elsewhere (Windows) with O_NONBLOCK for that one call (src/wait.ts).
-   */
-  #attempt<R>(flags: number, call: (flags: number) => R): R {
-    if (DONTWAIT !== undefined) return call(flags | DONTWAIT);
-    return nonBlockingFor(this.#context, () => call(flags));
-  }
-
   #setTracked(blocking: boolean): void {
     this.#context.blocking = blocking;
   }
@@ -1001,8 +991,8 @@ export class Socket {
     options: RecvAsyncOptions & { offset?: number; length?: number } = NO_OPTIONS,
   ): Promise<RecvResult> {
     // The first attempt validates buffer, offset and length before any wait.
-    return this.#recvAsync(options, undefined, (flags, { offset, length }) =>
-      this.recvInto(buffer, { offset, length, flags }),
+    return this.#recvAsync(options, undefined, (flags) =>
+      this.recvInto(buffer, { offset: options.offset, length: options.length, flags }),
     );
   }
 
@@ -1030,10 +1020,10 @@ export class Socket {
   }
 
   /** The async receive calls: checks (rejecting, never throwing), then the one async loop. */
-  #recvAsync<R extends { kind: string }, O extends RecvAsyncOptions>(
-    options: O,
+  #recvAsync<R extends { kind: string }>(
+    options: RecvAsyncOptions,
     check: (() => void) | undefined,
-    call: (flags: number, options: Partial<O>) => R,
+    call: (flags: number) => R,
   ): Promise<R | TimeoutResult> {
     try {
       // As every method: a closed socket says so first, before its arguments are looked at.
@@ -1043,7 +1033,7 @@ export class Socket {
       check?.();
       checkFlags(flags);
       const { deadline, signal } = deadlineOf(checked);
-      return untilReady(this.#context, READABLE, deadline, signal, () => this.#attempt(flags, (f) => call(f, checked)));
+      return untilReady(this.#context, READABLE, deadline, signal, call, flags);
     } catch (error) {
       return rejection(error);
     }
@@ -1068,12 +1058,17 @@ export class Socket {
     const { deadline, signal } = deadlineOf(wait);
     let sent = 0;
     for (;;) {
-      const result = await untilReady(this.#context, WRITABLE, deadline, signal, () =>
-        this.#attempt(flags, (f) => {
+      const result = await untilReady(
+        this.#context,
+        WRITABLE,
+        deadline,
+        signal,
+        (f) => {
           // The view may have been detached or resized during the wait: measured again.
           total = attachedLength(bytes, 'data');
           return this.#sent(sendCall(this.#open(), bytes, sent, total - sent, f | NOSIGNAL), f);
-        }),
+        },
+        flags,
       );
       if (result.kind !== 'sent') return { ...result, bytesSent: sent };
       sent += result.ret;

@@ -6,7 +6,7 @@
  */
 import { addon } from './addon.js';
 import { wouldBlockResults, type FailureResult } from './classify.js';
-import { PLATFORM } from './constants.js';
+import { constants, PLATFORM } from './constants.js';
 import { openFd, readinessOf, type View } from './descriptors.js';
 import { rejection, throwIfFailed } from './errors.js';
 import { abortError, PollError, type WaitOutcome, type Waiter } from './readiness.js';
@@ -25,6 +25,9 @@ export interface WaitTarget {
 
 /** The `timeout` result an async call ends with at its deadline. */
 export type TimeoutResult = FailureResult & { kind: 'timeout' };
+
+/** MSG_DONTWAIT, where the OS has it (not Windows). */
+const DONTWAIT = constants.MSG.DONTWAIT;
 
 /** This platform's would-block results: a deadline's last would-block becomes its frozen timeout twin. */
 const WOULD_BLOCK = wouldBlockResults(PLATFORM);
@@ -99,24 +102,39 @@ export function nonBlockingFor<R>(target: WaitTarget, call: () => R): R {
  * carrying that call's own ret, errno and code. An aborted signal stops it before any call.
  * It never spins: every turn waits on the poll handle (through the event loop), and a POLLERR
  * wake-up followed by would-block (an error recv cannot clear, such as an undrained
- * IP_RECVERR queue) rejects with a PollError. Rejects, never throws.
+ * IP_RECVERR queue) rejects with a PollError. Rejects, never throws. `call(flags)` makes the
+ * call, with the flags of {@link attempt}.
  */
 export function untilReady<R extends { kind: string }>(
   target: WaitTarget,
   events: number,
   deadline: number,
   signal: AbortSignal | undefined,
-  attempt: () => R,
+  call: (flags: number) => R,
+  flags = 0,
 ): Promise<R | TimeoutResult> {
   try {
     if (signal?.aborted) throw abortError(signal);
     // Most calls are answered by their first attempt: no promise but the result's.
-    const result = attempt();
+    const result = attempt(target, call, flags);
     if (result.kind !== 'would-block') return Promise.resolve(result);
   } catch (error) {
     return rejection(error);
   }
-  return new Promise((resolve, reject) => new Retry(target, events, deadline, signal, attempt, resolve, reject).wait());
+  return new Promise((resolve, reject) =>
+    new Retry(target, events, deadline, signal, call, flags, resolve, reject).wait(),
+  );
+}
+
+/**
+ * One attempt that does not block, without touching the socket's own mode: `call(flags |
+ * MSG_DONTWAIT)` where the OS has MSG_DONTWAIT; elsewhere (Windows) `call(flags)` with
+ * O_NONBLOCK set for that one call. (A call that takes no flags, such as accept, must make
+ * itself non-blocking: see Server.acceptAsync.)
+ */
+function attempt<R>(target: WaitTarget, call: (flags: number) => R, flags: number): R {
+  if (DONTWAIT !== undefined) return call(flags | DONTWAIT);
+  return nonBlockingFor(target, () => call(flags));
 }
 
 /**
@@ -137,7 +155,8 @@ class Retry<R extends { kind: string }> implements Waiter {
     readonly events: number,
     readonly deadline: number,
     signal: AbortSignal | undefined,
-    readonly attempt: () => R,
+    readonly call: (flags: number) => R,
+    readonly flags: number,
     readonly done: (result: R | TimeoutResult) => void,
     readonly fail: (error: unknown) => void,
   ) {
@@ -173,7 +192,7 @@ class Retry<R extends { kind: string }> implements Waiter {
   #step(outcome: WaitOutcome): void {
     try {
       if (outcome === 'ready') this.#pollError = readinessOf(this.keepAlive.view).takeErrorWake();
-      const result = this.attempt();
+      const result = attempt(this.keepAlive, this.call, this.flags);
       if (result.kind !== 'would-block') {
         this.done(result);
       } else if (outcome === 'timeout') {
