@@ -277,6 +277,13 @@ bool ReadBatch(Napi::Env env, Napi::Value value, uint32_t count, std::vector<Mes
     Message& message = (*messages)[i];
     char* base;
     if (!ViewBytes(env, elements[i], "buffers", &base, &message.length, i)) return false;
+    if (message.length > static_cast<size_t>(kIntMax)) {
+      // Each message's byte count goes back as an int32.
+      ThrowWithCode(env, true, "ERR_OUT_OF_RANGE",
+                    "The byte length of \"buffers[" + std::to_string(i) +
+                        "]\" must be <= " + std::to_string(static_cast<int64_t>(kIntMax)));
+      return false;
+    }
     message.data = base;
     message.transferred = 0;
     message.flags = 0;
@@ -315,8 +322,6 @@ Napi::Value ReceiveMany(const Napi::CallbackInfo& info) {
   uint32_t count = BatchLength(env, info[1]);
   if (count == 0) return env.Undefined();
   RAWRECV_ARG_INT(2, flags);
-  int32_t* out;
-  if (!ReadCounts(env, info[3], 2 * size_t{count}, &out)) return env.Undefined();
   if (!info[4].IsArray()) {
     ThrowWithCode(env, false, "ERR_INVALID_ARG_TYPE",
                   "The \"senders\" argument must be an instance of Array");
@@ -326,11 +331,17 @@ Napi::Value ReceiveMany(const Napi::CallbackInfo& info) {
   std::vector<Message> messages(count);
   for (Message& message : messages) message.address.length = 0;
   if (!ReadBatch(env, info[1], count, &messages)) return env.Undefined();
+  // `out`'s memory is taken last, and written before any object is made: fetching the buffers
+  // (getters) or setting a sender (setters) can run JavaScript, which could detach it.
+  int32_t* out;
+  if (!ReadCounts(env, info[3], 2 * size_t{count}, &out)) return env.Undefined();
   int64_t ret = sys::recv_many(fd, messages.data(), messages.size(), flags);
   for (int64_t i = 0; i < ret; ++i) {
+    out[2 * i] = static_cast<int32_t>(messages[i].transferred);
+    out[2 * i + 1] = messages[i].flags;
+  }
+  for (int64_t i = 0; i < ret; ++i) {
     const Message& message = messages[i];
-    out[2 * i] = static_cast<int32_t>(message.transferred);
-    out[2 * i + 1] = message.flags;
     const SockAddr* last = i > 0 ? &messages[i - 1].address : nullptr;
     bool same = last != nullptr && last->length == message.address.length &&
                 std::memcmp(last->bytes, message.address.bytes, message.address.length) == 0;
@@ -381,9 +392,10 @@ Napi::Value SendMany(const Napi::CallbackInfo& info) {
       }
     }
   }
+  if (!ReadBatch(env, info[1], count, &messages)) return env.Undefined();
+  // Taken last: fetching the buffers can run JavaScript (see ReceiveMany).
   int32_t* out;
   if (!ReadCounts(env, info[4], count, &out)) return env.Undefined();
-  if (!ReadBatch(env, info[1], count, &messages)) return env.Undefined();
   int64_t ret = sys::send_many(fd, messages.data(), messages.size(), flags);
   for (int64_t i = 0; i < ret; ++i) out[i] = static_cast<int32_t>(messages[i].transferred);
   return Num(env, ret);
@@ -555,8 +567,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   for (const auto& function : functions) {
     exports.Set(function.name, Napi::Function::New(env, function.callback, function.name));
   }
-  // The call-arguments array of the fast path: its memory is the functions' data. It lives as
-  // long as the exports object that holds it, as the functions do.
+  // The call-arguments array of the fast path: its memory is the functions' data. src/addon.ts
+  // takes it out of the exports (nothing else may reach it: a detached array would leave these
+  // functions reading stale values) and holds it for the life of the environment.
   void* slots = nullptr;
   napi_value memory;
   napi_value call_args;

@@ -55,6 +55,12 @@ inline int64_t send_many_loop(sock fd, Message* messages, size_t count, int flag
       break;
     }
     message.transferred = ret;
+    // A short write (a stream socket) ends the batch: the next message's bytes must not go
+    // out before the rest of this one.
+    if (static_cast<size_t>(ret) < message.length) {
+      ++done;
+      break;
+    }
   }
   return static_cast<int64_t>(done);
 }

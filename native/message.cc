@@ -65,7 +65,7 @@ Napi::Value RecvmsgControl(const Napi::CallbackInfo& info) {
   Address address;
   address_format(from, &address);
   result.Set("family", Napi::Number::New(env, address.family));
-  result.Set("address", Napi::String::New(env, address.host));
+  result.Set("address", Napi::String::New(env, address.host, address.host_length));
   result.Set("port", Napi::Number::New(env, address.port));
   result.Set("msgFlags", Napi::Number::New(env, msg_flags));
   size_t count = control_walk(control.data(), control_used, nullptr, 0);
@@ -101,8 +101,10 @@ bool ReadControl(Napi::Env env, Napi::Value value, ControlBuffer** out, size_t* 
     char* data;
     size_t length;
   };
-  std::vector<Item> items;
-  size_t total = 0;
+  // Two passes: every JavaScript value is fetched first (a getter can run JavaScript, which
+  // could detach a buffer whose memory was already taken), then the memory is looked at.
+  std::vector<Item> items(count);
+  std::vector<napi_value> datas(count);
   for (uint32_t i = 0; i < count; ++i) {
     Napi::Value entry = list.Get(i);
     if (env.IsExceptionPending()) return false;
@@ -112,16 +114,20 @@ bool ReadControl(Napi::Env env, Napi::Value value, ControlBuffer** out, size_t* 
       return false;
     }
     Napi::Array triple = entry.As<Napi::Array>();
-    Item item{};
     Napi::Value level = triple.Get(uint32_t{0});
     Napi::Value type = triple.Get(uint32_t{1});
     Napi::Value data = triple.Get(uint32_t{2});
     if (env.IsExceptionPending()) return false;
-    if (!ReadInteger(env, level, "level", -kIntMax - 1, kIntMax, &item.level) ||
-        !ReadInteger(env, type, "type", -kIntMax - 1, kIntMax, &item.type) ||
-        !ReadViewRange(env, data, nullptr, nullptr, &item.data, &item.length)) {
+    if (!ReadInteger(env, level, "level", -kIntMax - 1, kIntMax, &items[i].level) ||
+        !ReadInteger(env, type, "type", -kIntMax - 1, kIntMax, &items[i].type)) {
       return false;
     }
+    datas[i] = data;
+  }
+  size_t total = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    Item& item = items[i];
+    if (!ReadViewRange(env, datas[i], nullptr, nullptr, &item.data, &item.length)) return false;
     total += control_space(item.length);
     if (item.length > kControlMax || total > kControlMax) {
       ThrowWithCode(env, true, "ERR_OUT_OF_RANGE",
@@ -129,7 +135,6 @@ bool ReadControl(Napi::Env env, Napi::Value value, ControlBuffer** out, size_t* 
                         std::to_string(static_cast<int64_t>(kControlMax)) + " bytes");
       return false;
     }
-    items.push_back(item);
   }
   holder->reset(new ControlBuffer(total));
   auto* at = static_cast<unsigned char*>((*holder)->data());
@@ -147,9 +152,6 @@ bool ReadControl(Napi::Env env, Napi::Value value, ControlBuffer** out, size_t* 
 Napi::Value SendmsgControl(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RAWRECV_ARG_SOCK(0, fd);
-  char* data;
-  size_t length;
-  if (!ReadViewRange(env, info[1], info[2], info[3], &data, &length)) return env.Undefined();
   RAWRECV_ARG_INT(4, flags);
   RAWRECV_ARG_INT(5, family);
   SockAddr to{};
@@ -158,6 +160,10 @@ Napi::Value SendmsgControl(const Napi::CallbackInfo& info) {
   size_t control_length = 0;
   std::unique_ptr<ControlBuffer> holder;
   if (!ReadControl(env, info[8], &control, &control_length, &holder)) return env.Undefined();
+  // The payload last: reading the control messages can run JavaScript (see ReadControl).
+  char* data;
+  size_t length;
+  if (!ReadViewRange(env, info[1], info[2], info[3], &data, &length)) return env.Undefined();
   return Number(env, sys::sendmsg_control(fd, data, length, flags, family != 0 ? &to : nullptr,
                                           control->data(), control_length));
 }

@@ -235,6 +235,9 @@ class Poller : public Napi::ObjectWrap<Poller> {
     PollHandle* handle = static_cast<PollHandle*>(raw->data);
     Poller* self = handle->owner;
     if (self == nullptr || handle->closing) return;
+    // After an error libuv has stopped watching (on Windows without marking the handle
+    // inactive): the next start must really start it again.
+    if (status < 0) self->events_ = 0;
     CallFromLoop(self->Env(), *self->context_, static_cast<napi_ref>(*self), self->callback_,
                  status, events);
   }

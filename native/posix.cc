@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <vector>
 
 #ifdef __linux__
 #include <linux/errqueue.h>  // sock_extended_err, SO_EE_ORIGIN_* (IP_RECVERR)
@@ -358,14 +359,10 @@ int64_t sendto(sock fd, const void* buffer, size_t length, int flags, const Sock
 }
 
 #ifdef __linux__
-// Up to this many messages per recvmmsg / sendmmsg (the kernel's own limit is UIO_MAXIOV, 1024);
-// a longer batch is the caller's to split.
-constexpr size_t kBatchMax = 1024;
-
 int64_t recv_many(sock fd, Message* messages, size_t count, int flags) {
-  if (count > kBatchMax) count = kBatchMax;
-  mmsghdr headers[kBatchMax];
-  iovec vectors[kBatchMax];
+  // The kernel takes at most UIO_MAXIOV (1024) a call: the glue checks that.
+  std::vector<mmsghdr> headers(count);
+  std::vector<iovec> vectors(count);
   for (size_t i = 0; i < count; ++i) {
     vectors[i] = iovec{messages[i].data, messages[i].length};
     headers[i] = mmsghdr{};
@@ -374,7 +371,7 @@ int64_t recv_many(sock fd, Message* messages, size_t count, int flags) {
     headers[i].msg_hdr.msg_iov = &vectors[i];
     headers[i].msg_hdr.msg_iovlen = 1;
   }
-  int ret = ::recvmmsg(fd_of(fd), headers, static_cast<unsigned>(count), flags, nullptr);
+  int ret = ::recvmmsg(fd_of(fd), headers.data(), static_cast<unsigned>(count), flags, nullptr);
   if (ret == -1) return -static_cast<int64_t>(errno);
   for (int i = 0; i < ret; ++i) {
     messages[i].address.length = headers[i].msg_hdr.msg_namelen;
@@ -385,9 +382,9 @@ int64_t recv_many(sock fd, Message* messages, size_t count, int flags) {
 }
 
 int64_t send_many(sock fd, Message* messages, size_t count, int flags) {
-  if (count > kBatchMax) count = kBatchMax;
-  mmsghdr headers[kBatchMax];
-  iovec vectors[kBatchMax];
+  // The kernel takes at most UIO_MAXIOV (1024) a call: the glue checks that.
+  std::vector<mmsghdr> headers(count);
+  std::vector<iovec> vectors(count);
   for (size_t i = 0; i < count; ++i) {
     vectors[i] = iovec{messages[i].data, messages[i].length};
     headers[i] = mmsghdr{};
@@ -398,7 +395,7 @@ int64_t send_many(sock fd, Message* messages, size_t count, int flags) {
     headers[i].msg_hdr.msg_iov = &vectors[i];
     headers[i].msg_hdr.msg_iovlen = 1;
   }
-  int ret = ::sendmmsg(fd_of(fd), headers, static_cast<unsigned>(count), flags);
+  int ret = ::sendmmsg(fd_of(fd), headers.data(), static_cast<unsigned>(count), flags);
   if (ret == -1) return -static_cast<int64_t>(errno);
   for (int i = 0; i < ret; ++i) messages[i].transferred = headers[i].msg_len;
   return ret;

@@ -22,14 +22,17 @@ if (result.status !== 0) {
   const here = platform === 'linux' ? `${platform}-${arch} (${libc})` : `${platform}-${arch}`;
   const prebuilds = join(root, 'prebuilds');
   const available = existsSync(prebuilds)
-    ? readdirSync(prebuilds).flatMap((tuple) =>
-        readdirSync(join(prebuilds, tuple))
-          .filter((name) => name.endsWith('.node'))
-          .map((name) => {
-            const libcTag = /\.(glibc|musl)\.node$/.exec(name)?.[1];
-            return libcTag === 'glibc' ? `${tuple} (glibc 2.28+)` : libcTag ? `${tuple} (${libcTag})` : tuple;
-          }),
-      )
+    ? readdirSync(prebuilds, { withFileTypes: true })
+        .filter((entry) => entry.isDirectory())
+        .map((entry) => entry.name)
+        .flatMap((tuple) =>
+          readdirSync(join(prebuilds, tuple))
+            .filter((name) => name.endsWith('.node'))
+            .map((name) => {
+              const libcTag = /\.(glibc|musl)\.node$/.exec(name)?.[1];
+              return libcTag === 'glibc' ? `${tuple} (glibc 2.28+)` : libcTag ? `${tuple} (${libcTag})` : tuple;
+            }),
+        )
     : [];
   process.stderr.write(
     [

@@ -132,8 +132,7 @@ export interface Addon {
   recvFast: (buffer: ArrayBufferView) => number;
   /** @internal See {@link Addon.recvFast}. */
   sendFast: (buffer: ArrayBufferView) => number;
-  /** @internal The fast path's arguments: fd, offset, length, flags (this environment's own). */
-  callArgs: Int32Array;
+
   /**
    * recvmmsg(2) (Linux; a loop of recvmsg elsewhere, see native/batch.h) into each whole buffer
    * (1..1024 of them): how many messages, or the negated error. For message i, `out[2i]` is its
@@ -296,9 +295,17 @@ const load = require('node-gyp-build') as (root: string) => unknown;
  * plain frozen object: the exports object the addon fills one property at a time can be in
  * V8's slow dictionary mode, and every recv loads a function from this one.
  */
-export const addon: Addon = Object.freeze({ ...(load(fileURLToPath(new URL('..', import.meta.url))) as Addon) });
+const loaded = load(fileURLToPath(new URL('..', import.meta.url))) as Addon & { callArgs?: Int32Array };
 
-const { callArgs } = addon;
+/**
+ * The fast path's arguments, taken out of the addon's exports: the native functions keep a raw
+ * pointer to this array's memory, so nothing else may reach it (a transferred, detached array
+ * would leave them reading stale values: a recv on the wrong descriptor).
+ */
+const callArgs = loaded.callArgs as Int32Array;
+delete loaded.callArgs;
+
+export const addon: Addon = Object.freeze({ ...loaded });
 
 type Transfer = (fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number) => number;
 

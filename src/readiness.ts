@@ -156,6 +156,8 @@ export class Readiness {
 
   #failAll(error: Error): void {
     const waiters = this.#waiters.splice(0);
+    // Stopped, not kept armed: after a poll error the watcher is not to be trusted.
+    this.#armed = 0;
     this.#update();
     for (const waiter of waiters) Readiness.#fail(waiter, error);
   }
@@ -190,21 +192,32 @@ export class Readiness {
         // descriptor is never closed under a poll here, so it means an error is pending on the
         // socket (ECONNREFUSED, ECONNRESET, ...): wake every waiter, and the real call that
         // follows reports that error exactly (takeErrorWake tells a caller it was this).
-        this.#errorWake = status;
-        this.dispatch(0, READABLE | WRITABLE);
+        this.#armed = 0;
+        this.#wake(READABLE | WRITABLE, status);
         return;
       }
       // Any other poll error stops polling and is reported to every waiter, never swallowed.
       this.#failAll(new PollError(status));
       return;
     }
+    this.#wake(events, 0);
+  }
+
+  /**
+   * Wakes the waiters of `events`; `errorWake` is the POLLERR status of this wake-up (0 for
+   * none), for {@link Readiness.takeErrorWake}: it belongs to this wake-up alone, so a later
+   * plain wake-up, or one nobody waited for, clears it.
+   */
+  #wake(events: number, errorWake: number): void {
     if (this.#waiters.length === 0) {
       // Readiness while idle: nobody takes it, and a level-triggered poll would report it on
       // every turn, so the handle stops until the next wait.
+      this.#errorWake = 0;
       this.#poller?.stop();
       this.#armed = 0;
       return;
     }
+    this.#errorWake = errorWake;
     const woken = this.#waiters.filter((waiter) => (waiter.events & events) !== 0);
     for (const waiter of woken) this.#remove(waiter);
     this.#update();

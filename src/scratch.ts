@@ -5,8 +5,9 @@
  *
  * - Up to {@link SCRATCH_LIMIT} bytes: one fixed 64 KiB buffer.
  * - Larger lengths: a second buffer, grown to the largest length asked (kept up to
- *   {@link KEEP_LIMIT}; beyond it each call has its own). A read of more than 64 KiB takes that
- *   buffer as its data without a copy, and the next large call makes a new one.
+ *   {@link KEEP_LIMIT}; beyond it each call has its own). A read of more than 64 KiB that fills
+ *   at least half of it takes that buffer as its data without a copy, and the next large call
+ *   makes a new one.
  *
  * Sync calls cannot interleave in a thread, so one of each is enough.
  * @module
@@ -31,8 +32,9 @@ export function receiveBuffer(length: number): Buffer {
 
 /** The first `n` bytes of `target` (from {@link receiveBuffer}) as a Buffer of their own. */
 export function takeData(target: Buffer, n: number): Buffer {
-  if (target !== scratch && n > SCRATCH_LIMIT) {
-    // Big enough to be worth the whole buffer: handed over, not copied.
+  if (target !== scratch && n > SCRATCH_LIMIT && n >= target.length / 2) {
+    // Big enough to be worth the whole buffer (at least half of it: a small read must not pin
+    // a big buffer): handed over, not copied.
     if (target === large) large = undefined;
     return target.subarray(0, n);
   }

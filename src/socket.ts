@@ -742,6 +742,7 @@ export class Socket {
     checkBatch(buffers, 'buffers', receivable);
     const flags = options === undefined ? 0 : checkFlags(checkOptions(options, 'options').flags ?? 0);
     this.#checkStreamFlags(flags);
+    batchSenders.length = 0;
     const ret = addon.recvMany(fd, buffers, flags, batchOut, batchSenders);
     if (ret < 0) return this.#classify(fd, ret, 1, flags, 0) as RecvManyResult;
     const messages: ReceivedMessage[] = [];
@@ -787,7 +788,9 @@ export class Socket {
    * Several messages in one call: sendmmsg(2) on Linux, a loop of send / sendto elsewhere. Each
    * entry is the data (a string is sent as UTF-8), or `{ data, to }` with a destination as
    * sendTo's. `ret` and `messagesSent` say how many went; an error after the first message ends
-   * the batch and is not reported (sendmmsg drops it): send the rest again to meet it.
+   * the batch and is not reported (sendmmsg drops it): send the rest again to meet it. On a
+   * stream socket it is one send(2) per entry, and a short send ends the batch (its count is the
+   * last of `bytesSent`), so no entry's bytes go out before the rest of the one before.
    * @returns sent (`messagesSent`, `bytesSent` per message) | would-block | timeout | interrupted |
    *   error (EMSGSIZE, EHOSTUNREACH, ...)
    * @see sendmmsg(2), sendto(2)
@@ -822,9 +825,34 @@ export class Socket {
     });
     if (destinations !== undefined) destinations.length = buffers.length;
     const flags = checkFlags(checkOptions(options, 'options').flags ?? 0);
+    if (this.#context.socketType === 'stream') {
+      if (destinations !== undefined)
+        throw invalidArgValue('messages', 'to', 'has a destination: a stream socket sends to its peer');
+      return this.#sendStream(fd, buffers, flags);
+    }
     const ret = addon.sendMany(fd, buffers, flags | NOSIGNAL, destinations, batchOut);
     if (ret < 0) return classifyFailure(-ret, PLATFORM, this.#context.blocking, this.#sendTimeout, flags);
     return { kind: 'sent', ret, errno: 0, messagesSent: ret, bytesSent: Array.from(batchOut.subarray(0, ret)) };
+  }
+
+  /**
+   * sendMany on a stream socket: one send(2) per entry, ending at the first short one, so the
+   * bytes of an entry never go out before the rest of the one before (sendmmsg would go on).
+   */
+  #sendStream(fd: number, buffers: readonly ArrayBufferView[], flags: number): SendManyResult {
+    const bytesSent: number[] = [];
+    for (const buffer of buffers) {
+      const length = buffer.byteLength;
+      const ret = sendCall(fd, buffer, 0, length, flags | NOSIGNAL);
+      if (ret < 0) {
+        if (bytesSent.length === 0)
+          return classifyFailure(-ret, PLATFORM, this.#context.blocking, this.#sendTimeout, flags);
+        break;
+      }
+      bytesSent.push(ret);
+      if (ret < length) break;
+    }
+    return { kind: 'sent', ret: bytesSent.length, errno: 0, messagesSent: bytesSent.length, bytesSent };
   }
 
   #sent(ret: number, flags: number): SendResult {

@@ -24,7 +24,6 @@ export type Sys = Omit<
   | 'onClosedElsewhere'
   | 'recvFast'
   | 'sendFast'
-  | 'callArgs'
   | 'unixPathSize'
   | 'controlSizes'
 >;

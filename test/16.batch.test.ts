@@ -6,11 +6,12 @@ import { Worker } from 'node:worker_threads';
 
 import { describe, expect, it } from 'vitest';
 
-import { constants, Socket, type RecvManyResult } from '../src/index.js';
+import { constants, Socket, sys, type RecvManyResult } from '../src/index.js';
 import { DIST_INDEX_URL, ensureDist } from './built-package.js';
 import {
   boundUdp,
   bounded,
+  collectGarbage,
   closing,
   dgramPair,
   endpointOf,
@@ -258,6 +259,9 @@ describe('sendMany', () => {
     });
     const pair = tcpPair();
     try {
+      expect(() => pair.client.sendMany([{ data: 'x', to: { host: '127.0.0.1', port: 9 } }])).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+      );
       expect(pair.client.sendMany(['one ', 'two ', 'three'])).toMatchObject({ kind: 'sent', messagesSent: 3 });
       const got = await bounded(pair.peer.recvAsync(64, { timeout: 2000 }));
       expect(got.kind === 'data' && got.data.toString().startsWith('one ')).toBe(true);
@@ -337,6 +341,55 @@ describe('batch arguments', () => {
       expect(outcome).toBeDefined();
     });
   });
+});
+
+describe('the glue takes no memory before the JavaScript it runs (review of issue 10)', () => {
+  it('sys.recvMany: a getter that detaches `out` gets a RangeError, not a write into freed memory', async () => {
+    await closing([...dgramPair()], async (ours, peer) => {
+      peer.send('hello');
+      let out = new Int32Array(2);
+      const list: ArrayBufferView[] = [];
+      Object.defineProperty(list, 0, {
+        enumerable: true,
+        get() {
+          structuredClone(out.buffer, { transfer: [out.buffer] });
+          return Buffer.alloc(16);
+        },
+      });
+      await collectGarbage(1);
+      expect(() => sys.recvMany(ours.fd, list, 0, out, [])).toThrow(
+        expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+      );
+      expect(out.byteLength).toBe(0);
+      out = new Int32Array(2);
+      // Nothing was taken: the datagram is still there.
+      expect(sys.recvMany(ours.fd, [Buffer.alloc(16)], 0, out, [])).toBe(1);
+      expect(out[0]).toBe(5);
+    });
+  });
+
+  it.skipIf(WIN32)(
+    'sys.sendmsgControl: a control getter that detaches the payload gets a RangeError, nothing is sent',
+    async () => {
+      await closing([...dgramPair()], (ours, peer) => {
+        const data = new Uint8Array(Buffer.from('secret-bytes'));
+        const control: unknown[] = [];
+        Object.defineProperty(control, 0, {
+          enumerable: true,
+          get() {
+            structuredClone(data.buffer, { transfer: [data.buffer] });
+            return [constants.SOL.SOCKET, 1, new Uint8Array(4)];
+          },
+        });
+        const call = sys.sendmsgControl as (...args: unknown[]) => number;
+        expect(() => call(ours.fd, data, 0, 12, 0, 0, '', 0, control)).toThrow(
+          expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+        );
+        peer.setBlocking(false);
+        expect(peer.recv(64).kind).toBe('would-block');
+      });
+    },
+  );
 });
 
 describe('the async iterators', () => {
