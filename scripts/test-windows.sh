@@ -6,8 +6,9 @@
 # 3. A Wine prefix set to Windows 10 (Node refuses Wine's default), with a bcryptprimitives.dll
 #    stand-in (Wine 8 lacks it; vitest's Rust-built bundler needs ProcessPrng).
 # 4. The addon built with mingw (import library for node.exe from node-api-headers' .def plus
-#    the libuv symbols the poller uses) into prebuilds/win32-x64/, which node-gyp-build picks
-#    under PREBUILDS_ONLY (build/Release holds the Linux binary).
+#    the libuv symbols the poller uses) into the cache, and put into prebuilds/win32-x64/ for
+#    the run (removed after it), where node-gyp-build picks it under PREBUILDS_ONLY
+#    (build/Release holds the Linux binary).
 # 5. vitest's win32 native bindings beside the Linux ones, at the versions in the lock file.
 # 6. The suite (vitest.windows.config.ts) and `rawrecv probe --json` under Wine, the latter
 #    compared with the committed test/fixtures/probe-win32-wine.json.
@@ -54,19 +55,24 @@ if [ ! -f "$WINEPREFIX/.rawrecv-ready" ]; then
 fi
 
 # --- 4. The addon, built with mingw --------------------------------------------------------
-addon=prebuilds/win32-x64/rawrecv.node
+# Built in the cache and put in prebuilds/win32-x64 only while this leg runs: a mingw test
+# build left there would go into the next `npm pack` (and into test/50's list of prebuilds).
+addon=$cache/rawrecv.node
 sources=(native/addon.cc native/poller.cc native/message.cc native/win32.cc native/batch.h native/platform.h native/glue.h native/poller.h native/message.h native/constants.inc)
 if [ ! -f "$addon" ] || [ -n "$(find "${sources[@]}" -newer "$addon")" ]; then
   step "building $addon with mingw"
   { cat node_modules/node-api-headers/def/node_api.def; echo; printf '%s\n' uv_poll_init_socket uv_poll_start uv_poll_stop uv_close uv_ref uv_unref uv_is_active; } \
     >"$cache/node.def"
   x86_64-w64-mingw32-dlltool -d "$cache/node.def" -l "$cache/libnode.a" -D node.exe
-  mkdir -p prebuilds/win32-x64
   x86_64-w64-mingw32-g++-posix -std=c++17 -O2 -shared -static -Wall -Wextra -Werror \
     -DNAPI_VERSION=8 -DNAPI_DISABLE_CPP_EXCEPTIONS -DNODE_ADDON_API_DISABLE_DEPRECATED -DBUILDING_NODE_EXTENSION \
     -I/usr/include/node -I"$(node -p "require('node-addon-api').include_dir")" \
     -o "$addon" native/addon.cc native/poller.cc native/message.cc native/win32.cc -L"$cache" -lnode -lws2_32 -liphlpapi
 fi
+placed=prebuilds/win32-x64/rawrecv.node
+trap 'rm -f "$placed"; rmdir prebuilds/win32-x64 2>/dev/null || true' EXIT
+mkdir -p prebuilds/win32-x64
+cp "$addon" "$placed"
 
 # --- 5. vitest's win32 bindings ------------------------------------------------------------
 for binding in @rolldown/binding-win32-x64-msvc lightningcss-win32-x64-msvc; do
