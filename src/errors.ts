@@ -220,3 +220,13 @@ export function resolverError(error: unknown, host: string, port: number, platfo
 export function rejection(error: unknown): Promise<never> {
   return Promise.reject(error instanceof Error ? error : new Error(String(error)));
 }
+
+/** `call()` as a promise: resolved when it returns, rejected with what it throws (Symbol.asyncDispose). */
+export function settledOf(call: () => void): Promise<void> {
+  try {
+    call();
+    return Promise.resolve();
+  } catch (error) {
+    return rejection(error);
+  }
+}

@@ -9,7 +9,7 @@ import { checkHost, checkPort, familyNumber, toOrigin, type Family } from './add
 import { classifyFailure, type FailureResult, type Origin } from './classify.js';
 import { constants, PLATFORM, socketTypeNumber } from './constants.js';
 import { attach, detach, finalizer, openFd } from './descriptors.js';
-import { illegalConstructor, rejection, throwIfFailed } from './errors.js';
+import { illegalConstructor, rejection, settledOf, throwIfFailed } from './errors.js';
 import { READABLE, type WaitOptions } from './readiness.js';
 import { Socket } from './socket.js';
 import { BoundPath, checkPathOnly, checkUnixPath, checkUnixType, hasPath, shownPath } from './unix-path.js';
@@ -216,12 +216,7 @@ export class Server {
 
   /** `await using server = ...`: closes it at the end of the block. */
   [Symbol.asyncDispose](): Promise<void> {
-    try {
-      this.close();
-      return Promise.resolve();
-    } catch (error) {
-      return rejection(error);
-    }
+    return settledOf(() => this.close());
   }
 
   /** What `util.inspect` and `console.log` show. */

@@ -47,6 +47,7 @@ import {
   notSupported,
   outOfRange,
   rejection,
+  settledOf,
   SocketError,
   throwIfFailed,
 } from './errors.js';
@@ -420,12 +421,7 @@ export class Socket {
 
   /** `await using socket = ...`: closes it at the end of the block (see {@link Socket.close}). */
   [Symbol.asyncDispose](): Promise<void> {
-    try {
-      this.close();
-      return Promise.resolve();
-    } catch (error) {
-      return rejection(error);
-    }
+    return settledOf(() => this.close());
   }
 
   /** What `util.inspect` and `console.log` show: the descriptor and what the Socket tracks of it. */
