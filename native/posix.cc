@@ -659,6 +659,9 @@ size_t control_walk(const void* control, size_t used, ControlEntry* out, size_t 
   message.msg_controllen = static_cast<decltype(message.msg_controllen)>(used);
   const auto* base = static_cast<const unsigned char*>(control);
   size_t count = 0;
+// musl's CMSG_NXTHDR compares a size_t with a pointer difference (-Wsign-compare in the macro).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"
   for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr;
        header = CMSG_NXTHDR(&message, header)) {
     if (header->cmsg_len < CMSG_LEN(0)) break;  // malformed: nothing after it can be trusted
@@ -670,6 +673,7 @@ size_t control_walk(const void* control, size_t used, ControlEntry* out, size_t 
       out[count] = ControlEntry{header->cmsg_level, header->cmsg_type, offset, length};
     ++count;
   }
+#pragma GCC diagnostic pop
   return count;
 }
 

@@ -58,7 +58,7 @@ addon=$cache/rawrecv.musl.node
 # Node's headers (node_api.h, uv.h) beside the node binary: /usr/include/node for /usr/bin/node.
 node_include=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")/include/node
 [ -f "$node_include/node_api.h" ] && [ -f "$node_include/uv.h" ] || fail "no Node headers in $node_include"
-sources=(native/addon.cc native/poller.cc native/posix.cc native/platform.h native/glue.h native/poller.h native/constants.inc native/exports.map binding.gyp)
+sources=(native/addon.cc native/poller.cc native/message.cc native/posix.cc native/batch.h native/platform.h native/glue.h native/poller.h native/message.h native/constants.inc native/exports.map binding.gyp)
 if [ ! -f "$addon" ] || [ -n "$(find "${sources[@]}" -newer "$addon")" ]; then
   step "building $addon with zig c++ -target x86_64-linux-musl (the first build compiles libc++: minutes)"
   "$zig" c++ -target x86_64-linux-musl -shared -fPIC -O2 -std=c++17 -fno-exceptions -fno-rtti \
@@ -67,7 +67,7 @@ if [ ! -f "$addon" ] || [ -n "$(find "${sources[@]}" -newer "$addon")" ]; then
     -I"$node_include" \
     -I"$(node -p "require('node-addon-api').include_dir")" \
     -Wl,--version-script=native/exports.map \
-    -o "$addon.tmp" native/addon.cc native/poller.cc native/posix.cc
+    -o "$addon.tmp" native/addon.cc native/poller.cc native/message.cc native/posix.cc
   mv "$addon.tmp" "$addon"
 fi
 
