@@ -29,10 +29,6 @@ struct ControlBuffer {
   std::vector<std::max_align_t> words;
 };
 
-Napi::Value Number(Napi::Env env, int64_t value) {
-  return Napi::Number::New(env, static_cast<double>(value));
-}
-
 // recvmsgControl(fd, buffer, offset, length, flags, controlLength): one recvmsg(2). Returns the
 // negated error when nothing was taken, else { ret, family, address, port, msgFlags, control:
 // [{ level, type, data }] } (also for Windows' WSAEMSGSIZE, which took a datagram: ret is then
@@ -56,12 +52,12 @@ Napi::Value RecvmsgControl(const Napi::CallbackInfo& info) {
   int64_t ret =
       sys::recvmsg_control(fd, data, length, flags, &from, control.data(),
                            static_cast<size_t>(control_length), &msg_flags, &control_used);
-  if (ret < 0 && from.length == 0 && control_used == 0) return Number(env, ret);
+  if (ret < 0 && from.length == 0 && control_used == 0) return Num(env, ret);
   if (control_used > static_cast<size_t>(control_length)) {
     control_used = static_cast<size_t>(control_length);
   }
   Napi::Object result = Napi::Object::New(env);
-  result.Set("ret", Number(env, ret));
+  result.Set("ret", Num(env, ret));
   Address address;
   address_format(from, &address);
   result.Set("family", Napi::Number::New(env, address.family));
@@ -164,7 +160,7 @@ Napi::Value SendmsgControl(const Napi::CallbackInfo& info) {
   char* data;
   size_t length;
   if (!ReadViewRange(env, info[1], info[2], info[3], &data, &length)) return env.Undefined();
-  return Number(env, sys::sendmsg_control(fd, data, length, flags, family != 0 ? &to : nullptr,
+  return Num(env, sys::sendmsg_control(fd, data, length, flags, family != 0 ? &to : nullptr,
                                           control->data(), control_length));
 }
 
@@ -175,7 +171,7 @@ Napi::Value InterfaceName(const Napi::CallbackInfo& info) {
   if (!ReadInteger(info, 0, "index", 0, 4294967295.0, &index)) return env.Undefined();
   char name[kInterfaceNameSize] = {};
   int64_t ret = sys::interface_name(static_cast<uint32_t>(index), name);
-  if (ret < 0) return Number(env, ret);
+  if (ret < 0) return Num(env, ret);
   return Napi::String::New(env, name);
 }
 
@@ -189,7 +185,7 @@ Napi::Value InetNtop(const Napi::CallbackInfo& info) {
   if (!ReadViewRange(env, info[1], info[2], nullptr, &bytes, &available)) return env.Undefined();
   char text[64] = {};
   int64_t ret = address_ntop(family, bytes, available, text, sizeof(text));
-  if (ret < 0) return Number(env, ret);
+  if (ret < 0) return Num(env, ret);
   return Napi::String::New(env, text);
 }
 
@@ -207,7 +203,7 @@ Napi::Value InetPton(const Napi::CallbackInfo& info) {
   // A NUL inside the text would cut it short: parse "" instead, which fails as it should.
   bool cut = host.find('\0') != std::string::npos;
   int64_t ret = address_pton(family, cut ? "" : host.c_str(), bytes);
-  if (ret < 0) return Number(env, ret);
+  if (ret < 0) return Num(env, ret);
   return Napi::Buffer<unsigned char>::Copy(env, bytes, static_cast<size_t>(ret));
 }
 
@@ -216,7 +212,7 @@ Napi::Value ControlSpace(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t length;
   if (!ReadInteger(info, 0, "length", 0, kControlMax, &length)) return env.Undefined();
-  return Number(env, static_cast<int64_t>(control_space(static_cast<size_t>(length))));
+  return Num(env, static_cast<int64_t>(control_space(static_cast<size_t>(length))));
 }
 
 }  // namespace

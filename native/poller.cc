@@ -326,7 +326,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
         // (libuv stops a handle by itself on POLLERR: uv_is_active tells.)
         ret = uv_poll_start(&handle_->poll, events, OnPoll);
         events_ = ret == 0 ? events : 0;
-        g_start_count.fetch_add(1, std::memory_order_relaxed);
+        if (ret == 0) g_start_count.fetch_add(1, std::memory_order_relaxed);
       }
     }
     if (ret == 0) {

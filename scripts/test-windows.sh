@@ -58,7 +58,10 @@ fi
 # Built in the cache and put in prebuilds/win32-x64 only while this leg runs: a mingw test
 # build left there would go into the next `npm pack` (and into test/50's list of prebuilds).
 addon=$cache/rawrecv.node
-sources=(native/addon.cc native/poller.cc native/message.cc native/win32.cc native/batch.h native/platform.h native/glue.h native/poller.h native/message.h native/constants.inc)
+# Every native file but the POSIX and Linux-only ones (binding.gyp's Windows list), found rather
+# than listed: a source file added to native/ is built here without a second list to keep.
+sources=($(ls native/*.cc native/*.h native/*.inc | grep -v -e 'native/posix.cc' -e 'native/runtime_linux.cc'))
+compiled=($(printf '%s\n' "${sources[@]}" | grep '\.cc$'))
 if [ ! -f "$addon" ] || [ -n "$(find "${sources[@]}" -newer "$addon")" ]; then
   step "building $addon with mingw"
   { cat node_modules/node-api-headers/def/node_api.def; echo; printf '%s\n' uv_poll_init_socket uv_poll_start uv_poll_stop uv_close uv_ref uv_unref uv_is_active; } \
@@ -67,7 +70,7 @@ if [ ! -f "$addon" ] || [ -n "$(find "${sources[@]}" -newer "$addon")" ]; then
   x86_64-w64-mingw32-g++-posix -std=c++17 -O2 -shared -static -Wall -Wextra -Werror \
     -DNAPI_VERSION=8 -DNAPI_DISABLE_CPP_EXCEPTIONS -DNODE_ADDON_API_DISABLE_DEPRECATED -DBUILDING_NODE_EXTENSION \
     -I/usr/include/node -I"$(node -p "require('node-addon-api').include_dir")" \
-    -o "$addon" native/addon.cc native/poller.cc native/message.cc native/win32.cc -L"$cache" -lnode -lws2_32 -liphlpapi
+    -o "$addon" "${compiled[@]}" -L"$cache" -lnode -lws2_32 -liphlpapi
 fi
 placed=prebuilds/win32-x64/rawrecv.node
 trap 'rm -f "$placed"; rmdir prebuilds/win32-x64 2>/dev/null || true' EXIT

@@ -95,6 +95,8 @@ const HANGUP = (constants.POLL.RDHUP ?? 0) | constants.POLL.HUP;
 const TURN_EVERY = 16;
 /** This platform's would-block number and its frozen would-block / timeout results. */
 const WOULD_BLOCK = wouldBlockResults(PLATFORM);
+/** What the addon returns for it: the negated number, compared on every recv. */
+const WOULD_BLOCK_RET = -WOULD_BLOCK.errno;
 /** MSG_TRUNC as this platform's recvmsg reports it in msg_flags. */
 const TRUNCATED = messageFlags(PLATFORM).truncated;
 /** recvMany's per-message lengths and msg_flags, and senders; sendMany's byte counts. Reused. */
@@ -563,7 +565,7 @@ export class Socket {
   ): RecvResult {
     let ok: Extract<Classification, { kind: 'data' }> | undefined;
     if (!(ret > 0 && ret <= length)) {
-      if (ret === -WOULD_BLOCK.errno && flags === 0) {
+      if (ret === WOULD_BLOCK_RET && flags === 0) {
         return this.#context.blocking && this.#context.receiveTimeout > 0
           ? WOULD_BLOCK.timedOut
           : WOULD_BLOCK.wouldBlock;
