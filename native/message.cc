@@ -161,7 +161,7 @@ Napi::Value SendmsgControl(const Napi::CallbackInfo& info) {
   size_t length;
   if (!ReadViewRange(env, info[1], info[2], info[3], &data, &length)) return env.Undefined();
   return Num(env, sys::sendmsg_control(fd, data, length, flags, family != 0 ? &to : nullptr,
-                                          control->data(), control_length));
+                                       control->data(), control_length));
 }
 
 // interfaceName(index): if_indextoname(3), the name or the negated error.
