@@ -10,8 +10,8 @@
 
 namespace rawrecv {
 
-// Sets up this environment (thread) and adds to `exports`: Poller (the watcher class), own,
-// disown and onClosedElsewhere. Called once per environment, from the module's Init.
+// Sets up this environment (thread) and adds to `exports`: poller (this thread's poll handles by
+// descriptor, and the promises of waiting calls), own, disown, track and onClosedElsewhere. Called once per environment, from the module's Init.
 void InitPoller(Napi::Env env, Napi::Object exports);
 
 // close(2) of `fd` from this environment: now, or, while Sockets or poll handles of another

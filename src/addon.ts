@@ -26,32 +26,30 @@ export interface RecvFromOut {
   msgFlags?: number;
 }
 
-/** One libuv poll handle (uv_poll_t) on this environment's loop. */
-export interface PollerHandle {
+/**
+ * @internal This thread's libuv poll handles (uv_poll_t on its loop), one per descriptor, named by the
+ * descriptor: what src/readiness.ts needs, and what a unit test fakes.
+ */
+export interface PollBackend {
   /**
-   * uv_poll_init_socket: 0, or a negative libuv error (UV_EEXIST if another handle polls the
-   * descriptor), or CLOSED_ELSEWHERE. libuv sets O_NONBLOCK (FIONBIO) there.
+   * uv_poll_init_socket: 0, or a negative libuv error (UV_EEXIST if another handle on this loop
+   * polls the descriptor), or CLOSED_ELSEWHERE. libuv sets O_NONBLOCK (FIONBIO) there.
    */
   open(fd: number): number;
   /**
-   * uv_poll_start with READABLE / WRITABLE / DISCONNECT bits (no call when the handle is still
-   * started for exactly these, see `idle`), and uv_ref: 0 or a negative libuv error.
+   * uv_poll_start with READABLE / WRITABLE / DISCONNECT bits: 0 or a negative libuv error. A
+   * started handle does not hold the loop open (see `hold`).
    */
-  start(events: number): number;
+  start(fd: number, events: number): number;
   /**
-   * No wait pending: the handle stays started for the next one, uv_unref'd (it holds neither the
-   * loop nor this object). Its next callback must be answered with `stop` if nobody waits.
+   * Whether any wait of this thread is pending: while one is, the loop is held open (poll handles
+   * never hold it themselves, so that one left started between waits costs nothing).
    */
-  idle(): number;
+  hold(waiting: boolean): void;
   /** uv_poll_stop. */
-  stop(): number;
+  stop(fd: number): number;
   /** Stops and uv_close()s the handle (memory is freed in libuv's close callback). Idempotent. */
-  close(): number;
-}
-
-export interface PollerClass {
-  /** `callback(status, events)` runs on the event loop with `this` = the poller. */
-  new (callback: (this: PollerHandle, status: number, events: number) => void): PollerHandle;
+  close(fd: number): number;
   readonly READABLE: number;
   readonly WRITABLE: number;
   readonly DISCONNECT: number;
@@ -60,8 +58,18 @@ export interface PollerClass {
    * close(2) waits until this thread has let go).
    */
   readonly CLOSED_ELSEWHERE: number;
+}
+
+/** @internal The addon's poll handles (native/poller.cc), and the native promises of waiting calls. */
+export interface NativePoller extends PollBackend {
+  /** `callback(fd, status, events)` is libuv's poll callback of every handle (status < 0: an error). */
+  onEvents(callback: (fd: number, status: number, events: number) => void): void;
   /** uv_poll_start calls this process has made: each is an epoll_ctl / kevent change. */
-  startCount?(): number;
+  startCount(): number;
+  /** A new pending promise; its slot (for `settle`) is written to `slot[0]`. */
+  promise(): Promise<unknown>;
+  /** Resolves (or rejects) the promise of `slot` with `value`; the slot is then free. */
+  settle(slot: number, value: unknown, rejected: boolean): void;
 }
 
 /** recvfrom / recvmsg into `buffer[offset, offset + length)`, the sender (and flags) into `out`. */
@@ -83,8 +91,8 @@ export interface Addon {
   readonly wine: string | null;
   /** This platform's constants from its C headers, grouped: errno, MSG, AF, SOCK, SOL, IPPROTO, SO, TCP, IP, SHUT. */
   readonly constants: Readonly<Record<string, ConstantTable>>;
-  /** @internal A libuv readiness watcher, one per descriptor and thread (src/readiness.ts). */
-  readonly Poller: PollerClass;
+  /** @internal This thread's libuv poll handles and waiting calls' promises (src/readiness.ts). */
+  readonly poller: NativePoller;
   /** socket(2), close-on-exec. Returns the descriptor or -errno. */
   socket: (domain: number, type: number, protocol: number) => number;
   /** socketpair(2), close-on-exec. Returns both descriptors, or -errno. */
@@ -296,6 +304,7 @@ const load = require('node-gyp-build') as (root: string) => unknown;
  * V8's slow dictionary mode, and every recv loads a function from this one.
  */
 const loaded = load(fileURLToPath(new URL('..', import.meta.url))) as Addon & { callArgs?: Int32Array };
+const { slot: promiseSlots, ...poller } = loaded.poller as NativePoller & { slot: Int32Array };
 
 /**
  * The fast path's arguments, taken out of the addon's exports: the native functions keep a raw
@@ -305,7 +314,20 @@ const loaded = load(fileURLToPath(new URL('..', import.meta.url))) as Addon & { 
 const callArgs = loaded.callArgs as Int32Array;
 delete loaded.callArgs;
 
-export const addon: Addon = Object.freeze({ ...loaded });
+/**
+ * Where `poller.promise()` writes its slot: taken out of the exports as `callArgs` is (the addon
+ * writes to its memory through a raw pointer).
+ */
+export const addon: Addon = Object.freeze({ ...loaded, poller: Object.freeze(poller) });
+
+/**
+ * @internal A pending promise made by the addon (it has no resolving functions in the heap), and
+ * its slot: settle it, exactly once, with `addon.poller.settle(slot, value, rejected)`.
+ */
+export function pendingPromise<T>(): { promise: Promise<T>; slot: number } {
+  const promise = poller.promise() as Promise<T>;
+  return { promise, slot: promiseSlots[0] as number };
+}
 
 type Transfer = (fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number) => number;
 

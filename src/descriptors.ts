@@ -24,36 +24,47 @@ export interface View {
   /** The descriptor, or -1 once this Socket is closed (by itself, its owner or `sys.close`). */
   fd: number;
   readonly owned: boolean;
+  /** The next View of the same descriptor (its entry's list: nearly always none). */
+  next: View | undefined;
 }
 
 /**
- * One number's Sockets and poll handle. It is also what its {@link Readiness} is made with (a
- * class, so that its methods are not closures made per descriptor).
+ * One number's Sockets, and the waits on it through its poll handle: the entry is the number's
+ * {@link Readiness} (one object per descriptor, made with its first View).
  */
-class Entry {
-  /** Its Views (an array: nearly always one, and a Set costs several times its memory). */
-  readonly views: View[];
-  owner: View | undefined;
-  readiness: Readiness | undefined;
+class Entry extends Readiness {
+  /** Its Views, a list through `View.next`. */
+  views: View | undefined;
+  owner: View | undefined = undefined;
 
-  constructor(
-    readonly fd: number,
-    first: View,
-  ) {
-    // A literal: an empty array's first push would reserve 17 slots.
-    this.views = [first];
+  constructor(fd: number, first: View) {
+    super(fd);
+    this.views = first;
   }
 
   /**
    * Without an owner in this thread, whoever owns the number may close it at any time: the
    * handle is then closed whenever no wait is pending (see Readiness).
    */
-  closeWhenIdle(): boolean {
+  override closeWhenIdle(): boolean {
     return this.owner === undefined;
   }
 
-  closedElsewhere(): void {
+  override closedElsewhere(): void {
     closeViews(this.fd);
+  }
+
+  /** Takes `view` out of the list; returns whether any View is left. */
+  leave(view: View): boolean {
+    if (this.views === view) {
+      this.views = view.next;
+    } else {
+      let before = this.views;
+      while (before !== undefined && before.next !== view) before = before.next;
+      if (before !== undefined) before.next = view.next;
+    }
+    view.next = undefined;
+    return this.views !== undefined;
   }
 }
 
@@ -62,6 +73,9 @@ const table = new Map<number, Entry>();
 // Another thread closed a number this thread's poll handle watches: its close(2) waits until
 // this thread's Sockets of it are closed too.
 addon.onClosedElsewhere(closeViews);
+
+// libuv's poll callbacks, for every descriptor of this thread.
+addon.poller.onEvents((fd, status, events) => table.get(fd)?.dispatch(status, events));
 
 /**
  * Registers a Socket's hold on `fd`. `fresh`: the kernel has just handed this number out, so
@@ -82,13 +96,14 @@ export function attach(fd: number, owned: boolean, fresh: boolean): View {
       );
     }
   }
-  const view: View = { fd, owned };
+  const view: View = { fd, owned, next: undefined };
   if (entry === undefined) {
     entry = new Entry(fd, view);
     table.set(fd, entry);
     addon.track(fd, true);
   } else {
-    entry.views.push(view);
+    view.next = entry.views;
+    entry.views = view;
   }
   if (owned) entry.owner = view;
   return view;
@@ -112,10 +127,7 @@ export const finalizer = new FinalizationRegistry<View>(detach);
 
 /** The number's poll handle, shared by its Sockets; made on the first wait. */
 export function readinessOf(view: View): Readiness {
-  const fd = openFd(view);
-  const entry = table.get(fd) as Entry;
-  entry.readiness ??= new Readiness(entry);
-  return entry.readiness;
+  return table.get(openFd(view)) as Entry;
 }
 
 /**
@@ -129,13 +141,12 @@ export function detach(view: View): number {
   if (view.owned) return closeDescriptor(fd);
   view.fd = -1;
   const entry = table.get(fd) as Entry;
-  entry.views.splice(entry.views.indexOf(view), 1);
-  if (entry.views.length === 0) {
-    entry.readiness?.close();
+  if (entry.leave(view)) {
+    entry.cancel(view);
+  } else {
+    entry.close();
     table.delete(fd);
     addon.track(fd, false);
-  } else {
-    entry.readiness?.cancel(view);
   }
   return 0;
 }
@@ -149,8 +160,8 @@ function closeViews(fd: number): void {
   if (entry === undefined) return;
   table.delete(fd);
   addon.track(fd, false);
-  for (const view of entry.views) view.fd = -1;
-  entry.readiness?.close();
+  for (let view = entry.views; view !== undefined; view = view.next) view.fd = -1;
+  entry.close();
   if (entry.owner !== undefined) addon.disown(fd);
 }
 

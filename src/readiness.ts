@@ -1,12 +1,12 @@
 /**
  * Readiness on the event loop: one libuv poll handle per socket (`uv_poll_t`, through the
- * addon's Poller), shared by every wait on that socket. It never touches the Socket itself,
+ * addon's poller, by descriptor), shared by every wait on that socket. It never touches the Socket itself,
  * only its descriptor, so a Socket with no wait pending can still be garbage-collected.
  * @module
  */
 import { getSystemErrorName } from 'node:util';
 
-import { addon, type PollerClass, type PollerHandle } from './addon.js';
+import { addon, pendingPromise, type PollBackend } from './addon.js';
 import { errnoName } from './errno.js';
 import { descriptorPolled, socketClosed } from './errors.js';
 
@@ -24,16 +24,22 @@ export interface WaitOptions {
  * @internal A pending wait, and whom it tells how it ends: `resolve('ready' | 'timeout')` or
  * `reject(error)`. {@link Readiness.wait} makes one around a promise; the async loop's pending
  * call (src/wait.ts) is one itself, so that a waiting call holds no other object or closure.
- * The fields below `keepAlive` are Readiness's to fill.
+ * `next` and `guard` are Readiness's to fill.
  */
 export interface Waiter {
   resolve(outcome: WaitOutcome): void;
   reject(error: Error): void;
-  events: number;
+  readonly events: number;
   /** Whose wait it is (a Socket's View): {@link Readiness.cancel} rejects one owner's waits. */
-  owner: object;
-  /** The waiting Socket: referenced here so that a pending wait keeps it alive. */
-  keepAlive: object | undefined;
+  readonly owner: object;
+  /** The next pending wait on the same descriptor (the waits are a list: usually one). */
+  next: Waiter | undefined;
+  /** Its timer and abort listener, when it has a timeout or a signal. */
+  guard: Guard | undefined;
+}
+
+/** What a wait with a timeout or a signal holds besides itself. */
+interface Guard {
   timer: NodeJS.Timeout | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
@@ -55,9 +61,9 @@ export class PollError extends Error {
 }
 
 /** @internal */
-export const READABLE = addon.Poller.READABLE;
+export const READABLE = addon.poller.READABLE;
 /** @internal */
-export const WRITABLE = addon.Poller.WRITABLE;
+export const WRITABLE = addon.poller.WRITABLE;
 
 /** @internal An AbortError as Node's own APIs give it: code 'ABORT_ERR', the signal's reason as `cause`. */
 export function abortError(signal: AbortSignal): Error {
@@ -67,96 +73,149 @@ export function abortError(signal: AbortSignal): Error {
   });
 }
 
-/** Calls from libuv arrive with `this` = the poller; its owner is found here. */
-const owners = new WeakMap<PollerHandle, Readiness>();
+/**
+ * How many Readiness objects of this thread have a wait pending: while any has, the backend holds
+ * the loop open (PollBackend.hold, called only when this goes from 0 to 1 and back, so that a
+ * wake-up costs no call).
+ */
+let waiting = 0;
 
-function onPoll(this: PollerHandle, status: number, events: number): void {
-  owners.get(this)?.dispatch(status, events);
-}
+/** The states of a Readiness's poll handle. */
+const NO_HANDLE = 0;
+const OPEN = 1;
+/** Closed for good: every later wait rejects with ERR_SOCKET_CLOSED. */
+const CLOSED = 2;
 
-/** @internal What a {@link Readiness} is made with. */
-export interface ReadinessOptions {
-  fd: number;
+/**
+ * @internal The waits on one descriptor in one thread, through one libuv poll handle. Made by
+ * src/descriptors.ts (whose table entry for the descriptor is one), shared by every Socket of the
+ * descriptor there. The methods a subclass may override are the hooks at the top: the poll
+ * backend, the O_NONBLOCK switch, and what to do when idle or closed elsewhere (a unit test
+ * overrides them all).
+ */
+export class Readiness {
+  /** The pending waits, oldest first (a list through `Waiter.next`). */
+  #first: Waiter | undefined = undefined;
+  #handle = NO_HANDLE;
+  /** The libuv status of a POLLERR wake-up not yet looked at by a waiter (0: none). */
+  #errorWake = 0;
+  /**
+   * The events the handle was last started with (0: stopped), as libuv has them: libuv stops a
+   * handle by itself only on a poll error, which is dispatched here (and so sets it to 0).
+   */
+  #armed = 0;
+  /** Whether this counts in `waiting`. */
+  #waiting = false;
+
+  constructor(readonly fd: number) {}
+
+  /** The poll handles (the addon's). */
+  get backend(): PollBackend {
+    return addon.poller;
+  }
+
+  /** fcntl's O_NONBLOCK switch (the addon's), see {@link Readiness.wait}. */
+  setNonBlocking(fd: number, nonblocking: boolean): number {
+    return addon.setNonBlocking(fd, nonblocking);
+  }
+
   /**
    * Whether to close the poll handle whenever no wait is pending, instead of keeping it
    * stopped. True while no Socket of this thread owns the descriptor: whoever owns it may close
    * it, and the number be reused, at any time; a handle kept open over that number would, when
    * finally closed, take the new socket out of epoll (uv_close runs EPOLL_CTL_DEL).
    */
-  closeWhenIdle(): boolean;
-  /**
-   * Another thread has closed the descriptor (its owner, or `sys.close` there): this must
-   * close this thread's Sockets of it, and so this Readiness.
-   */
-  closedElsewhere(): void;
-  /** The watcher class: the addon's, or a fake that a unit test drives. */
-  Poller?: PollerClass;
-  /** fcntl's O_NONBLOCK switch (the addon's by default), see {@link Readiness.wait}. */
-  setNonBlocking?(fd: number, nonblocking: boolean): number;
-}
-
-/**
- * @internal The waits on one descriptor in one thread, through one libuv poll handle (made by
- * src/descriptors.ts, shared by every Socket of the descriptor there).
- */
-export class Readiness {
-  #poller: PollerHandle | undefined;
-  /** The pending waits, oldest first (an array: usually one, and a Set costs far more memory). */
-  #waiters: Waiter[] = [];
-  #closed = false;
-  /** The libuv status of a POLLERR wake-up not yet looked at by a waiter (0: none). */
-  #errorWake = 0;
-  /** The events the handle was last started with (0: stopped). */
-  #armed = 0;
-
-  readonly #options: ReadinessOptions;
-
-  constructor(options: ReadinessOptions) {
-    this.#options = options;
+  closeWhenIdle(): boolean {
+    return true;
   }
 
-  get #Poller(): PollerClass {
-    return this.#options.Poller ?? addon.Poller;
+  /**
+   * Another thread has closed the descriptor (its owner, or `sys.close` there): this must close
+   * this thread's Sockets of it, and so this Readiness.
+   */
+  closedElsewhere(): void {
+    this.close();
   }
 
   /** How many waits are pending. */
   get pending(): number {
-    return this.#waiters.length;
+    let count = 0;
+    for (let waiter = this.#first; waiter !== undefined; waiter = waiter.next) count++;
+    return count;
   }
 
   /**
-   * Re-arms the poll handle for the union of what the pending waiters want. With none left, a
-   * handle started for readability alone stays started, idle (see PollerHandle.idle): a
-   * receive loop's next wait then changes nothing in epoll / kqueue. Writability is never kept:
-   * a socket is nearly always writable, which would call back on every turn.
+   * Re-arms the poll handle for the union of what the pending waiters want, with no call when it
+   * is already started for exactly those. With none left, a handle started for readability alone
+   * stays started, idle: a receive loop's next wait then changes nothing in epoll / kqueue, and
+   * its callback while idle stops it (see #wake). Writability is never kept: a socket is nearly
+   * always writable, which would call back on every turn.
    */
   #update(): void {
     let events = 0;
-    for (const waiter of this.#waiters) events |= waiter.events;
-    const poller = this.#poller;
-    if (poller === undefined) return;
+    for (let waiter = this.#first; waiter !== undefined; waiter = waiter.next) events |= waiter.events;
+    this.#hold(events !== 0);
+    if (this.#handle !== OPEN) return;
+    const backend = this.backend;
     if (events === 0) {
-      if (this.#options.closeWhenIdle()) {
-        poller.close();
-        this.#poller = undefined;
+      if (this.closeWhenIdle()) {
+        backend.close(this.fd);
+        this.#handle = NO_HANDLE;
         this.#armed = 0;
-      } else if (this.#armed === READABLE) {
-        poller.idle();
-      } else {
-        poller.stop();
+      } else if (this.#armed !== READABLE && this.#armed !== 0) {
+        backend.stop(this.fd);
         this.#armed = 0;
       }
       return;
     }
-    this.#armed = events;
-    const ret = poller.start(events);
-    if (ret === this.#Poller.CLOSED_ELSEWHERE) this.#options.closedElsewhere();
-    else if (ret < 0) this.#failAll(new PollError(ret));
+    if (events === this.#armed) return;
+    const ret = backend.start(this.fd, events);
+    if (ret === backend.CLOSED_ELSEWHERE) {
+      this.#armed = 0;
+      this.closedElsewhere();
+    } else if (ret < 0) {
+      this.#failAll(new PollError(ret));
+    } else {
+      this.#armed = events;
+    }
+  }
+
+  /** Counts this Readiness in `waiting` or not; the backend holds the loop while any is. */
+  #hold(pending: boolean): void {
+    if (pending === this.#waiting) return;
+    this.#waiting = pending;
+    waiting += pending ? 1 : -1;
+    if (waiting === (pending ? 1 : 0)) this.backend.hold(pending);
+  }
+
+  /** Takes every pending waiter out of the list, oldest first. */
+  #takeAll(): Waiter[] {
+    const taken: Waiter[] = [];
+    for (let waiter = this.#first; waiter !== undefined; waiter = waiter.next) taken.push(waiter);
+    this.#first = undefined;
+    return taken;
+  }
+
+  /** Takes out the pending waiters `test` picks, oldest first; the others stay in order. */
+  #take(test: (waiter: Waiter) => boolean): Waiter[] {
+    const taken: Waiter[] = [];
+    let kept: Waiter | undefined;
+    for (let waiter = this.#first; waiter !== undefined; waiter = waiter.next) {
+      if (test(waiter)) {
+        taken.push(waiter);
+        if (kept === undefined) this.#first = waiter.next;
+        else kept.next = waiter.next;
+      } else {
+        kept = waiter;
+      }
+    }
+    return taken;
   }
 
   #failAll(error: Error): void {
-    const waiters = this.#waiters.splice(0);
+    const waiters = this.#takeAll();
     // Stopped, not kept armed: after a poll error the watcher is not to be trusted.
+    if (this.#handle === OPEN && this.#armed !== 0) this.backend.stop(this.fd);
     this.#armed = 0;
     this.#update();
     for (const waiter of waiters) Readiness.#fail(waiter, error);
@@ -164,14 +223,16 @@ export class Readiness {
 
   /** Removes `waiter` from the pending ones (if it still is). */
   #remove(waiter: Waiter): void {
-    const index = this.#waiters.indexOf(waiter);
-    if (index >= 0) this.#waiters.splice(index, 1);
+    this.#take((pending) => pending === waiter);
   }
 
   /** Lets go of what a waiter holds besides its promise: its timer and abort listener. */
   static #settle(waiter: Waiter): void {
-    if (waiter.timer !== undefined) clearTimeout(waiter.timer);
-    if (waiter.onAbort !== undefined) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+    const guard = waiter.guard;
+    if (guard === undefined) return;
+    waiter.guard = undefined;
+    if (guard.timer !== undefined) clearTimeout(guard.timer);
+    if (guard.onAbort !== undefined) guard.signal?.removeEventListener('abort', guard.onAbort);
   }
 
   static #ready(waiter: Waiter): void {
@@ -209,17 +270,25 @@ export class Readiness {
    * plain wake-up, or one nobody waited for, clears it.
    */
   #wake(events: number, errorWake: number): void {
-    if (this.#waiters.length === 0) {
+    const first = this.#first;
+    if (first === undefined) {
       // Readiness while idle: nobody takes it, and a level-triggered poll would report it on
       // every turn, so the handle stops until the next wait.
       this.#errorWake = 0;
-      this.#poller?.stop();
+      if (this.#handle === OPEN && this.#armed !== 0) this.backend.stop(this.fd);
       this.#armed = 0;
       return;
     }
     this.#errorWake = errorWake;
-    const woken = this.#waiters.filter((waiter) => (waiter.events & events) !== 0);
-    for (const waiter of woken) this.#remove(waiter);
+    if (first.next === undefined) {
+      // One waiter, the usual case: no list to build.
+      if ((first.events & events) === 0) return;
+      this.#first = undefined;
+      this.#update();
+      Readiness.#ready(first);
+      return;
+    }
+    const woken = this.#take((waiter) => (waiter.events & events) !== 0);
     this.#update();
     for (const waiter of woken) Readiness.#ready(waiter);
   }
@@ -249,28 +318,17 @@ export class Readiness {
     owner: object,
     keepAlive?: object,
   ): Promise<WaitOutcome> {
-    return new Promise<WaitOutcome>((resolve, reject) => {
-      const waiter: Waiter = {
-        resolve,
-        reject,
-        events,
-        owner,
-        keepAlive,
-        timer: undefined,
-        signal: undefined,
-        onAbort: undefined,
-      };
-      this.listen(waiter, options, blocking);
-    });
+    const { promise, slot } = pendingPromise<WaitOutcome>();
+    this.listen(new PendingWait(events, owner, keepAlive, slot), options.timeout, options.signal, blocking);
+    return promise;
   }
 
   /**
-   * {@link Readiness.wait} for a waiter made by the caller: `waiter.events`, `owner` and
-   * `keepAlive` are set; the rest is filled here.
+   * {@link Readiness.wait} for a waiter made by the caller, with its own timeout (ms) and
+   * signal; its `next` and `guard` are set here.
    */
-  listen(waiter: Waiter, options: WaitOptions, blocking: boolean): void {
-    const { timeout, signal } = options;
-    if (this.#closed) {
+  listen(waiter: Waiter, timeout: number | undefined, signal: AbortSignal | undefined, blocking: boolean): void {
+    if (this.#handle === CLOSED) {
       waiter.reject(socketClosed());
       return;
     }
@@ -278,11 +336,42 @@ export class Readiness {
       waiter.reject(abortError(signal));
       return;
     }
-    waiter.timer = undefined;
-    waiter.signal = signal;
-    waiter.onAbort = undefined;
+    waiter.next = undefined;
+    waiter.guard = timeout === undefined && signal === undefined ? undefined : this.#guard(waiter, timeout, signal);
+    if (this.#handle === NO_HANDLE) {
+      const backend = this.backend;
+      const opened = backend.open(this.fd);
+      const ret = opened === 0 && blocking ? this.setNonBlocking(this.fd, false) : opened;
+      if (ret < 0) {
+        backend.close(this.fd);
+        Readiness.#settle(waiter);
+        if (ret === backend.CLOSED_ELSEWHERE) {
+          this.closedElsewhere();
+          waiter.reject(socketClosed());
+          return;
+        }
+        // Every rawrecv Socket of this thread waits through this one handle: another handle
+        // on the number belongs to someone else (a node:net or dgram socket, another addon).
+        waiter.reject(getSystemErrorName(ret) === 'EEXIST' ? descriptorPolled(this.fd) : new PollError(ret));
+        return;
+      }
+      this.#handle = OPEN;
+    }
+    let last = this.#first;
+    if (last === undefined) {
+      this.#first = waiter;
+    } else {
+      while (last.next !== undefined) last = last.next;
+      last.next = waiter;
+    }
+    this.#update();
+  }
+
+  /** The timer and abort listener of a wait with a timeout or a signal. */
+  #guard(waiter: Waiter, timeout: number | undefined, signal: AbortSignal | undefined): Guard {
+    const guard: Guard = { timer: undefined, signal, onAbort: undefined };
     if (timeout !== undefined) {
-      waiter.timer = setTimeout(() => {
+      guard.timer = setTimeout(() => {
         Readiness.#settle(waiter);
         this.#remove(waiter);
         this.#update();
@@ -290,48 +379,20 @@ export class Readiness {
       }, timeout);
     }
     if (signal !== undefined) {
-      waiter.onAbort = () => {
+      guard.onAbort = () => {
         Readiness.#settle(waiter);
         this.#remove(waiter);
         this.#update();
         waiter.reject(abortError(signal));
       };
-      signal.addEventListener('abort', waiter.onAbort, { once: true });
+      signal.addEventListener('abort', guard.onAbort, { once: true });
     }
-    if (this.#poller === undefined) {
-      const Poller = this.#Poller;
-      const poller = new Poller(onPoll);
-      const opened = poller.open(this.#options.fd);
-      const ret =
-        opened === 0 && blocking
-          ? (this.#options.setNonBlocking ?? addon.setNonBlocking)(this.#options.fd, false)
-          : opened;
-      if (ret < 0) {
-        poller.close();
-        Readiness.#settle(waiter);
-        if (ret === Poller.CLOSED_ELSEWHERE) {
-          this.#options.closedElsewhere();
-          waiter.reject(socketClosed());
-          return;
-        }
-        // Every rawrecv Socket of this thread waits through this one handle: another handle
-        // on the number belongs to someone else (a node:net or dgram socket, another addon).
-        waiter.reject(getSystemErrorName(ret) === 'EEXIST' ? descriptorPolled(this.#options.fd) : new PollError(ret));
-        return;
-      }
-      owners.set(poller, this);
-      this.#poller = poller;
-    }
-    // A one-element array when it was empty (an empty array's first push reserves 17 slots).
-    if (this.#waiters.length === 0) this.#waiters = [waiter];
-    else this.#waiters.push(waiter);
-    this.#update();
+    return guard;
   }
 
   /** Rejects `owner`'s pending waits with ERR_SOCKET_CLOSED (that Socket let go); others go on. */
   cancel(owner: object): void {
-    const cancelled = this.#waiters.filter((waiter) => waiter.owner === owner);
-    for (const waiter of cancelled) this.#remove(waiter);
+    const cancelled = this.#take((waiter) => waiter.owner === owner);
     this.#update();
     for (const waiter of cancelled) Readiness.#fail(waiter, socketClosed());
   }
@@ -341,11 +402,34 @@ export class Readiness {
    * once) and rejects pending waits with ERR_SOCKET_CLOSED. Must run before close(2).
    */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#poller?.close();
-    this.#poller = undefined;
-    const waiters = this.#waiters.splice(0);
+    if (this.#handle === CLOSED) return;
+    if (this.#handle === OPEN) this.backend.close(this.fd);
+    this.#handle = CLOSED;
+    this.#armed = 0;
+    const waiters = this.#takeAll();
+    this.#hold(false);
     for (const waiter of waiters) Readiness.#fail(waiter, socketClosed());
+  }
+}
+
+/** The waiter of {@link Readiness.wait}: it settles its promise, made by the addon. */
+class PendingWait implements Waiter {
+  next: Waiter | undefined = undefined;
+  guard: Guard | undefined = undefined;
+
+  constructor(
+    readonly events: number,
+    readonly owner: object,
+    /** The waiting Socket: referenced here so that a pending wait keeps it alive. */
+    readonly keepAlive: object | undefined,
+    readonly slot: number,
+  ) {}
+
+  resolve(outcome: WaitOutcome): void {
+    addon.poller.settle(this.slot, outcome, false);
+  }
+
+  reject(error: Error): void {
+    addon.poller.settle(this.slot, error, true);
   }
 }

@@ -66,7 +66,15 @@ import {
   checkSocketType,
   checkView,
 } from './validate.js';
-import { deadlineOf, untilReady, waitOn, type TimeoutResult, type WaitTarget } from './wait.js';
+import {
+  deadlineOf,
+  untilReady,
+  untilReadyWith,
+  waitOn,
+  type Attempt,
+  type TimeoutResult,
+  type WaitTarget,
+} from './wait.js';
 import {
   recvError,
   recvMsg,
@@ -128,6 +136,20 @@ function messageOf(bytesRead: number, data: Buffer, truncated: boolean, origin: 
 const CONSTRUCT = Symbol('rawrecv.Socket');
 /** The async calls' default options: one shared object, since a pending call holds its options. */
 const NO_OPTIONS: RecvAsyncOptions = Object.freeze({});
+
+/** The attempts of the async receive calls (see Socket.#recvAsync). */
+const RECV: Attempt<RecvResult, Socket, number, undefined> = (socket, length, _, flags) => socket.recv(length, flags);
+const RECV_INTO: Attempt<
+  RecvResult,
+  Socket,
+  ArrayBufferView,
+  RecvAsyncOptions & { offset?: number; length?: number }
+> = (socket, buffer, options, flags) =>
+  socket.recvInto(buffer, { offset: options.offset, length: options.length, flags });
+const RECV_FROM: Attempt<RecvFromResult, Socket, number, undefined> = (socket, length, _, flags) =>
+  socket.recvFrom(length, flags);
+const RECV_MANY: Attempt<RecvManyResult, Socket, readonly ArrayBufferView[], undefined> = (socket, buffers, _, flags) =>
+  socket.recvMany(buffers, { flags });
 
 /** A Socket's classification context and wait target in one object (see Socket.#context). */
 interface SocketContext extends ClassifyContext, WaitTarget {
@@ -1000,11 +1022,7 @@ export class Socket {
    * @see recv(2), uv_poll_start (libuv)
    */
   recvAsync(length: number, options: RecvAsyncOptions = NO_OPTIONS): Promise<RecvResult> {
-    return this.#recvAsync(
-      options,
-      () => checkLength(length),
-      (flags) => this.recv(length, flags),
-    );
+    return this.#recvAsync(options, checkLength, length, RECV, this, length, undefined);
   }
 
   /**
@@ -1017,9 +1035,7 @@ export class Socket {
     options: RecvAsyncOptions & { offset?: number; length?: number } = NO_OPTIONS,
   ): Promise<RecvResult> {
     // The first attempt validates buffer, offset and length before any wait.
-    return this.#recvAsync(options, undefined, (flags) =>
-      this.recvInto(buffer, { offset: options.offset, length: options.length, flags }),
-    );
+    return this.#recvAsync(options, undefined, undefined, RECV_INTO, this, buffer, options);
   }
 
   /**
@@ -1028,11 +1044,7 @@ export class Socket {
    * @see recvmsg(2), uv_poll_start (libuv)
    */
   recvFromAsync(length: number, options: RecvAsyncOptions = NO_OPTIONS): Promise<RecvFromResult> {
-    return this.#recvAsync(
-      options,
-      () => checkLength(length),
-      (flags) => this.recvFrom(length, flags),
-    );
+    return this.#recvAsync(options, checkLength, length, RECV_FROM, this, length, undefined);
   }
 
   /**
@@ -1042,24 +1054,31 @@ export class Socket {
    * @see recvmmsg(2), uv_poll_start (libuv)
    */
   recvManyAsync(buffers: readonly ArrayBufferView[], options: RecvAsyncOptions = NO_OPTIONS): Promise<RecvManyResult> {
-    return this.#recvAsync(options, undefined, (flags) => this.recvMany(buffers, { flags }));
+    return this.#recvAsync(options, undefined, undefined, RECV_MANY, this, buffers, undefined);
   }
 
-  /** The async receive calls: checks (rejecting, never throwing), then the one async loop. */
-  #recvAsync<R extends { kind: string }>(
+  /**
+   * The async receive calls: checks (rejecting, never throwing), then the one async loop, which
+   * makes `call(socket, b, c, flags)` (a shared function: a waiting call holds no closure).
+   */
+  #recvAsync<R extends { kind: string }, B, C>(
     options: RecvAsyncOptions,
-    check: (() => void) | undefined,
-    call: (flags: number) => R,
+    check: ((value: number) => void) | undefined,
+    checked: number | undefined,
+    call: Attempt<R, Socket, B, C>,
+    socket: Socket,
+    b: B,
+    c: C,
   ): Promise<R | TimeoutResult> {
     try {
       // As every method: a closed socket says so first, before its arguments are looked at.
       this.#open();
-      const checked = checkOptions(options, 'options');
-      const { flags = 0 } = checked;
-      check?.();
+      const checkedOptions = checkOptions(options, 'options');
+      const { flags = 0 } = checkedOptions;
+      check?.(checked as number);
       checkFlags(flags);
-      const { deadline, signal } = deadlineOf(checked);
-      return untilReady(this.#context, READABLE, deadline, signal, call, flags);
+      const { deadline, signal } = deadlineOf(checkedOptions);
+      return untilReadyWith(this.#context, READABLE, deadline, signal, call, socket, b, c, flags);
     } catch (error) {
       return rejection(error);
     }

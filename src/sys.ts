@@ -17,7 +17,7 @@ export type Sys = Omit<
   | 'platform'
   | 'wine'
   | 'constants'
-  | 'Poller'
+  | 'poller'
   | 'own'
   | 'disown'
   | 'track'

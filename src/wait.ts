@@ -4,7 +4,7 @@
  * switch for calls that have no MSG_DONTWAIT. Socket and Server use it alike.
  * @module
  */
-import { addon } from './addon.js';
+import { addon, pendingPromise } from './addon.js';
 import { wouldBlockResults, type FailureResult } from './classify.js';
 import { constants, PLATFORM } from './constants.js';
 import { openFd, readinessOf, type View } from './descriptors.js';
@@ -97,14 +97,46 @@ export function nonBlockingFor<R>(target: WaitTarget, call: () => R): R {
 }
 
 /**
- * The async loop: one non-blocking `attempt`; on would-block, wait for `events` and attempt
- * again; at the deadline one last attempt, whose would-block becomes the `timeout` result
- * carrying that call's own ret, errno and code. An aborted signal stops it before any call.
- * It never spins: every turn waits on the poll handle (through the event loop), and a POLLERR
- * wake-up followed by would-block (an error recv cannot clear, such as an undrained
- * IP_RECVERR queue) rejects with a PollError. Rejects, never throws. `call(flags)` makes the
- * call, with the flags of {@link attempt}.
+ * The call an async loop makes, as a shared function of its values rather than a closure made
+ * per call: `call(a, b, c, flags)` (a pending call then holds no closure and no context).
  */
+export type Attempt<R, A, B, C> = (a: A, b: B, c: C, flags: number) => R;
+
+/**
+ * The async loop: one non-blocking attempt, `call(a, b, c, flags)`; on would-block, wait for
+ * `events` and attempt again; at the deadline one last attempt, whose would-block becomes the
+ * `timeout` result carrying that call's own ret, errno and code. An aborted signal stops it
+ * before any call. It never spins: every turn waits on the poll handle (through the event loop),
+ * and a POLLERR wake-up followed by would-block (an error recv cannot clear, such as an
+ * undrained IP_RECVERR queue) rejects with a PollError. Rejects, never throws. The flags of
+ * each attempt are `flags` and MSG_DONTWAIT, see {@link attempt}.
+ */
+export function untilReadyWith<R extends { kind: string }, A, B, C>(
+  target: WaitTarget,
+  events: number,
+  deadline: number,
+  signal: AbortSignal | undefined,
+  call: Attempt<R, A, B, C>,
+  a: A,
+  b: B,
+  c: C,
+  flags: number,
+): Promise<R | TimeoutResult> {
+  try {
+    if (signal?.aborted) throw abortError(signal);
+    // Most calls are answered by their first attempt: no promise but the result's.
+    const result = attempt(target, call, a, b, c, flags);
+    if (result.kind !== 'would-block') return Promise.resolve(result);
+  } catch (error) {
+    return rejection(error);
+  }
+  const { promise, slot } = pendingPromise<R | TimeoutResult>();
+  const limits = deadline === Infinity && signal === undefined ? undefined : { deadline, signal };
+  new Retry(target, events, limits, call, a, b, c, flags, slot).wait();
+  return promise;
+}
+
+/** {@link untilReadyWith} for a call made by a closure: `call(flags)`. */
 export function untilReady<R extends { kind: string }>(
   target: WaitTarget,
   events: number,
@@ -113,70 +145,69 @@ export function untilReady<R extends { kind: string }>(
   call: (flags: number) => R,
   flags = 0,
 ): Promise<R | TimeoutResult> {
-  try {
-    if (signal?.aborted) throw abortError(signal);
-    // Most calls are answered by their first attempt: no promise but the result's.
-    const result = attempt(target, call, flags);
-    if (result.kind !== 'would-block') return Promise.resolve(result);
-  } catch (error) {
-    return rejection(error);
-  }
-  return new Promise((resolve, reject) =>
-    new Retry(target, events, deadline, signal, call, flags, resolve, reject).wait(),
-  );
+  return untilReadyWith(target, events, deadline, signal, callClosure<R>, call, undefined, undefined, flags);
+}
+
+function callClosure<R>(call: (flags: number) => R, _b: undefined, _c: undefined, flags: number): R {
+  return call(flags);
 }
 
 /**
- * One attempt that does not block, without touching the socket's own mode: `call(flags |
- * MSG_DONTWAIT)` where the OS has MSG_DONTWAIT; elsewhere (Windows) `call(flags)` with
+ * One attempt that does not block, without touching the socket's own mode: the call with
+ * `flags | MSG_DONTWAIT` where the OS has MSG_DONTWAIT; elsewhere (Windows) with `flags` and
  * O_NONBLOCK set for that one call. (A call that takes no flags, such as accept, must make
  * itself non-blocking: see Server.acceptAsync.)
  */
-function attempt<R>(target: WaitTarget, call: (flags: number) => R, flags: number): R {
-  if (DONTWAIT !== undefined) return call(flags | DONTWAIT);
-  return nonBlockingFor(target, () => call(flags));
+function attempt<R, A, B, C>(target: WaitTarget, call: Attempt<R, A, B, C>, a: A, b: B, c: C, flags: number): R {
+  if (DONTWAIT !== undefined) return call(a, b, c, flags | DONTWAIT);
+  return nonBlockingFor(target, () => call(a, b, c, flags));
+}
+
+/** A pending call's deadline and signal, when it has either. */
+interface Limits {
+  deadline: number;
+  signal: AbortSignal | undefined;
 }
 
 /**
- * A pending async call between its attempts: it is the wait's sink (src/readiness.ts), so a
- * waiting call holds this object, its promise and its attempt, and no closures of its own.
+ * A pending async call between its attempts: it is the wait's sink (src/readiness.ts), and it
+ * settles the call's promise (made by the addon, see pendingPromise) through its slot, so a
+ * waiting call holds this object and its promise, and no closure.
  */
-class Retry<R extends { kind: string }> implements Waiter {
-  /** A POLLERR wake-up's status (see Readiness.takeErrorWake), 0 for none. */
-  #pollError = 0;
+class Retry<R extends { kind: string }, A, B, C> implements Waiter {
   // The Waiter fields Readiness fills.
-  timer: NodeJS.Timeout | undefined = undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined = undefined;
-  readonly owner: object;
+  next: Waiter | undefined = undefined;
+  guard: Waiter['guard'] = undefined;
 
   constructor(
-    readonly keepAlive: WaitTarget,
+    /** The waiting Socket's wait target: it keeps the Socket alive while the call waits. */
+    readonly target: WaitTarget,
     readonly events: number,
-    readonly deadline: number,
-    signal: AbortSignal | undefined,
-    readonly call: (flags: number) => R,
+    readonly limits: Limits | undefined,
+    readonly call: Attempt<R, A, B, C>,
+    readonly a: A,
+    readonly b: B,
+    readonly c: C,
     readonly flags: number,
-    readonly done: (result: R | TimeoutResult) => void,
-    readonly fail: (error: unknown) => void,
-  ) {
-    this.signal = signal;
-    this.owner = keepAlive.view;
+    readonly slot: number,
+  ) {}
+
+  get owner(): object {
+    return this.target.view;
   }
 
   /** Waits for the events until the deadline (or ends at once if it has passed). */
   wait(): void {
-    const left = remaining(this.deadline);
+    const limits = this.limits;
+    const left = limits === undefined ? undefined : remaining(limits.deadline);
     if (left === 0) {
       this.resolve('timeout');
       return;
     }
     try {
-      const view = this.keepAlive.view;
-      openFd(view);
-      readinessOf(view).listen(this, { timeout: left, signal: this.signal }, this.keepAlive.blocking);
+      readinessOf(this.target.view).listen(this, left, limits?.signal, this.target.blocking);
     } catch (error) {
-      this.fail(error);
+      this.reject(error as Error);
     }
   }
 
@@ -191,30 +222,30 @@ class Retry<R extends { kind: string }> implements Waiter {
 
   #step(outcome: WaitOutcome): void {
     try {
-      if (outcome === 'ready') this.#pollError = readinessOf(this.keepAlive.view).takeErrorWake();
-      const result = attempt(this.keepAlive, this.call, this.flags);
+      const pollError = outcome === 'ready' ? readinessOf(this.target.view).takeErrorWake() : 0;
+      const result = attempt(this.target, this.call, this.a, this.b, this.c, this.flags);
       if (result.kind !== 'would-block') {
-        this.done(result);
+        addon.poller.settle(this.slot, result, false);
       } else if (outcome === 'timeout') {
         // The last attempt's own ret, errno and code, as the timeout.
         const last = result as unknown as FailureResult;
         const { ret, errno, code, portableCode } = last;
-        this.done(
-          last === WOULD_BLOCK.wouldBlock
-            ? (WOULD_BLOCK.timedOut as TimeoutResult)
-            : { kind: 'timeout', ret, errno, code, portableCode },
+        addon.poller.settle(
+          this.slot,
+          last === WOULD_BLOCK.wouldBlock ? WOULD_BLOCK.timedOut : { kind: 'timeout', ret, errno, code, portableCode },
+          false,
         );
-      } else if (this.#pollError !== 0) {
-        throw new PollError(this.#pollError);
+      } else if (pollError !== 0) {
+        throw new PollError(pollError);
       } else {
         this.wait();
       }
     } catch (error) {
-      this.fail(error);
+      this.reject(error as Error);
     }
   }
 
   reject(error: Error): void {
-    this.fail(error);
+    addon.poller.settle(this.slot, error, true);
   }
 }

@@ -7,7 +7,7 @@ import { getSystemErrorMap } from 'node:util';
 
 import { describe, expect, it } from 'vitest';
 
-import type { PollerHandle } from '../src/addon.js';
+import type { PollBackend } from '../src/addon.js';
 import { Readiness } from '../src/readiness.js';
 
 /** libuv's number for an error name on this OS (-9 for EBADF on Linux, -4083 on Windows). */
@@ -19,12 +19,10 @@ function uv(name: string): number {
 const READABLE = 1;
 const WRITABLE = 2;
 
-class FakePoller implements PollerHandle {
-  static readonly READABLE = READABLE;
-  static readonly WRITABLE = WRITABLE;
-  static readonly DISCONNECT = 4;
+/** One fake poll handle, from its open to its close: the calls made on it. */
+class FakePoller {
   static readonly CLOSED_ELSEWHERE = uv('ECANCELED');
-  /** Every poller made, newest last. */
+  /** Every handle opened, newest last. */
   static made: FakePoller[] = [];
   /** What the next open returns. */
   static openResult = 0;
@@ -32,44 +30,87 @@ class FakePoller implements PollerHandle {
   readonly calls: string[] = [];
   events = 0;
   startResult = 0;
-  readonly #callback: (this: PollerHandle, status: number, events: number) => void;
 
-  constructor(callback: (this: PollerHandle, status: number, events: number) => void) {
-    this.#callback = callback;
+  constructor(readonly readiness: Readiness) {
     FakePoller.made.push(this);
   }
 
+  /** What the addon's delivery of libuv's callback would do. */
+  fire(status: number, events: number): void {
+    this.readiness.dispatch(status, events);
+  }
+}
+
+/** The backend a Readiness calls, recording each call on the descriptor's latest handle. */
+class FakeBackend implements PollBackend {
+  readonly READABLE = READABLE;
+  readonly WRITABLE = WRITABLE;
+  readonly DISCONNECT = 4;
+  readonly CLOSED_ELSEWHERE = FakePoller.CLOSED_ELSEWHERE;
+
+  constructor(readonly readiness: () => Readiness) {}
+
+  get #current(): FakePoller {
+    return FakePoller.made.at(-1) as FakePoller;
+  }
+
   open(fd: number): number {
-    this.calls.push(`open ${fd}`);
+    new FakePoller(this.readiness()).calls.push(`open ${fd}`);
     return FakePoller.openResult;
   }
 
-  start(events: number): number {
-    this.calls.push(`start ${events}`);
-    this.events = events;
-    return this.startResult;
+  start(fd: number, events: number): number {
+    this.#current.calls.push(`start ${events}`);
+    this.#current.events = events;
+    return this.#current.startResult;
   }
 
-  idle(): number {
-    this.calls.push('idle');
-    return 0;
+  /** The loop-holding calls, in order. */
+  readonly holds: boolean[] = [];
+
+  hold(waiting: boolean): void {
+    this.holds.push(waiting);
   }
 
   stop(): number {
-    this.calls.push('stop');
-    this.events = 0;
+    this.#current.calls.push('stop');
+    this.#current.events = 0;
     return 0;
   }
 
   close(): number {
-    this.calls.push('close');
-    this.events = 0;
+    this.#current.calls.push('close');
+    this.#current.events = 0;
+    return 0;
+  }
+}
+
+/** A Readiness whose hooks are the fakes: the backend, the mode switch, idle and elsewhere. */
+class TestReadiness extends Readiness {
+  readonly modes: string[] = [];
+  elsewhere = 0;
+  readonly fake = new FakeBackend(() => this);
+
+  constructor(readonly owned: boolean) {
+    super(7);
+  }
+
+  override get backend(): PollBackend {
+    return this.fake;
+  }
+
+  override setNonBlocking(fd: number, nonblocking: boolean): number {
+    this.modes.push(`fd ${fd} nonblocking ${nonblocking}`);
     return 0;
   }
 
-  /** What libuv's callback would do. */
-  fire(status: number, events: number): void {
-    this.#callback.call(this, status, events);
+  override closeWhenIdle(): boolean {
+    return !this.owned;
+  }
+
+  override closedElsewhere(): void {
+    this.elsewhere++;
+    this.close();
   }
 }
 
@@ -78,29 +119,17 @@ function make(options: { owned?: boolean } = {}): {
   modes: string[];
   closedElsewhere: () => number;
   poller: () => FakePoller;
+  holds: boolean[];
 } {
   FakePoller.made = [];
   FakePoller.openResult = 0;
-  const modes: string[] = [];
-  let elsewhere = 0;
-  const readiness = new Readiness({
-    fd: 7,
-    closeWhenIdle: () => options.owned !== true,
-    closedElsewhere: () => {
-      elsewhere++;
-      readiness.close();
-    },
-    Poller: FakePoller,
-    setNonBlocking: (fd, nonblocking) => {
-      modes.push(`fd ${fd} nonblocking ${nonblocking}`);
-      return 0;
-    },
-  });
+  const readiness = new TestReadiness(options.owned === true);
   return {
     readiness,
-    modes,
-    closedElsewhere: () => elsewhere,
+    modes: readiness.modes,
+    closedElsewhere: () => readiness.elsewhere,
     poller: () => FakePoller.made.at(-1) as FakePoller,
+    holds: readiness.fake.holds,
   };
 }
 
@@ -134,22 +163,24 @@ describe('Readiness with a fake poller', () => {
     poller().fire(0, READABLE);
     expect(await reading).toBe('ready');
     // Owned: the handle, left started for readability alone, is kept armed, not closed.
-    expect(poller().calls.at(-1)).toBe('idle');
+    expect(poller().calls.at(-1)).toBe(`start ${READABLE}`);
+    expect(poller().events).toBe(READABLE);
   });
 
   it('a receive loop keeps the handle armed: no start between waits; readiness while idle stops it; writability is never kept', async () => {
-    const { readiness, poller } = make({ owned: true });
+    const { readiness, poller, holds } = make({ owned: true });
     const first = readiness.wait(READABLE, {}, false, owner);
     poller().fire(0, READABLE);
     await first;
     const handle = poller();
-    expect(handle.calls).toEqual(['open 7', `start ${READABLE}`, 'idle']);
-    // The next wait starts again with the same events: the native side makes no uv_poll_start
-    // for that (test/30 counts them); here it is one start call, as always.
+    expect(handle.calls).toEqual(['open 7', `start ${READABLE}`]);
+    // The next wait wants the same events: no call at all (test/15 counts uv_poll_start calls).
     const second = readiness.wait(READABLE, {}, false, owner);
     handle.fire(0, READABLE);
     await second;
-    expect(handle.calls.slice(3)).toEqual([`start ${READABLE}`, 'idle']);
+    expect(handle.calls.slice(2)).toEqual([]);
+    // The loop is held only while a wait is pending.
+    expect(holds).toEqual([true, false, true, false]);
     // Readable again with nobody waiting: stopped, or libuv would call back on every turn.
     handle.fire(0, READABLE);
     expect(handle.calls.at(-1)).toBe('stop');
@@ -194,12 +225,12 @@ describe('Readiness with a fake poller', () => {
   it('a timeout resolves "timeout" and disarms; an abort rejects with an AbortError and disarms', async () => {
     const { readiness, poller } = make({ owned: true });
     expect(await readiness.wait(READABLE, { timeout: 1 }, false, owner)).toBe('timeout');
-    expect(poller().calls.at(-1)).toBe('idle');
+    expect(poller().calls.at(-1)).toBe(`start ${READABLE}`);
     const controller = new AbortController();
     const aborted = readiness.wait(READABLE, { signal: controller.signal }, false, owner);
     controller.abort(new Error('why'));
     await expect(aborted).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
-    expect(poller().calls.at(-1)).toBe('idle');
+    expect(poller().calls).toEqual(['open 7', `start ${READABLE}`]);
     expect(readiness.pending).toBe(0);
   });
 

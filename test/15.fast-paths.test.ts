@@ -256,7 +256,7 @@ describe('recv(length) receives into a scratch buffer and copies out what arrive
 });
 
 describe('the poll handle stays armed between waits', () => {
-  const startCount = (): number => addon.Poller.startCount?.() ?? Number.NaN;
+  const startCount = (): number => addon.poller.startCount();
 
   it('an async ping-pong of 200 round trips starts each socket’s handle once', async () => {
     await closing([...Socket.pair()], async (left, right) => {
@@ -320,6 +320,27 @@ console.log(first.kind, second.kind);
     expect(child.error, 'the child must exit by itself within 10 s').toBeUndefined();
     expect(child.stderr).toBe('');
     expect(child.stdout.trim()).toBe('data data');
+    expect(child.status).toBe(0);
+  });
+
+  it('a pending wait holds the process open until it settles (poll handles do not, one keep-alive does)', () => {
+    const script = writeScript(
+      'pending-child.mjs',
+      `import { Socket } from '__RAWRECV__';
+const [a, b] = Socket.pair();
+const [c, d] = Socket.pair();
+// Unref'd timers: only the pending waits can keep the process alive until they fire.
+setTimeout(() => b.send('x'), 150).unref();
+setTimeout(() => d.send('y'), 300).unref();
+const first = await a.recvAsync(1);
+console.log('recvAsync', first.kind);
+console.log('waitReadable', await c.waitReadable());
+`,
+    );
+    const child = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 10_000 });
+    expect(child.error, 'the child must exit by itself within 10 s').toBeUndefined();
+    expect(child.stderr).toBe('');
+    expect(child.stdout.trim().split('\n')).toEqual(['recvAsync data', 'waitReadable ready']);
     expect(child.status).toBe(0);
   });
 });
