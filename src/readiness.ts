@@ -27,7 +27,12 @@ export interface WaitOptions {
  * `next` and `guard` are Readiness's to fill.
  */
 export interface Waiter {
-  resolve(outcome: WaitOutcome): void;
+  /**
+   * `pollError`: with 'ready', the libuv status when the wake-up was POLLERR (libuv reports it as
+   * UV_EBADF), else 0. A caller whose following call still would block must not wait again
+   * then: the condition would wake it at once, forever.
+   */
+  resolve(outcome: WaitOutcome, pollError: number): void;
   reject(error: Error): void;
   readonly events: number;
   /** Whose wait it is (a Socket's View): {@link Readiness.cancel} rejects one owner's waits. */
@@ -97,8 +102,6 @@ export class Readiness {
   /** The pending waits, oldest first (a list through `Waiter.next`). */
   #first: Waiter | undefined = undefined;
   #handle = NO_HANDLE;
-  /** The libuv status of a POLLERR wake-up not yet looked at by a waiter (0: none). */
-  #errorWake = 0;
   /**
    * The events the handle was last started with (0: stopped), as libuv has them: libuv stops a
    * handle by itself only on a poll error, which is dispatched here (and so sets it to 0).
@@ -235,9 +238,9 @@ export class Readiness {
     if (guard.onAbort !== undefined) guard.signal?.removeEventListener('abort', guard.onAbort);
   }
 
-  static #ready(waiter: Waiter): void {
+  static #ready(waiter: Waiter, pollError: number): void {
     Readiness.#settle(waiter);
-    waiter.resolve('ready');
+    waiter.resolve('ready', pollError);
   }
 
   static #fail(waiter: Waiter, error: Error): void {
@@ -252,7 +255,7 @@ export class Readiness {
         // libuv reports POLLERR as UV_EBADF and stops the handle (src/unix/poll.c). The
         // descriptor is never closed under a poll here, so it means an error is pending on the
         // socket (ECONNREFUSED, ECONNRESET, ...): wake every waiter, and the real call that
-        // follows reports that error exactly (takeErrorWake tells a caller it was this).
+        // follows reports that error exactly (the waiter is told it was this).
         this.#armed = 0;
         this.#wake(READABLE | WRITABLE, status);
         return;
@@ -264,44 +267,39 @@ export class Readiness {
     this.#wake(events, 0);
   }
 
-  /**
-   * Wakes the waiters of `events`; `errorWake` is the POLLERR status of this wake-up (0 for
-   * none), for {@link Readiness.takeErrorWake}: it belongs to this wake-up alone, so a later
-   * plain wake-up, or one nobody waited for, clears it.
-   */
-  #wake(events: number, errorWake: number): void {
+  /** Wakes the waiters of `events`; `pollError` is the POLLERR status of this wake-up (0 for none). */
+  #wake(events: number, pollError: number): void {
     const first = this.#first;
     if (first === undefined) {
       // Readiness while idle: nobody takes it, and a level-triggered poll would report it on
       // every turn, so the handle stops until the next wait.
-      this.#errorWake = 0;
       if (this.#handle === OPEN && this.#armed !== 0) this.backend.stop(this.fd);
       this.#armed = 0;
       return;
     }
-    this.#errorWake = errorWake;
     if (first.next === undefined) {
       // One waiter, the usual case: no list to build.
       if ((first.events & events) === 0) return;
       this.#first = undefined;
       this.#update();
-      Readiness.#ready(first);
+      Readiness.#ready(first, pollError);
       return;
     }
     const woken = this.#take((waiter) => (waiter.events & events) !== 0);
     this.#update();
-    for (const waiter of woken) Readiness.#ready(waiter);
-  }
-
-  /**
-   * The libuv status if the last wake-up was POLLERR (reported by libuv as UV_EBADF), else 0;
-   * clears it. A caller whose following call still would block must not wait again: the
-   * condition would wake it at once, forever.
-   */
-  takeErrorWake(): number {
-    const status = this.#errorWake;
-    this.#errorWake = 0;
-    return status;
+    // In the order they waited: the first goes on at once, each other one in a microtask, so
+    // that the code of a wait woken before it (a promise continuation) runs before its own
+    // next call (src/wait.ts Retry calls at once). Their timers and listeners go now.
+    let earlier = false;
+    for (const waiter of woken) {
+      if (!earlier) {
+        Readiness.#ready(waiter, pollError);
+        earlier = true;
+      } else {
+        Readiness.#settle(waiter);
+        queueMicrotask(() => waiter.resolve('ready', pollError));
+      }
+    }
   }
 
   /**
@@ -375,7 +373,7 @@ export class Readiness {
         Readiness.#settle(waiter);
         this.#remove(waiter);
         this.#update();
-        waiter.resolve('timeout');
+        waiter.resolve('timeout', 0);
       }, timeout);
     }
     if (signal !== undefined) {
@@ -422,14 +420,25 @@ class PendingWait implements Waiter {
     readonly owner: object,
     /** The waiting Socket: referenced here so that a pending wait keeps it alive. */
     readonly keepAlive: object | undefined,
-    readonly slot: number,
+    /** Its promise's slot, until settled (then -1). */
+    public slot: number,
   ) {}
 
   resolve(outcome: WaitOutcome): void {
-    addon.poller.settle(this.slot, outcome, false);
+    this.slot = settle(this.slot, outcome, false);
   }
 
   reject(error: Error): void {
-    addon.poller.settle(this.slot, error, true);
+    this.slot = settle(this.slot, error, true);
   }
+}
+
+/**
+ * @internal Settles the addon-made promise of `slot` unless it is -1 (settled already), and
+ * returns -1: `waiter.slot = settle(waiter.slot, ...)` settles once, whatever calls it twice (a
+ * slot, once free, is reused by the next promise).
+ */
+export function settle(slot: number, value: unknown, rejected: boolean): number {
+  if (slot >= 0) addon.poller.settle(slot, value, rejected);
+  return -1;
 }

@@ -9,7 +9,7 @@ import { wouldBlockResults, type FailureResult } from './classify.js';
 import { constants, PLATFORM } from './constants.js';
 import { openFd, readinessOf, type View } from './descriptors.js';
 import { rejection, throwIfFailed } from './errors.js';
-import { abortError, PollError, type WaitOutcome, type Waiter } from './readiness.js';
+import { abortError, PollError, settle, type WaitOutcome, type Waiter } from './readiness.js';
 import { checkWaitOptions } from './validate.js';
 
 /**
@@ -189,7 +189,8 @@ class Retry<R extends { kind: string }, A, B, C> implements Waiter {
     readonly b: B,
     readonly c: C,
     readonly flags: number,
-    readonly slot: number,
+    /** The call's promise's slot, until settled (then -1). */
+    public slot: number,
   ) {}
 
   get owner(): object {
@@ -201,7 +202,7 @@ class Retry<R extends { kind: string }, A, B, C> implements Waiter {
     const limits = this.limits;
     const left = limits === undefined ? undefined : remaining(limits.deadline);
     if (left === 0) {
-      this.resolve('timeout');
+      this.resolve('timeout', 0);
       return;
     }
     try {
@@ -212,25 +213,21 @@ class Retry<R extends { kind: string }, A, B, C> implements Waiter {
   }
 
   /**
-   * The wait ended: attempt again (in a microtask, as a promise's continuation would: waiters
-   * woken together go on in the order they waited), and wait again on would-block unless it was
-   * the deadline.
+   * The wait ended: attempt again at once (waiters woken together go on in the order they
+   * waited; the caller's code runs later, as the promise's continuation), and wait again on
+   * would-block unless it was the deadline. At once, not in a microtask: libuv polls
+   * level-triggered, and readiness taken before its next poll is not reported again.
    */
-  resolve(outcome: WaitOutcome): void {
-    queueMicrotask(() => this.#step(outcome));
-  }
-
-  #step(outcome: WaitOutcome): void {
+  resolve(outcome: WaitOutcome, pollError: number): void {
     try {
-      const pollError = outcome === 'ready' ? readinessOf(this.target.view).takeErrorWake() : 0;
       const result = attempt(this.target, this.call, this.a, this.b, this.c, this.flags);
       if (result.kind !== 'would-block') {
-        addon.poller.settle(this.slot, result, false);
+        this.slot = settle(this.slot, result, false);
       } else if (outcome === 'timeout') {
         // The last attempt's own ret, errno and code, as the timeout.
         const last = result as unknown as FailureResult;
         const { ret, errno, code, portableCode } = last;
-        addon.poller.settle(
+        this.slot = settle(
           this.slot,
           last === WOULD_BLOCK.wouldBlock ? WOULD_BLOCK.timedOut : { kind: 'timeout', ret, errno, code, portableCode },
           false,
@@ -246,6 +243,6 @@ class Retry<R extends { kind: string }, A, B, C> implements Waiter {
   }
 
   reject(error: Error): void {
-    addon.poller.settle(this.slot, error, true);
+    this.slot = settle(this.slot, error, true);
   }
 }

@@ -206,13 +206,37 @@ describe('Readiness with a fake poller', () => {
     expect(poller().calls.at(-1)).toBe('close');
   });
 
-  it('POLLERR (libuv UV_EBADF) wakes every waiter and is reported once by takeErrorWake', async () => {
+  it('POLLERR (libuv UV_EBADF) wakes every waiter and tells each it was POLLERR; a plain wake-up does not', async () => {
     const { readiness, poller } = make({ owned: true });
-    const both = [readiness.wait(READABLE, {}, false, owner), readiness.wait(WRITABLE, {}, false, owner)];
+    const told: Array<[string, number]> = [];
+    const listen = (events: number): void =>
+      readiness.listen(
+        {
+          resolve: (outcome, pollError) => told.push([outcome, pollError]),
+          reject: (error) => told.push([error.message, -1]),
+          events,
+          owner,
+          next: undefined,
+          guard: undefined,
+        },
+        undefined,
+        undefined,
+        false,
+      );
+    listen(READABLE);
+    listen(WRITABLE);
     poller().fire(uv('EBADF'), 0);
-    expect(await Promise.all(both)).toEqual(['ready', 'ready']);
-    expect(readiness.takeErrorWake()).toBe(uv('EBADF'));
-    expect(readiness.takeErrorWake()).toBe(0);
+    // The first at once, the second in a microtask (in the order they waited).
+    expect(told).toEqual([['ready', uv('EBADF')]]);
+    await Promise.resolve();
+    expect(told).toEqual([
+      ['ready', uv('EBADF')],
+      ['ready', uv('EBADF')],
+    ]);
+    listen(READABLE);
+    poller().fire(0, READABLE);
+    expect(told.at(-1)).toEqual(['ready', 0]);
+    expect(readiness.pending).toBe(0);
   });
 
   it('any other poll failure rejects every waiter with a PollError carrying libuv code', async () => {
