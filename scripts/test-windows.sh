@@ -64,7 +64,7 @@ sources=($(ls native/*.cc native/*.h native/*.inc | grep -v -e 'native/posix.cc'
 compiled=($(printf '%s\n' "${sources[@]}" | grep '\.cc$'))
 if [ ! -f "$addon" ] || [ -n "$(find "${sources[@]}" -newer "$addon")" ]; then
   step "building $addon with mingw"
-  { cat node_modules/node-api-headers/def/node_api.def; echo; printf '%s\n' uv_poll_init_socket uv_poll_start uv_poll_stop uv_close uv_ref uv_unref uv_is_active; } \
+  { cat node_modules/node-api-headers/def/node_api.def; echo; printf '%s\n' uv_poll_init_socket uv_poll_start uv_poll_stop uv_close uv_ref uv_unref uv_async_init; } \
     >"$cache/node.def"
   x86_64-w64-mingw32-dlltool -d "$cache/node.def" -l "$cache/libnode.a" -D node.exe
   x86_64-w64-mingw32-g++-posix -std=c++17 -O2 -shared -static -Wall -Wextra -Werror \
