@@ -126,8 +126,9 @@ export interface Addon {
   /** send(2) from `buffer[offset, offset + length)`. */
   send: (fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number) => number;
   /**
-   * @internal recv(2) and send(2) with fd, offset, length and flags in {@link Addon.callArgs}
-   * (see {@link recvCall}): the fast path of `recv` / `send`.
+   * @internal recv(2) and send(2) with fd, offset, length and flags in the call-arguments array
+   * (see {@link recvCall}): the fast path of `recv` / `send`. A length of -1 is the rest of the
+   * view after the offset (see {@link recvWholeCall}).
    */
   recvFast: (buffer: ArrayBufferView) => number;
   /** @internal See {@link Addon.recvFast}. */
@@ -335,5 +336,25 @@ function withFastPath(fast: (buffer: ArrayBufferView) => number, checked: Transf
 
 /** @internal `addon.recv` with the fast path (see withFastPath). */
 export const recvCall = withFastPath(addon.recvFast, addon.recv);
+
+/** The call-arguments length that asks the fast path for the rest of the view (never a length). */
+const REST_OF_VIEW = -1;
+
+/**
+ * @internal `addon.recv` into the whole of `buffer` with flags 0, for a caller that has checked
+ * it is a view with at least one element: the fast path measures it natively, so no byteLength
+ * is read here (V8 does not inline that getter; `length` it does). A rest longer than an int32
+ * throws the checked call's RangeError, as `recvCall(fd, buffer, 0, buffer.byteLength, 0)` does.
+ */
+export function recvWholeCall(fd: number, buffer: ArrayBufferView): number {
+  if ((fd & INT_MAX) === fd) {
+    callArgs[0] = fd;
+    callArgs[1] = 0;
+    callArgs[2] = REST_OF_VIEW;
+    callArgs[3] = 0;
+    return addon.recvFast(buffer);
+  }
+  return addon.recv(fd, buffer, 0, buffer.byteLength, 0);
+}
 /** @internal `addon.send` with the fast path. */
 export const sendCall = withFastPath(addon.sendFast, addon.send);

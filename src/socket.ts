@@ -12,7 +12,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { inspect, type InspectOptionsStylized } from 'node:util';
 
-import { addon, recvCall, sendCall, type RawAddress, type RecvFromOut } from './addon.js';
+import { addon, recvCall, recvWholeCall, sendCall, type RawAddress, type RecvFromOut } from './addon.js';
 import { checkEndpoint, familyName, familyNumber, toOrigin, type Family } from './address.js';
 import {
   classifyFailure,
@@ -563,13 +563,10 @@ export class Socket {
     offset: number,
     copy: boolean,
   ): RecvResult {
+    // Would-block first: the common case of a non-blocking loop, one comparison on the raw number.
+    if (ret === WOULD_BLOCK_RET && flags === 0) return this.#wouldBlock();
     let ok: Extract<Classification, { kind: 'data' }> | undefined;
     if (!(ret > 0 && ret <= length)) {
-      if (ret === WOULD_BLOCK_RET && flags === 0) {
-        return this.#context.blocking && this.#context.receiveTimeout > 0
-          ? WOULD_BLOCK.timedOut
-          : WOULD_BLOCK.wouldBlock;
-      }
       const outcome = this.#classify(fd, ret, length, flags, 0);
       if (outcome.kind !== 'data') return outcome;
       ok = outcome;
@@ -579,6 +576,16 @@ export class Socket {
     return ok === undefined
       ? { kind: 'data', ret, errno: 0, bytesRead: n, data }
       : { kind: 'data', ret: ok.ret, errno: ok.errno, bytesRead: n, data };
+  }
+
+  /**
+   * The frozen result of a would-block recv made without flags: `timeout` when a blocking socket's
+   * SO_RCVTIMEO expired (Unix reports it as EAGAIN too, docs/recv-semantics.md#trap-3), else
+   * `would-block`. What classifyFailure says for it, without the general classification.
+   */
+  #wouldBlock(): RecvResult {
+    const context = this.#context;
+    return context.blocking && context.receiveTimeout > 0 ? WOULD_BLOCK.timedOut : WOULD_BLOCK.wouldBlock;
   }
 
   /**
@@ -610,6 +617,15 @@ export class Socket {
    * @see recv(2)
    */
   recv(length: number, flags = 0): RecvResult {
+    // The common call, an open socket, flags 0 and a length from 1 to 2^31 - 1 (an int32): every
+    // check below passes for it, so it makes none of them (each costs on a would-block call).
+    const open = this.#context.view.fd;
+    if (flags === 0 && open >= 0 && typeof length === 'number' && (length | 0) === length && length > 0) {
+      const into = receiveBuffer(length);
+      const ret = recvCall(open, into, 0, length, 0);
+      if (ret === WOULD_BLOCK_RET) return this.#wouldBlock();
+      return this.#received(open, ret, length, 0, into, 0, true);
+    }
     const fd = this.#open();
     checkLength(length);
     checkFlags(flags);
@@ -637,12 +653,15 @@ export class Socket {
    *   error (ECONNRESET, ETIMEDOUT, ECONNREFUSED, ENOTCONN, ...)
    */
   recvInto(buffer: ArrayBufferView, options?: { offset?: number; length?: number; flags?: number }): RecvResult {
-    // The common call, recvInto(buffer) with a typed array: nothing to check in JavaScript (a
-    // detached or out-of-bounds one has byteLength 0 and takes the checked path below).
+    // The common call, recvInto(buffer) with a typed array of at least one element: nothing else
+    // to check in JavaScript, and the addon measures the view (a detached or out-of-bounds one has
+    // length 0 and takes the checked path below, as a DataView, which has no length, does). Its
+    // byteLength is read only when something came.
     const open = this.#context.view.fd;
-    if (options === undefined && open >= 0 && ArrayBuffer.isView(buffer) && !(buffer instanceof DataView)) {
-      const whole = buffer.byteLength;
-      if (whole > 0) return this.#received(open, recvCall(open, buffer, 0, whole, 0), whole, 0, buffer, 0, false);
+    if (options === undefined && open >= 0 && ArrayBuffer.isView(buffer) && (buffer as Uint8Array).length > 0) {
+      const ret = recvWholeCall(open, buffer);
+      if (ret === WOULD_BLOCK_RET) return this.#wouldBlock();
+      return this.#received(open, ret, buffer.byteLength, 0, buffer, 0, false);
     }
     const fd = this.#open();
     checkView(buffer, 'buffer');

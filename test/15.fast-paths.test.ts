@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 
 import { describe, expect, it } from 'vitest';
 
-import { addon } from '../src/addon.js';
+import { addon, recvWholeCall } from '../src/addon.js';
 import { EOF as EOF_RESULT } from '../src/classify.js';
 import { Socket, sys } from '../src/index.js';
 import { moduleFolder } from './built-package.js';
@@ -121,6 +121,50 @@ describe('sys.recv / sys.send: the fast path answers exactly as the checked call
       expect(error).toEqual(outcomeOf(() => addon.recv(3, view, 0, 1, 0)));
     }
   });
+});
+
+describe('recvInto(view): the whole view, measured by the addon', () => {
+  const views = (): [string, ArrayBufferView][] => [
+    ['Buffer', Buffer.alloc(16)],
+    ['Int8Array', new Int8Array(16)],
+    ['Uint8ClampedArray', new Uint8ClampedArray(16)],
+    ['Uint16Array', new Uint16Array(8)],
+    ['Float64Array', new Float64Array(2)],
+    ['DataView', new DataView(new ArrayBuffer(16))],
+    ['a subarray at byte 3', Buffer.alloc(32).subarray(3, 19)],
+    ['an empty view', new Uint8Array(0)],
+  ];
+
+  it.each(views())('%s: the rest-of-view call answers as the checked call with its byte length', async (_, view) => {
+    await closing([...Socket.pair()], (ours) => {
+      ours.setBlocking(false);
+      // An idle socket, a descriptor that is no socket's, a number too big for the fast path.
+      for (const fd of [ours.fd, 2 ** 30, 2 ** 31]) {
+        expect(
+          outcomeOf(() => recvWholeCall(fd, view)),
+          `fd ${fd}`,
+        ).toEqual(outcomeOf(() => addon.recv(fd, view, 0, view.byteLength, 0)));
+      }
+    });
+  });
+
+  it.each(views().filter(([, view]) => view.byteLength > 0))(
+    '%s: receives up to its byte length, as with an explicit length',
+    async (_, view) => {
+      await closing([...Socket.pair()], (ours, peer) => {
+        ours.setBlocking(false);
+        const bytes = Buffer.from('0123456789abcdefXYZ');
+        expect(peer.send(bytes).kind).toBe('sent');
+        const whole = ours.recvInto(view);
+        expect(whole).toMatchObject({ kind: 'data', ret: 16, errno: 0, bytesRead: 16 });
+        expect(whole.kind === 'data' && whole.data.toString()).toBe('0123456789abcdef');
+        expect(Buffer.from(view.buffer, view.byteOffset, 16).toString()).toBe('0123456789abcdef');
+        expect(ours.recvInto(view, { length: view.byteLength })).toMatchObject({ kind: 'data', bytesRead: 3 });
+        expect(ours.recvInto(view)).toBe(ours.recvInto(view, { length: view.byteLength }));
+        expect(ours.recvInto(view).kind).toBe('would-block');
+      });
+    },
+  );
 });
 
 describe('failure results are frozen and shared', () => {
