@@ -314,11 +314,17 @@ type Transfer = (fd: number, buffer: ArrayBufferView, offset: number, length: nu
  * The checked call, faster: exact int32 arguments (fd and offset >= 0, length >= 0) go through
  * the call-arguments array, so only the buffer crosses as a JavaScript value; anything else
  * takes the checked call, which throws the usual TypeError / RangeError. (No JavaScript can
- * run between writing the array and the call.)
+ * run between writing the array and the call.) The typeof tests come first: `sys` is public,
+ * and a bitwise test would throw an uncoded TypeError for a BigInt or Symbol and call an
+ * object's valueOf.
  */
 function withFastPath(fast: (buffer: ArrayBufferView) => number, checked: Transfer): Transfer {
   return (fd, buffer, offset, length, flags) => {
     if (
+      typeof fd === 'number' &&
+      typeof offset === 'number' &&
+      typeof length === 'number' &&
+      typeof flags === 'number' &&
       (fd & INT_MAX) === fd &&
       (offset & INT_MAX) === offset &&
       (length & INT_MAX) === length &&

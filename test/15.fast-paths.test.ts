@@ -91,7 +91,24 @@ describe('sys.recv / sys.send: the fast path answers exactly as the checked call
     // A negative descriptor is no error of the arguments: the checked call makes it (EBADF, WSAENOTSOCK).
     expect(sys.recv(-1, buffer, 0, 4, 0)).toBe(addon.recv(-1, buffer, 0, 4, 0));
     expect(sys.recv(-1, buffer, 0, 4, 0)).toBeLessThan(0);
-    const cases: [number | string, number | string, number | string, number | string][] = [
+    // Not numbers at all: no bitwise test may run on them (a BigInt or a Symbol would throw an
+    // uncoded TypeError there, an object's valueOf would be called).
+    let converted = 0;
+    const numberLike = {
+      valueOf: () => {
+        converted++;
+        return 3;
+      },
+    };
+    const cases: unknown[][] = [
+      [3n, 0, 4, 0],
+      [3, 0n, 4, 0],
+      [3, 0, 4n, 0],
+      [3, 0, 4, 0n],
+      [Symbol('fd'), 0, 4, 0],
+      [3, 0, Symbol('length'), 0],
+      [numberLike, 0, 4, 0],
+      [3, 0, numberLike, 0],
       [2 ** 31, 0, 4, 0],
       [1.5, 0, 4, 0],
       [3, -1, 4, 0],
@@ -105,12 +122,17 @@ describe('sys.recv / sys.send: the fast path answers exactly as the checked call
     for (const [fd, offset, length, flags] of cases) {
       const call = sys.recv as (...args: unknown[]) => number;
       const error = thrownBy(() => call(fd, buffer, offset, length, flags)) as Error & { code?: string };
-      expect(error, JSON.stringify([fd, offset, length, flags])).toBeInstanceOf(Error);
-      expect(error.code).toMatch(/^ERR_(OUT_OF_RANGE|INVALID_ARG_TYPE)$/);
+      const shown = [fd, offset, length, flags].map((value) => String(value)).join(', ');
+      expect(error, shown).toBeInstanceOf(Error);
+      expect(error.code, shown).toMatch(/^ERR_(OUT_OF_RANGE|INVALID_ARG_TYPE)$/);
       expect(
         outcomeOf(() => addon.recv(fd as number, buffer, offset as number, length as number, flags as number)),
       ).toEqual(outcomeOf(() => call(fd, buffer, offset, length, flags)));
+      expect(outcomeOf(() => (sys.send as (...args: unknown[]) => number)(fd, buffer, offset, length, flags))).toEqual(
+        outcomeOf(() => addon.send(fd as number, buffer, offset as number, length as number, flags as number)),
+      );
     }
+    expect(converted).toBe(0);
   });
 
   it('a value that is not a view is refused as by the checked call', () => {
