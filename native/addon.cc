@@ -153,7 +153,11 @@ napi_value Transfer(napi_env env, napi_callback_info callback_info) {
 // is most of a minimal binding's cost; these are plain loads. The caller (src/sys.ts, the
 // Socket) writes only exact int32s there and takes the checked 5-argument path otherwise; the
 // range is still checked here against the view, so no value can reach memory past its end.
+// A length of kRestOfView (never a valid length) asks for the rest of the view after the offset,
+// as the checked reader gives without a length: recvInto(buffer) then needs no byteLength read in
+// JavaScript (a property load V8 does not inline, about 10 ns of the call).
 enum CallArg { kFd, kOffset, kLength, kFlags, kCallArgCount };
+constexpr int32_t kRestOfView = -1;
 
 template <int64_t (*Call)(sock, char*, size_t, int)>
 napi_value TransferFast(napi_env env, napi_callback_info callback_info) {
@@ -164,33 +168,48 @@ napi_value TransferFast(napi_env env, napi_callback_info callback_info) {
     return nullptr;
   }
   const int32_t* args = static_cast<const int32_t*>(slots);
+  const int64_t offset = args[kOffset];
+  int64_t count = args[kLength];
   char* data;
   size_t length;
   void* base;
   size_t byte_length;
   napi_typedarray_type type;
-  if (napi_get_typedarray_info(env, buffer, &type, &byte_length, &base, nullptr, nullptr) ==
+  bool bytes =
+      napi_get_typedarray_info(env, buffer, &type, &byte_length, &base, nullptr, nullptr) ==
           napi_ok &&
-      (type == napi_uint8_array || type == napi_int8_array || type == napi_uint8_clamped_array)) {
+      (type == napi_uint8_array || type == napi_int8_array || type == napi_uint8_clamped_array);
+  if (bytes && count == kRestOfView && offset >= 0 &&
+      static_cast<uint64_t>(offset) <= byte_length) {
+    count = static_cast<int64_t>(byte_length) - offset;
+  }
+  if (bytes && count <= static_cast<int64_t>(kIntMax)) {
     // One byte per element: the count is the byte length. Checked as ReadRange does.
-    int32_t offset = args[kOffset];
-    int32_t count = args[kLength];
     if (offset < 0 || count < 0 ||
         static_cast<uint64_t>(offset) + static_cast<uint64_t>(count) > byte_length) {
       ThrowWithCode(env, true, "ERR_OUT_OF_RANGE",
-                    "offset + length (" + std::to_string(int64_t{offset} + count) +
+                    "offset + length (" + std::to_string(offset + count) +
                         ") exceeds the buffer's byte length (" + std::to_string(byte_length) + ")");
       return nullptr;
     }
     data = static_cast<char*>(base) + offset;
     length = static_cast<size_t>(count);
   } else {
-    // Any other view (wider elements, a DataView) or a bad value: the checked reader.
-    napi_value offset;
-    napi_value count;
-    if (napi_create_int32(env, args[kOffset], &offset) != napi_ok ||
-        napi_create_int32(env, args[kLength], &count) != napi_ok ||
-        !ReadViewRange(env, buffer, offset, count, &data, &length)) {
+    // Any other view (wider elements, a DataView), a bad value, or a rest longer than an int32:
+    // the checked reader, with the rest of the view as a number (so it is range-checked too).
+    if (count == kRestOfView) {
+      char* view;
+      size_t view_length;
+      if (!ViewBytes(env, buffer, "buffer", &view, &view_length)) return nullptr;
+      count = static_cast<uint64_t>(offset) <= view_length
+                  ? static_cast<int64_t>(view_length) - offset
+                  : 0;
+    }
+    napi_value offset_value;
+    napi_value count_value;
+    if (napi_create_int64(env, offset, &offset_value) != napi_ok ||
+        napi_create_int64(env, count, &count_value) != napi_ok ||
+        !ReadViewRange(env, buffer, offset_value, count_value, &data, &length)) {
       return nullptr;
     }
   }
@@ -245,14 +264,8 @@ Napi::Value SendTo(const Napi::CallbackInfo& info) {
 // The most messages one batch call takes (Linux's own limit for recvmmsg / sendmmsg, UIO_MAXIOV).
 constexpr uint32_t kBatchLimit = 1024;
 
-// The length of a batch's `buffers` array: 1..kBatchLimit, else a TypeError / RangeError and 0.
-uint32_t BatchLength(Napi::Env env, Napi::Value value) {
-  if (!value.IsArray()) {
-    ThrowWithCode(env, false, "ERR_INVALID_ARG_TYPE",
-                  "The \"buffers\" argument must be an instance of Array");
-    return 0;
-  }
-  uint32_t count = value.As<Napi::Array>().Length();
+// A batch's `count`, if it is 1..kBatchLimit, else a RangeError and 0.
+uint32_t BatchCount(Napi::Env env, size_t count) {
   if (count < 1 || count > kBatchLimit) {
     ThrowWithCode(env, true, "ERR_OUT_OF_RANGE",
                   "The length of \"buffers\" is out of range. It must be >= 1 and <= " +
@@ -262,17 +275,19 @@ uint32_t BatchLength(Napi::Env env, Napi::Value value) {
   return count;
 }
 
-// Reads a batch's buffers (each whole) into the first `count` of `messages`. The elements are
-// all fetched before any memory is looked at: fetching one can run JavaScript (a getter), which
-// could detach a buffer whose memory was already taken. Nothing after this may run JavaScript
-// before the system call.
-bool ReadBatch(Napi::Env env, Napi::Value value, uint32_t count, std::vector<Message>* messages) {
-  Napi::Array array = value.As<Napi::Array>();
-  std::vector<napi_value> elements(count);
-  for (uint32_t i = 0; i < count; ++i) {
-    elements[i] = array.Get(i);
-    if (env.IsExceptionPending()) return false;
+// The length of a batch's `buffers` array: 1..kBatchLimit, else a TypeError / RangeError and 0.
+uint32_t BatchLength(Napi::Env env, Napi::Value value) {
+  if (!value.IsArray()) {
+    ThrowWithCode(env, false, "ERR_INVALID_ARG_TYPE",
+                  "The \"buffers\" argument must be an instance of Array");
+    return 0;
   }
+  return BatchCount(env, value.As<Napi::Array>().Length());
+}
+
+// The memory of each of `count` buffers (each whole) into the first `count` of `messages`.
+bool ReadViews(Napi::Env env, const napi_value* elements, uint32_t count,
+               std::vector<Message>* messages) {
   for (uint32_t i = 0; i < count; ++i) {
     Message& message = (*messages)[i];
     char* base;
@@ -289,6 +304,20 @@ bool ReadBatch(Napi::Env env, Napi::Value value, uint32_t count, std::vector<Mes
     message.flags = 0;
   }
   return true;
+}
+
+// Reads a batch's buffers (each whole) into the first `count` of `messages`. The elements are
+// all fetched before any memory is looked at: fetching one can run JavaScript (a getter), which
+// could detach a buffer whose memory was already taken. Nothing after this may run JavaScript
+// before the system call.
+bool ReadBatch(Napi::Env env, Napi::Value value, uint32_t count, std::vector<Message>* messages) {
+  Napi::Array array = value.As<Napi::Array>();
+  std::vector<napi_value> elements(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    elements[i] = array.Get(i);
+    if (env.IsExceptionPending()) return false;
+  }
+  return ReadViews(env, elements.data(), count, messages);
 }
 
 // An Int32Array with room for `needed` values, or a TypeError / RangeError.
@@ -311,6 +340,24 @@ bool ReadCounts(Napi::Env env, Napi::Value value, size_t needed, int32_t** out) 
   return true;
 }
 
+// recv_many into `messages` (their memory read: nothing after that may run JavaScript before
+// the call), after taking `out`'s memory, `stride` values a message. `out`'s memory is taken
+// last and the callers write it before any object is made: fetching the buffers (getters) or
+// setting a sender (setters) can run JavaScript, which could detach it. False when `out` is
+// refused (an exception is pending); else `*ret` is recv_many's.
+bool ReceiveBatch(Napi::Env env, sock fd, std::vector<Message>* batch, int flags,
+                  Napi::Value out_value, size_t stride, int32_t** out, int64_t* ret) {
+  std::vector<Message>& messages = *batch;
+  for (Message& message : messages) message.address.length = 0;
+  if (!ReadCounts(env, out_value, stride * messages.size(), out)) return false;
+  *ret = sys::recv_many(fd, messages.data(), messages.size(), flags);
+  return true;
+}
+
+bool SameAddress(const SockAddr& a, const SockAddr& b) {
+  return a.length == b.length && std::memcmp(a.bytes, b.bytes, a.length) == 0;
+}
+
 // recvMany(fd, buffers, flags, out, senders): recv_many into each whole buffer. For each message
 // received, out[2i] is its length (beyond the buffer's: truncated) and out[2i + 1] its msg_flags,
 // and senders[i] its sender ({ family, address, port }), set only where it differs from the
@@ -329,26 +376,86 @@ Napi::Value ReceiveMany(const Napi::CallbackInfo& info) {
   }
   Napi::Array senders = info[4].As<Napi::Array>();
   std::vector<Message> messages(count);
-  for (Message& message : messages) message.address.length = 0;
   if (!ReadBatch(env, info[1], count, &messages)) return env.Undefined();
-  // `out`'s memory is taken last, and written before any object is made: fetching the buffers
-  // (getters) or setting a sender (setters) can run JavaScript, which could detach it.
   int32_t* out;
-  if (!ReadCounts(env, info[3], 2 * size_t{count}, &out)) return env.Undefined();
-  int64_t ret = sys::recv_many(fd, messages.data(), messages.size(), flags);
+  int64_t ret;
+  if (!ReceiveBatch(env, fd, &messages, flags, info[3], 2, &out, &ret)) return env.Undefined();
   for (int64_t i = 0; i < ret; ++i) {
     out[2 * i] = static_cast<int32_t>(messages[i].transferred);
     out[2 * i + 1] = messages[i].flags;
   }
   for (int64_t i = 0; i < ret; ++i) {
-    const Message& message = messages[i];
-    const SockAddr* last = i > 0 ? &messages[i - 1].address : nullptr;
-    bool same = last != nullptr && last->length == message.address.length &&
-                std::memcmp(last->bytes, message.address.bytes, message.address.length) == 0;
-    if (!same) {
+    if (i == 0 || !SameAddress(messages[i - 1].address, messages[i].address)) {
       senders.Set(static_cast<uint32_t>(i),
-                  AddressObject(env, message.address, Napi::Object::New(env)));
+                  AddressObject(env, messages[i].address, Napi::Object::New(env)));
     }
+  }
+  return Num(env, ret);
+}
+
+// recvManyFast's `out`: values per message, and what each one is.
+enum FastOut { kOutLength, kOutMessageFlags, kOutSender, kOutFamily, kOutPort, kFastOutStride };
+// How many of a batch's distinct senders a message's is compared with (beyond them, a sender
+// seen before is reported again as new: the same address, made again).
+constexpr int64_t kSendersCompared = 8;
+
+// recvManyFast(fd, flags, out, senders, ...buffers): recvMany with the buffers as arguments
+// (src/socket.ts passes the list it has checked, with Function.prototype.apply), and the senders
+// as numbers and strings. Reading an array's element through N-API (napi_get_element: a
+// TryCatch and a property lookup) costs about 40 ns, and an object with three named properties
+// about 600 ns: together most of what recvMany added to recvmmsg per message. For message i,
+// out[5i] is its length, out[5i + 1] its msg_flags, out[5i + 2] the first message of the batch
+// from the same sender (i itself for a new one); for a new one out[5i + 3] is the sender's
+// family, out[5i + 4] its port and senders[i] its address (a string; the AF_UNIX path).
+Napi::Value ReceiveManyFast(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RAWRECV_ARG_SOCK(0, fd);
+  RAWRECV_ARG_INT(1, flags);
+  if (!info[3].IsArray()) {
+    ThrowWithCode(env, false, "ERR_INVALID_ARG_TYPE",
+                  "The \"senders\" argument must be an instance of Array");
+    return env.Undefined();
+  }
+  Napi::Array senders = info[3].As<Napi::Array>();
+  uint32_t count = BatchCount(env, info.Length() > 4 ? info.Length() - 4 : 0);
+  if (count == 0) return env.Undefined();
+  std::vector<napi_value> elements(count);
+  for (uint32_t i = 0; i < count; ++i) elements[i] = info[4 + i];
+  std::vector<Message> messages(count);
+  if (!ReadViews(env, elements.data(), count, &messages)) return env.Undefined();
+  int32_t* out;
+  int64_t ret;
+  if (!ReceiveBatch(env, fd, &messages, flags, info[2], kFastOutStride, &out, &ret)) {
+    return env.Undefined();
+  }
+  // The first message of each distinct sender so far (the last one found first).
+  int64_t distinct[kSendersCompared];
+  int64_t distinct_count = 0;
+  // The new senders, formatted while `out` is written; their strings are made after (making
+  // and setting one can run JavaScript, which could detach `out`: it is not read again).
+  std::vector<std::pair<uint32_t, Address>> news;
+  for (int64_t i = 0; i < ret; ++i) {
+    int32_t* values = out + kFastOutStride * i;
+    values[kOutLength] = static_cast<int32_t>(messages[i].transferred);
+    values[kOutMessageFlags] = messages[i].flags;
+    int64_t first = i;
+    for (int64_t d = distinct_count - 1; d >= 0; --d) {
+      if (SameAddress(messages[distinct[d]].address, messages[i].address)) {
+        first = distinct[d];
+        break;
+      }
+    }
+    values[kOutSender] = static_cast<int32_t>(first);
+    if (first != i) continue;
+    if (distinct_count < kSendersCompared) distinct[distinct_count++] = i;
+    news.emplace_back(static_cast<uint32_t>(i), Address{});
+    Address& address = news.back().second;
+    address_format(messages[i].address, &address);
+    values[kOutFamily] = address.family;
+    values[kOutPort] = address.port;
+  }
+  for (const auto& [index, address] : news) {
+    senders.Set(index, Napi::String::New(env, address.host, address.host_length));
   }
   return Num(env, ret);
 }
@@ -549,6 +656,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"recvmsg", ReceiveFrom<true>},
       {"sendto", SendTo},
       {"recvMany", ReceiveMany},
+      {"recvManyFast", ReceiveManyFast},
       {"sendMany", SendMany},
       {"shutdown", Shutdown},
       {"close", Close},

@@ -134,8 +134,9 @@ export interface Addon {
   /** send(2) from `buffer[offset, offset + length)`. */
   send: (fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number) => number;
   /**
-   * @internal recv(2) and send(2) with fd, offset, length and flags in {@link Addon.callArgs}
-   * (see {@link recvCall}): the fast path of `recv` / `send`.
+   * @internal recv(2) and send(2) with fd, offset, length and flags in the call-arguments array
+   * (see {@link recvCall}): the fast path of `recv` / `send`. A length of -1 is the rest of the
+   * view after the offset (see {@link recvWholeCall}).
    */
   recvFast: (buffer: ArrayBufferView) => number;
   /** @internal See {@link Addon.recvFast}. */
@@ -153,6 +154,24 @@ export interface Addon {
     flags: number,
     out: Int32Array,
     senders: RawAddress[],
+  ) => number;
+  /**
+   * @internal {@link Addon.recvMany} for the Socket: `recvManyFast(fd, flags, out, senders,
+   * ...buffers)`, the buffers as arguments (src/socket.ts calls it with Function.prototype.apply
+   * on the list it has checked: reading each element of an array through N-API costs about
+   * 40 ns), and each distinct sender once, as numbers and a string (an object with three named
+   * properties costs about 600 ns). For message i, `out[5i]` is its length, `out[5i + 1]` its
+   * msg_flags, `out[5i + 2]` the first message of the batch from the same sender (i for a new
+   * one); for a new one `out[5i + 3]` is the sender's AF_* family, `out[5i + 4]` its port and
+   * `senders[i]` its address (the path for AF_UNIX). Senders are compared with the batch's first
+   * 8 distinct ones; a ninth and later one is new at each of its messages.
+   */
+  recvManyFast: (
+    fd: number,
+    flags: number,
+    out: Int32Array,
+    senders: string[],
+    ...buffers: ArrayBufferView[]
   ) => number;
   /**
    * sendmmsg(2) (Linux; a loop of send / sendto elsewhere) of each whole buffer, to
@@ -335,11 +354,17 @@ type Transfer = (fd: number, buffer: ArrayBufferView, offset: number, length: nu
  * The checked call, faster: exact int32 arguments (fd and offset >= 0, length >= 0) go through
  * the call-arguments array, so only the buffer crosses as a JavaScript value; anything else
  * takes the checked call, which throws the usual TypeError / RangeError. (No JavaScript can
- * run between writing the array and the call.)
+ * run between writing the array and the call.) The typeof tests come first: `sys` is public,
+ * and a bitwise test would throw an uncoded TypeError for a BigInt or Symbol and call an
+ * object's valueOf.
  */
 function withFastPath(fast: (buffer: ArrayBufferView) => number, checked: Transfer): Transfer {
   return (fd, buffer, offset, length, flags) => {
     if (
+      typeof fd === 'number' &&
+      typeof offset === 'number' &&
+      typeof length === 'number' &&
+      typeof flags === 'number' &&
       (fd & INT_MAX) === fd &&
       (offset & INT_MAX) === offset &&
       (length & INT_MAX) === length &&
@@ -357,5 +382,25 @@ function withFastPath(fast: (buffer: ArrayBufferView) => number, checked: Transf
 
 /** @internal `addon.recv` with the fast path (see withFastPath). */
 export const recvCall = withFastPath(addon.recvFast, addon.recv);
+
+/** The call-arguments length that asks the fast path for the rest of the view (never a length). */
+const REST_OF_VIEW = -1;
+
+/**
+ * @internal `addon.recv` into the whole of `buffer` with flags 0, for a caller that has checked
+ * it is a view with at least one element: the fast path measures it natively, so no byteLength
+ * is read here (V8 does not inline that getter; `length` it does). A rest longer than an int32
+ * throws the checked call's RangeError, as `recvCall(fd, buffer, 0, buffer.byteLength, 0)` does.
+ */
+export function recvWholeCall(fd: number, buffer: ArrayBufferView): number {
+  if ((fd & INT_MAX) === fd) {
+    callArgs[0] = fd;
+    callArgs[1] = 0;
+    callArgs[2] = REST_OF_VIEW;
+    callArgs[3] = 0;
+    return addon.recvFast(buffer);
+  }
+  return addon.recv(fd, buffer, 0, buffer.byteLength, 0);
+}
 /** @internal `addon.send` with the fast path. */
 export const sendCall = withFastPath(addon.sendFast, addon.send);

@@ -12,7 +12,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { inspect, type InspectOptionsStylized } from 'node:util';
 
-import { addon, recvCall, sendCall, type RawAddress, type RecvFromOut } from './addon.js';
+import { addon, recvCall, recvWholeCall, sendCall, type RecvFromOut } from './addon.js';
 import { checkEndpoint, familyName, familyNumber, toOrigin, type Family } from './address.js';
 import {
   classifyFailure,
@@ -57,6 +57,7 @@ import {
   attachedLength,
   BATCH_LIMIT,
   checkBatch,
+  checkBatchLength,
   checkBoolean,
   checkFlags,
   checkInteger,
@@ -107,9 +108,43 @@ const WOULD_BLOCK = wouldBlockResults(PLATFORM);
 const WOULD_BLOCK_RET = -WOULD_BLOCK.errno;
 /** MSG_TRUNC as this platform's recvmsg reports it in msg_flags. */
 const TRUNCATED = messageFlags(PLATFORM).truncated;
-/** recvMany's per-message lengths and msg_flags, and senders; sendMany's byte counts. Reused. */
-const batchOut = new Int32Array(2 * BATCH_LIMIT);
-const batchSenders: RawAddress[] = [];
+/** recvMany's per-message numbers (MANY_STRIDE a message); sendMany's byte counts. Reused. */
+const batchOut = new Int32Array(5 * BATCH_LIMIT);
+/**
+ * recvManyFast's `out`, per message: its length, msg_flags, the first message of the batch from
+ * the same sender (itself for a new one), and for a new one the sender's family and port.
+ */
+const MANY_STRIDE = 5;
+const MANY_LENGTH = 0;
+const MANY_FLAGS = 1;
+const MANY_SENDER = 2;
+const MANY_FAMILY = 3;
+const MANY_PORT = 4;
+/** recvManyFast's `senders`: a new sender's address at its message's index. Reused. */
+const batchAddresses: string[] = [];
+/** recvMany's origin of each new sender, at its message's index. Reused. */
+const batchOrigins: Origin[] = [];
+/** recvManyFast's arguments before the buffers: fd, flags, out, senders. */
+const BATCH_ARGS = 4;
+/** The sender origin recvMany made last, kept while the senders that follow are the same one. */
+let lastSender: { family: number; address: string; port: number; fallback: Family; origin: Origin } | undefined;
+
+/** A datagram sender's origin, the one made for the last new sender again when it is the same. */
+function senderOrigin(family: number, address: string, port: number, fallback: Family): Origin {
+  const last = lastSender;
+  if (
+    last !== undefined &&
+    last.port === port &&
+    last.address === address &&
+    last.family === family &&
+    last.fallback === fallback
+  ) {
+    return last.origin;
+  }
+  const origin = toOrigin({ family, address, port }, fallback);
+  lastSender = { family, address, port, fallback, origin };
+  return origin;
+}
 /** The async iterators' chunk: up to 64 KiB per recv. */
 const CHUNK = 64 * 1024;
 /** A chunk at least this long is handed over with its buffer; a shorter one is copied out. */
@@ -117,12 +152,25 @@ const HAND_OVER = 16 * 1024;
 /** recvmsg writes the sender here; reused so the shape stays stable. */
 const fromOut: RecvFromOut = { family: 0, address: '', port: 0, msgFlags: 0 };
 
-/** A recvMany buffer: a view with at least one byte (checked on its fast path first). */
+/**
+ * A recvMany buffer: a view with at least one byte. recvMany tells the common one apart first
+ * (a typed array with at least one element) and asks this only for the rest.
+ */
 function receivable(buffer: unknown, index: number): void {
-  if (ArrayBuffer.isView(buffer) && !(buffer instanceof DataView) && buffer.byteLength > 0) return;
   const name = `buffers[${index}]`;
   const length = attachedLength(checkView(buffer, name), name);
   if (length < 1) throw outOfRange(`${name}.byteLength`, '>= 1', length);
+}
+
+/**
+ * `bytes` if a view holds at least that many, else its byte length. A typed array holds at least
+ * as many bytes as it has elements, and V8 inlines its length (its byteLength getter it calls:
+ * about 10 ns), so byteLength is read only past that (wider elements, a DataView, or more bytes
+ * than the view has: a truncated datagram).
+ */
+function bytesIn(view: ArrayBufferView, bytes: number): number {
+  const elements: unknown = (view as Uint8Array).length; // undefined for a DataView
+  return typeof elements === 'number' && bytes <= elements ? bytes : view.byteLength;
 }
 
 /** One recvMany message, in one of two fixed shapes (an IP or an AF_UNIX sender). */
@@ -192,8 +240,12 @@ export class Socket {
   #last: { source: ArrayBufferView; offset: number; view: Buffer } | undefined;
   /** The AF_UNIX path this Socket bound (Socket.unixDgram), unlinked by close(). */
   #bound: BoundPath | undefined;
-  /** recvMany's data views of the last call, by message index (see recvMany). */
+  /** recvMany's data views of the last calls, by message index (see recvMany). */
   #batchViews: Buffer[] | undefined;
+  /** The buffer each of #batchViews is a view of. */
+  #batchSources: ArrayBufferView[] | undefined;
+  /** recvMany's arguments to the addon: fd, flags, out, senders, then the checked buffers. Reused. */
+  #batchCall: unknown[] | undefined;
 
   /** Use the static constructors (the token keeps JavaScript callers out too). */
   private constructor(token: symbol, state: SocketState) {
@@ -585,13 +637,10 @@ export class Socket {
     offset: number,
     copy: boolean,
   ): RecvResult {
+    // Would-block first: the common case of a non-blocking loop, one comparison on the raw number.
+    if (ret === WOULD_BLOCK_RET && flags === 0) return this.#wouldBlock();
     let ok: Extract<Classification, { kind: 'data' }> | undefined;
     if (!(ret > 0 && ret <= length)) {
-      if (ret === WOULD_BLOCK_RET && flags === 0) {
-        return this.#context.blocking && this.#context.receiveTimeout > 0
-          ? WOULD_BLOCK.timedOut
-          : WOULD_BLOCK.wouldBlock;
-      }
       const outcome = this.#classify(fd, ret, length, flags, 0);
       if (outcome.kind !== 'data') return outcome;
       ok = outcome;
@@ -601,6 +650,16 @@ export class Socket {
     return ok === undefined
       ? { kind: 'data', ret, errno: 0, bytesRead: n, data }
       : { kind: 'data', ret: ok.ret, errno: ok.errno, bytesRead: n, data };
+  }
+
+  /**
+   * The frozen result of a would-block recv made without flags: `timeout` when a blocking socket's
+   * SO_RCVTIMEO expired (Unix reports it as EAGAIN too, docs/recv-semantics.md#trap-3), else
+   * `would-block`. What classifyFailure says for it, without the general classification.
+   */
+  #wouldBlock(): RecvResult {
+    const context = this.#context;
+    return context.blocking && context.receiveTimeout > 0 ? WOULD_BLOCK.timedOut : WOULD_BLOCK.wouldBlock;
   }
 
   /**
@@ -632,6 +691,15 @@ export class Socket {
    * @see recv(2)
    */
   recv(length: number, flags = 0): RecvResult {
+    // The common call, an open socket, flags 0 and a length from 1 to 2^31 - 1 (an int32): every
+    // check below passes for it, so it makes none of them (each costs on a would-block call).
+    const open = this.#context.view.fd;
+    if (flags === 0 && open >= 0 && typeof length === 'number' && (length | 0) === length && length > 0) {
+      const into = receiveBuffer(length);
+      const ret = recvCall(open, into, 0, length, 0);
+      if (ret === WOULD_BLOCK_RET) return this.#wouldBlock();
+      return this.#received(open, ret, length, 0, into, 0, true);
+    }
     const fd = this.#open();
     checkLength(length);
     checkFlags(flags);
@@ -659,12 +727,15 @@ export class Socket {
    *   error (ECONNRESET, ETIMEDOUT, ECONNREFUSED, ENOTCONN, ...)
    */
   recvInto(buffer: ArrayBufferView, options?: { offset?: number; length?: number; flags?: number }): RecvResult {
-    // The common call, recvInto(buffer) with a typed array: nothing to check in JavaScript (a
-    // detached or out-of-bounds one has byteLength 0 and takes the checked path below).
+    // The common call, recvInto(buffer) with a typed array of at least one element: nothing else
+    // to check in JavaScript, and the addon measures the view (a detached or out-of-bounds one has
+    // length 0 and takes the checked path below, as a DataView, which has no length, does). Its
+    // byteLength is read only when something came.
     const open = this.#context.view.fd;
-    if (options === undefined && open >= 0 && ArrayBuffer.isView(buffer) && !(buffer instanceof DataView)) {
-      const whole = buffer.byteLength;
-      if (whole > 0) return this.#received(open, recvCall(open, buffer, 0, whole, 0), whole, 0, buffer, 0, false);
+    if (options === undefined && open >= 0 && ArrayBuffer.isView(buffer) && (buffer as Uint8Array).length > 0) {
+      const ret = recvWholeCall(open, buffer);
+      if (ret === WOULD_BLOCK_RET) return this.#wouldBlock();
+      return this.#received(open, ret, buffer.byteLength, 0, buffer, 0, false);
     }
     const fd = this.#open();
     checkView(buffer, 'buffer');
@@ -759,37 +830,65 @@ export class Socket {
    */
   recvMany(buffers: readonly ArrayBufferView[], options?: { flags?: number }): RecvManyResult {
     const fd = this.#open();
-    checkBatch(buffers, 'buffers', receivable);
+    // checkBatch's checks, each entry's in line: the common entry, a typed array with at least
+    // one element, is told apart with what V8 inlines (isView, length), the rest checked in full.
+    // Each entry is read once, into the addon's argument list: it receives into what was checked.
+    checkBatchLength(buffers, 'buffers');
+    const count = buffers.length;
+    const call = (this.#batchCall ??= [0, 0, batchOut, batchAddresses]);
+    for (let i = 0; i < count; i++) {
+      const buffer = buffers[i];
+      if (!(ArrayBuffer.isView(buffer) && (buffer as Uint8Array).length > 0)) receivable(buffer, i);
+      call[BATCH_ARGS + i] = buffer;
+    }
+    if (call.length !== BATCH_ARGS + count) call.length = BATCH_ARGS + count;
     const flags = options === undefined ? 0 : checkFlags(checkOptions(options, 'options').flags ?? 0);
     this.#checkStreamFlags(flags);
-    batchSenders.length = 0;
-    const ret = addon.recvMany(fd, buffers, flags, batchOut, batchSenders);
+    call[0] = fd;
+    call[1] = flags;
+    const ret = Reflect.apply(addon.recvManyFast, undefined, call) as number;
     if (ret < 0) return this.#classify(fd, ret, 1, flags, 0) as RecvManyResult;
-    const messages: ReceivedMessage[] = [];
+    // Sized once: pushing 64 messages would grow the array three times (garbage the drain of a
+    // queue then collects, one scavenge per few calls).
+    const messages = new Array<ReceivedMessage>(ret);
     const views = (this.#batchViews ??= []);
-    let origin: Origin | undefined;
+    const sources = (this.#batchSources ??= []);
+    const family = this.#family;
+    const stream = this.#context.socketType !== 'dgram';
     for (let i = 0; i < ret; i++) {
-      const buffer = buffers[i] as ArrayBufferView;
-      const length = batchOut[2 * i] as number;
-      const size = buffer.byteLength;
-      if (length === 0 && this.#context.socketType !== 'dgram' && this.#endedAt(fd, i, ret)) {
+      const at = MANY_STRIDE * i;
+      const buffer = call[BATCH_ARGS + i] as ArrayBufferView;
+      const length = batchOut[at + MANY_LENGTH] as number;
+      if (length === 0 && stream && this.#endedAt(fd, i, ret)) {
         // The stream's end (or a seqpacket peer's close): an eof now, or after the data.
-        if (i === 0) return this.#classify(fd, 0, size, flags, 0) as RecvManyResult;
+        if (i === 0) return this.#classify(fd, 0, buffer.byteLength, flags, 0) as RecvManyResult;
+        messages.length = i;
         break;
       }
+      // The buffer's byte length, or `length` when it holds that many: all that decides here.
+      const size = bytesIn(buffer, length);
       const bytesRead = length < size ? length : size;
-      // The view of the last call's message i again when it shows the same bytes of the same memory.
+      // The view of the last call's message i again when it was made of this buffer and shows as
+      // many bytes (a view's memory is its buffer's: the same object, the same memory).
       let data = views[i];
-      if (data?.buffer !== buffer.buffer || data.byteOffset !== buffer.byteOffset || data.length !== bytesRead) {
+      if (data === undefined || sources[i] !== buffer || data.length !== bytesRead) {
         data = views[i] = Buffer.from(buffer.buffer, buffer.byteOffset, bytesRead);
+        sources[i] = buffer;
       }
-      const truncated = length > size || ((batchOut[2 * i + 1] as number) & TRUNCATED) !== 0;
-      // The addon sets a sender only where it differs from the message before.
-      const sender = batchSenders[i];
-      if (sender !== undefined) origin = toOrigin(sender, this.#family);
-      messages.push(messageOf(bytesRead, data, truncated, origin as Origin));
+      const truncated = length > size || ((batchOut[at + MANY_FLAGS] as number) & TRUNCATED) !== 0;
+      // The addon gives each sender once, at its first message of the batch.
+      const first = batchOut[at + MANY_SENDER] as number;
+      const origin =
+        first === i
+          ? (batchOrigins[i] = senderOrigin(
+              batchOut[at + MANY_FAMILY] as number,
+              batchAddresses[i] as string,
+              batchOut[at + MANY_PORT] as number,
+              family,
+            ))
+          : (batchOrigins[first] as Origin);
+      messages[i] = messageOf(bytesRead, data, truncated, origin);
     }
-    batchSenders.length = 0;
     return { kind: 'data', ret, errno: 0, messages };
   }
 
@@ -800,7 +899,7 @@ export class Socket {
    */
   #endedAt(fd: number, index: number, count: number): boolean {
     if (this.#context.socketType === 'stream') return true;
-    for (let i = index; i < count; i++) if (batchOut[2 * i] !== 0) return false;
+    for (let i = index; i < count; i++) if (batchOut[MANY_STRIDE * i + MANY_LENGTH] !== 0) return false;
     return this.#peerClosed(fd);
   }
 
@@ -1197,6 +1296,8 @@ export class Socket {
     if (this.#context.view.fd < 0) return;
     this.#last = undefined;
     this.#batchViews = undefined;
+    this.#batchSources = undefined;
+    this.#batchCall = undefined;
     // Pending waits reject with ERR_SOCKET_CLOSED, and libuv lets go of the descriptor first;
     // an owner's close closes every Socket sharing the descriptor in this thread too.
     const bound = this.#bound;

@@ -24,6 +24,7 @@ export type Sys = Omit<
   | 'onClosedElsewhere'
   | 'recvFast'
   | 'sendFast'
+  | 'recvManyFast'
   | 'unixPathSize'
   | 'controlSizes'
 >;

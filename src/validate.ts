@@ -123,9 +123,14 @@ export function checkBatch(
   name: string,
   check: (value: unknown, index: number) => void,
 ): asserts values is readonly unknown[] {
+  checkBatchLength(values, name);
+  for (let index = 0; index < values.length; index++) check(values[index], index);
+}
+
+/** A batch's array and its length, as {@link checkBatch} checks them, for a caller that checks the entries itself. */
+export function checkBatchLength(values: unknown, name: string): asserts values is readonly unknown[] {
   if (!Array.isArray(values)) throw invalidArgType(name, 'an instance of Array', values);
   if (values.length < 1 || values.length > BATCH_LIMIT) {
     throw outOfRange(`${name}.length`, `>= 1 and <= ${BATCH_LIMIT}`, values.length);
   }
-  for (let index = 0; index < values.length; index++) check(values[index], index);
 }

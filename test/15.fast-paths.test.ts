@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 
 import { describe, expect, it } from 'vitest';
 
-import { addon } from '../src/addon.js';
+import { addon, recvWholeCall } from '../src/addon.js';
 import { EOF as EOF_RESULT } from '../src/classify.js';
 import { Socket, sys } from '../src/index.js';
 import { moduleFolder } from './built-package.js';
@@ -91,7 +91,24 @@ describe('sys.recv / sys.send: the fast path answers exactly as the checked call
     // A negative descriptor is no error of the arguments: the checked call makes it (EBADF, WSAENOTSOCK).
     expect(sys.recv(-1, buffer, 0, 4, 0)).toBe(addon.recv(-1, buffer, 0, 4, 0));
     expect(sys.recv(-1, buffer, 0, 4, 0)).toBeLessThan(0);
-    const cases: [number | string, number | string, number | string, number | string][] = [
+    // Not numbers at all: no bitwise test may run on them (a BigInt or a Symbol would throw an
+    // uncoded TypeError there, an object's valueOf would be called).
+    let converted = 0;
+    const numberLike = {
+      valueOf: () => {
+        converted++;
+        return 3;
+      },
+    };
+    const cases: unknown[][] = [
+      [3n, 0, 4, 0],
+      [3, 0n, 4, 0],
+      [3, 0, 4n, 0],
+      [3, 0, 4, 0n],
+      [Symbol('fd'), 0, 4, 0],
+      [3, 0, Symbol('length'), 0],
+      [numberLike, 0, 4, 0],
+      [3, 0, numberLike, 0],
       [2 ** 31, 0, 4, 0],
       [1.5, 0, 4, 0],
       [3, -1, 4, 0],
@@ -105,12 +122,17 @@ describe('sys.recv / sys.send: the fast path answers exactly as the checked call
     for (const [fd, offset, length, flags] of cases) {
       const call = sys.recv as (...args: unknown[]) => number;
       const error = thrownBy(() => call(fd, buffer, offset, length, flags)) as Error & { code?: string };
-      expect(error, JSON.stringify([fd, offset, length, flags])).toBeInstanceOf(Error);
-      expect(error.code).toMatch(/^ERR_(OUT_OF_RANGE|INVALID_ARG_TYPE)$/);
+      const shown = [fd, offset, length, flags].map((value) => String(value)).join(', ');
+      expect(error, shown).toBeInstanceOf(Error);
+      expect(error.code, shown).toMatch(/^ERR_(OUT_OF_RANGE|INVALID_ARG_TYPE)$/);
       expect(
         outcomeOf(() => addon.recv(fd as number, buffer, offset as number, length as number, flags as number)),
       ).toEqual(outcomeOf(() => call(fd, buffer, offset, length, flags)));
+      expect(outcomeOf(() => (sys.send as (...args: unknown[]) => number)(fd, buffer, offset, length, flags))).toEqual(
+        outcomeOf(() => addon.send(fd as number, buffer, offset as number, length as number, flags as number)),
+      );
     }
+    expect(converted).toBe(0);
   });
 
   it('a value that is not a view is refused as by the checked call', () => {
@@ -121,6 +143,50 @@ describe('sys.recv / sys.send: the fast path answers exactly as the checked call
       expect(error).toEqual(outcomeOf(() => addon.recv(3, view, 0, 1, 0)));
     }
   });
+});
+
+describe('recvInto(view): the whole view, measured by the addon', () => {
+  const views = (): [string, ArrayBufferView][] => [
+    ['Buffer', Buffer.alloc(16)],
+    ['Int8Array', new Int8Array(16)],
+    ['Uint8ClampedArray', new Uint8ClampedArray(16)],
+    ['Uint16Array', new Uint16Array(8)],
+    ['Float64Array', new Float64Array(2)],
+    ['DataView', new DataView(new ArrayBuffer(16))],
+    ['a subarray at byte 3', Buffer.alloc(32).subarray(3, 19)],
+    ['an empty view', new Uint8Array(0)],
+  ];
+
+  it.each(views())('%s: the rest-of-view call answers as the checked call with its byte length', async (_, view) => {
+    await closing([...Socket.pair()], (ours) => {
+      ours.setBlocking(false);
+      // An idle socket, a descriptor that is no socket's, a number too big for the fast path.
+      for (const fd of [ours.fd, 2 ** 30, 2 ** 31]) {
+        expect(
+          outcomeOf(() => recvWholeCall(fd, view)),
+          `fd ${fd}`,
+        ).toEqual(outcomeOf(() => addon.recv(fd, view, 0, view.byteLength, 0)));
+      }
+    });
+  });
+
+  it.each(views().filter(([, view]) => view.byteLength > 0))(
+    '%s: receives up to its byte length, as with an explicit length',
+    async (_, view) => {
+      await closing([...Socket.pair()], (ours, peer) => {
+        ours.setBlocking(false);
+        const bytes = Buffer.from('0123456789abcdefXYZ');
+        expect(peer.send(bytes).kind).toBe('sent');
+        const whole = ours.recvInto(view);
+        expect(whole).toMatchObject({ kind: 'data', ret: 16, errno: 0, bytesRead: 16 });
+        expect(whole.kind === 'data' && whole.data.toString()).toBe('0123456789abcdef');
+        expect(Buffer.from(view.buffer, view.byteOffset, 16).toString()).toBe('0123456789abcdef');
+        expect(ours.recvInto(view, { length: view.byteLength })).toMatchObject({ kind: 'data', bytesRead: 3 });
+        expect(ours.recvInto(view)).toBe(ours.recvInto(view, { length: view.byteLength }));
+        expect(ours.recvInto(view).kind).toBe('would-block');
+      });
+    },
+  );
 });
 
 describe('failure results are frozen and shared', () => {

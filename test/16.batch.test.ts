@@ -2,12 +2,13 @@
  * recvMany / sendMany (recvmmsg(2) / sendmmsg(2) on Linux, a loop elsewhere) on every socket kind,
  * and the two async iterators (iterateInto's one reused buffer, the default iterator's chunks).
  */
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 
 import { describe, expect, it } from 'vitest';
 
 import { constants, Socket, sys, type RecvManyResult } from '../src/index.js';
-import { DIST_INDEX_URL, ensureDist } from './built-package.js';
+import { DIST_INDEX_URL, ensureDist, tempDir } from './built-package.js';
 import {
   boundUdp,
   bounded,
@@ -66,6 +67,59 @@ describe('recvMany on UDP', () => {
       expect(result.messages[2]?.data.buffer).toBe(into[2]?.buffer);
       expect(receiver.recvMany(into)).toEqual(failure('would-block', 'EAGAIN'));
     });
+  });
+
+  it('senders alternating in one batch: each message names its own, in every call', async () => {
+    await closing([boundUdp(), boundUdp(), boundUdp(), boundUdp()], (receiver, a, b, c) => {
+      const to = endpointOf(receiver);
+      receiver.setBlocking(false);
+      const into = buffers(8, 8, 8, 8, 8, 8);
+      for (let call = 0; call < 3; call++) {
+        const order = [a, b, a, b, c, a];
+        order.forEach((sender, i) => sender.sendTo(`m${i}`, to));
+        const result = receiver.recvMany(into);
+        expect(texts(result).map(([text]) => text)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+        if (result.kind !== 'data') return;
+        expect(result.messages.map((m) => m.port)).toEqual(order.map((sender) => endpointOf(sender).port));
+        for (const message of result.messages) {
+          expect(message).toMatchObject({ family: 'IPv4', address: '127.0.0.1' });
+          expect(Object.keys(message)).toEqual(['bytesRead', 'data', 'truncated', 'family', 'address', 'port']);
+        }
+      }
+      expect(receiver.recvMany(into)).toEqual(failure('would-block', 'EAGAIN'));
+    });
+  });
+
+  it('more distinct senders than the addon compares (8): every message still names its own', async () => {
+    const senders = Array.from({ length: 10 }, () => boundUdp());
+    await closing([boundUdp(), ...senders], (receiver) => {
+      const to = endpointOf(receiver);
+      const order = [...senders, ...senders.slice().reverse(), ...senders];
+      order.forEach((sender, i) => sender.sendTo(String(i), to));
+      receiver.setBlocking(false);
+      const result = receiver.recvMany(buffers(...order.map(() => 4)));
+      expect(texts(result).map(([text]) => text)).toEqual(order.map((_, i) => String(i)));
+      if (result.kind === 'data') {
+        expect(result.messages.map((m) => m.port)).toEqual(order.map((sender) => endpointOf(sender).port));
+      }
+    });
+  });
+
+  it('IPv6 senders are named as recvFrom names them', async () => {
+    await closing(
+      [boundUdp({ family: 'IPv6' }), boundUdp({ family: 'IPv6' }), boundUdp({ family: 'IPv6' })],
+      (receiver, one, two) => {
+        const to = endpointOf(receiver);
+        one.sendTo('a', to);
+        two.sendTo('b', to);
+        one.sendTo('c', to);
+        receiver.setBlocking(false);
+        const result = receiver.recvMany(buffers(4, 4, 4));
+        expect(
+          result.kind === 'data' && result.messages.map(({ family, address, port }) => [family, address, port]),
+        ).toEqual([one, two, one].map((sender) => ['IPv6', '::1', endpointOf(sender).port]));
+      },
+    );
   });
 
   it('the batch is at most one message per buffer; the rest waits for the next call', async () => {
@@ -207,6 +261,45 @@ describe('recvMany on stream and seqpacket sockets', () => {
       });
     },
   );
+
+  it.skipIf(WIN32)('AF_UNIX datagrams from named and unnamed senders, alternating: each its own path', async () => {
+    const temp = tempDir('rawrecv-batch-');
+    try {
+      const path = join(temp.path, 'rx');
+      const firstPath = join(temp.path, 'a');
+      const secondPath = join(temp.path, 'b');
+      await closing(
+        [
+          Socket.unixDgram({ path }),
+          Socket.unixDgram({ path: firstPath }),
+          Socket.unixDgram({ path: secondPath }),
+          Socket.unixDgram(),
+        ],
+        (receiver, first, second, unnamed) => {
+          const order = [first, second, unnamed, first, second];
+          order.forEach((sender, i) => sender.sendTo(`u${i}`, { path }));
+          receiver.setBlocking(false);
+          const result = receiver.recvMany(buffers(8, 8, 8, 8, 8));
+          expect(texts(result).map(([text]) => text)).toEqual(['u0', 'u1', 'u2', 'u3', 'u4']);
+          if (result.kind !== 'data') return;
+          const paths = [firstPath, secondPath, '', firstPath, secondPath];
+          expect(result.messages).toEqual(
+            paths.map((from, i) => ({
+              bytesRead: 2,
+              data: Buffer.from(`u${i}`),
+              truncated: false,
+              family: 'unix',
+              path: from,
+              address: from,
+              port: 0,
+            })),
+          );
+        },
+      );
+    } finally {
+      temp.remove();
+    }
+  });
 
   it.skipIf(WIN32)(
     'AF_UNIX datagrams from a socketpair: zero-length and truncated ones, no sender address',
