@@ -11,7 +11,8 @@
 namespace rawrecv {
 
 // Sets up this environment (thread) and adds to `exports`: poller (this thread's poll handles by
-// descriptor, and the promises of waiting calls), own, disown, track and onClosedElsewhere. Called once per environment, from the module's Init.
+// descriptor, and the promises of waiting calls), own, disown, track and onClosedElsewhere. Called
+// once per environment, from the module's Init.
 void InitPoller(Napi::Env env, Napi::Object exports);
 
 // close(2) of `fd` from this environment: now, or, while Sockets or poll handles of another

@@ -323,7 +323,17 @@ const load = require('node-gyp-build') as (root: string) => unknown;
  * V8's slow dictionary mode, and every recv loads a function from this one.
  */
 const loaded = load(fileURLToPath(new URL('..', import.meta.url))) as Addon & { callArgs?: Int32Array };
-const { slot: promiseSlots, ...poller } = loaded.poller as NativePoller & { slot: Int32Array };
+
+/**
+ * Where `poller.promise()` writes its slot: taken out of the exports as `callArgs` is below (the
+ * addon writes to its memory through a raw pointer, and the exports object stays reachable
+ * through the require cache: a detached array would leave a write into freed memory, and every
+ * later wait with an `undefined` slot that is never settled).
+ */
+const nativePoller = loaded.poller as NativePoller & { slot?: Int32Array };
+const promiseSlots = nativePoller.slot as Int32Array;
+delete nativePoller.slot;
+const poller: NativePoller = { ...nativePoller };
 
 /**
  * The fast path's arguments, taken out of the addon's exports: the native functions keep a raw
@@ -333,10 +343,7 @@ const { slot: promiseSlots, ...poller } = loaded.poller as NativePoller & { slot
 const callArgs = loaded.callArgs as Int32Array;
 delete loaded.callArgs;
 
-/**
- * Where `poller.promise()` writes its slot: taken out of the exports as `callArgs` is (the addon
- * writes to its memory through a raw pointer).
- */
+/** The addon's exports, copied and frozen (see `loaded`). */
 export const addon: Addon = Object.freeze({ ...loaded, poller: Object.freeze(poller) });
 
 /**

@@ -277,28 +277,39 @@ export class Readiness {
       this.#armed = 0;
       return;
     }
+    // The handle and the loop's hold are updated after the first waiter has gone on, not
+    // before: a retrying call (src/wait.ts Retry) that would block waits again from its
+    // resolve, and then finds the handle armed for it and the loop held, so that the wake-up
+    // changes nothing (no uv_unref / uv_ref pair, and for a descriptor closed when idle no
+    // uv_close, uv_poll_init and start).
     if (first.next === undefined) {
       // One waiter, the usual case: no list to build.
       if ((first.events & events) === 0) return;
       this.#first = undefined;
-      this.#update();
-      Readiness.#ready(first, pollError);
+      try {
+        Readiness.#ready(first, pollError);
+      } finally {
+        this.#update();
+      }
       return;
     }
     const woken = this.#take((waiter) => (waiter.events & events) !== 0);
-    this.#update();
     // In the order they waited: the first goes on at once, each other one in a microtask, so
     // that the code of a wait woken before it (a promise continuation) runs before its own
     // next call (src/wait.ts Retry calls at once). Their timers and listeners go now.
-    let earlier = false;
-    for (const waiter of woken) {
-      if (!earlier) {
-        Readiness.#ready(waiter, pollError);
-        earlier = true;
-      } else {
-        Readiness.#settle(waiter);
-        queueMicrotask(() => waiter.resolve('ready', pollError));
+    try {
+      let earlier = false;
+      for (const waiter of woken) {
+        if (!earlier) {
+          Readiness.#ready(waiter, pollError);
+          earlier = true;
+        } else {
+          Readiness.#settle(waiter);
+          queueMicrotask(() => waiter.resolve('ready', pollError));
+        }
       }
+    } finally {
+      this.#update();
     }
   }
 

@@ -8,7 +8,7 @@ import { getSystemErrorMap } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 import type { PollBackend } from '../src/addon.js';
-import { Readiness } from '../src/readiness.js';
+import { Readiness, type WaitOutcome, type Waiter } from '../src/readiness.js';
 
 /** libuv's number for an error name on this OS (-9 for EBADF on Linux, -4083 on Windows). */
 function uv(name: string): number {
@@ -190,6 +190,40 @@ describe('Readiness with a fake poller', () => {
     handle.fire(0, WRITABLE);
     await writing;
     expect(handle.calls.slice(-2)).toEqual([`start ${WRITABLE}`, 'stop']);
+  });
+
+  it('a woken waiter that waits again from its wake-up (as a retrying call does) makes no hold, stop, close or open call', () => {
+    for (const owned of [true, false]) {
+      const { readiness, poller, holds } = make({ owned });
+      /** Waits again from inside resolve, `rounds` times, as src/wait.ts Retry does on would-block. */
+      class Again implements Waiter {
+        readonly events = READABLE;
+        readonly owner = owner;
+        next: Waiter | undefined = undefined;
+        guard: Waiter['guard'] = undefined;
+        outcomes: WaitOutcome[] = [];
+        constructor(public rounds: number) {}
+        resolve(outcome: WaitOutcome): void {
+          this.outcomes.push(outcome);
+          if (--this.rounds > 0) readiness.listen(this, undefined, undefined, false);
+        }
+        reject(error: Error): void {
+          throw error;
+        }
+      }
+      const waiter = new Again(3);
+      readiness.listen(waiter, undefined, undefined, false);
+      poller().fire(0, READABLE);
+      poller().fire(0, READABLE);
+      // Still waiting: one handle, started once, and the loop held once.
+      expect(FakePoller.made).toHaveLength(1);
+      expect(poller().calls).toEqual(['open 7', `start ${READABLE}`]);
+      expect(holds).toEqual([true]);
+      poller().fire(0, READABLE);
+      expect(waiter.outcomes).toEqual(['ready', 'ready', 'ready']);
+      expect(holds).toEqual([true, false]);
+      expect(poller().calls.slice(2)).toEqual(owned ? [] : ['close']);
+    }
   });
 
   it('a descriptor no Socket of the thread owns closes its handle whenever it is idle', async () => {

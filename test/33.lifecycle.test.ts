@@ -2,10 +2,14 @@
  * Lifecycle and edge cases of the event-loop layer: garbage collection around poll handles,
  * a persistent POLLERR, and the refusals that keep results honest.
  */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
 import { describe, expect, it } from 'vitest';
 
 import { constants, PollError, Server, Socket, sys } from '../src/index.js';
 import {
+  bounded,
   closeAll,
   closedPort,
   closing,
@@ -126,5 +130,23 @@ describe('refusals that keep results honest', () => {
     } finally {
       closeAll(client, server);
     }
+  });
+});
+
+describe('memory the addon writes through a raw pointer', () => {
+  it('no typed array of the poller is reachable through the addon exports: detaching one cannot leave a wait unsettled', async () => {
+    // The exports object is in the require cache: anyone can load it again.
+    const require = createRequire(import.meta.url);
+    const load = require('node-gyp-build') as (root: string) => { poller: Record<string, unknown> };
+    const exports = load(fileURLToPath(new URL('..', import.meta.url)));
+    const views = Object.values(exports.poller).filter((value) => ArrayBuffer.isView(value));
+    expect(views).toEqual([]);
+    // Were one there, a transfer would detach it under poller.promise().
+    for (const view of views) structuredClone(view.buffer, { transfer: [view.buffer as ArrayBuffer] });
+    await closing([...Socket.pair()], async (left, right) => {
+      const pending = left.recvAsync(1);
+      right.send('x');
+      expect(await bounded(pending, 2000)).toMatchObject({ kind: 'data', bytesRead: 1 });
+    });
   });
 });
