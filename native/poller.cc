@@ -305,6 +305,8 @@ Napi::Value PollStart(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RAWRECV_ARG_SOCK(0, fd);
   RAWRECV_ARG_INT(1, events);
+  // libuv asserts on any other bit (the process aborts): refused here instead.
+  if ((events & ~(UV_READABLE | UV_WRITABLE | UV_DISCONNECT)) != 0) return Num(env, UV_EINVAL);
   PollHandle* handle = HandleOf(env.GetInstanceData<Environment>(), fd);
   if (handle == nullptr) return Num(env, UV_EBADF);
   // Not once another thread has closed the descriptor: re-arming a closed one aborts.
@@ -532,7 +534,12 @@ void InitPoller(Napi::Env env, Napi::Object exports) {
   uv_loop_t* loop = nullptr;
   NAPI_THROW_IF_FAILED_VOID(env, napi_get_uv_event_loop(env, &loop));
   environment->keep_alive = new uv_async_t{};
-  uv_async_init(loop, environment->keep_alive, nullptr);
+  if (uv_async_init(loop, environment->keep_alive, nullptr) != 0) {
+    delete environment->keep_alive;
+    environment->keep_alive = nullptr;
+    Napi::Error::New(env, "rawrecv: uv_async_init failed").ThrowAsJavaScriptException();
+    return;
+  }
   uv_unref(reinterpret_cast<uv_handle_t*>(environment->keep_alive));
   napi_async_cleanup_hook_handle hook;
   napi_add_async_cleanup_hook(env, CloseLoopParts, environment, &hook);

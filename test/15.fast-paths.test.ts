@@ -5,6 +5,7 @@
  * poll handle kept armed between waits (src/readiness.ts).
  */
 import { spawnSync } from 'node:child_process';
+import { getSystemErrorMap } from 'node:util';
 
 import { describe, expect, it } from 'vitest';
 
@@ -34,6 +35,12 @@ function outcomeOf(call: () => number): unknown {
     const { name, code, message } = error as Error & { code?: string };
     return { name, code, message };
   }
+}
+
+/** libuv's (negative) number for an error name on this OS. */
+function uvError(name: string): number {
+  for (const [status, [code]] of getSystemErrorMap()) if (code === name) return status;
+  throw new Error(`libuv has no ${name}`);
 }
 
 describe('sys.recv / sys.send: the fast path answers exactly as the checked call', () => {
@@ -323,6 +330,23 @@ describe('recv(length) receives into a scratch buffer and copies out what arrive
 
 describe('the poll handle stays armed between waits', () => {
   const startCount = (): number => addon.poller.startCount();
+
+  it('the poller refuses events libuv does not know (libuv would assert and abort) and a descriptor it has no handle for', () => {
+    const [a, b] = Socket.pair();
+    try {
+      const { poller } = addon;
+      expect(poller.start(a.fd, poller.READABLE)).toBe(uvError('EBADF'));
+      expect(poller.open(a.fd)).toBe(0);
+      expect(poller.start(a.fd, 16)).toBe(uvError('EINVAL'));
+      expect(poller.start(a.fd, -1)).toBe(uvError('EINVAL'));
+      expect(poller.start(a.fd, poller.READABLE | poller.WRITABLE | poller.DISCONNECT)).toBe(0);
+      expect(poller.close(a.fd)).toBe(0);
+      expect(poller.close(a.fd)).toBe(0);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
 
   it('an async ping-pong of 200 round trips starts each socket’s handle once', async () => {
     await closing([...Socket.pair()], async (left, right) => {
