@@ -1228,17 +1228,17 @@ export class Socket {
    * turn of it (timers, I/O) every {@link TURN_EVERY} chunks and after every dropped zero-length
    * message. For a loop that copies nothing and allocates nothing, see {@link Socket.iterateInto}.
    */
-  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer, void, undefined> {
+  [Symbol.asyncIterator](): AsyncGenerator<Buffer, void, undefined> {
     let buffer = Buffer.allocUnsafeSlow(CHUNK);
-    for await (const chunk of this.#chunks(() => buffer)) {
-      if (chunk.length < HAND_OVER) {
-        yield Buffer.from(chunk);
-      } else {
+    return new Chunks(
+      () => this.recvIntoAsync(buffer),
+      (chunk) => {
+        if (chunk.length < HAND_OVER) return Buffer.from(chunk);
         // A big chunk keeps the buffer it is in: the next recv gets a new one.
         buffer = Buffer.allocUnsafeSlow(CHUNK);
-        yield chunk;
-      }
-    }
+        return chunk;
+      },
+    );
   }
 
   /**
@@ -1253,22 +1253,10 @@ export class Socket {
     this.#open();
     const length = attachedLength(checkView(buffer, 'buffer'), 'buffer');
     if (length < 1) throw outOfRange('buffer.byteLength', '>= 1', length);
-    return this.#chunks(() => buffer);
-  }
-
-  /** The receive loop of both iterators: each recv goes into `target()`. */
-  async *#chunks(target: () => ArrayBufferView): AsyncGenerator<Buffer, void, undefined> {
-    let sinceTurn = 0;
-    for (;;) {
-      const result = await this.recvIntoAsync(target());
-      if (result.kind === 'eof') return;
-      if (result.kind !== 'data') throw new SocketError('recv', result.errno, { platform: PLATFORM });
-      if (result.bytesRead > 0) yield result.data;
-      if (result.bytesRead === 0 || ++sinceTurn >= TURN_EVERY) {
-        sinceTurn = 0;
-        await nextTurn();
-      }
-    }
+    return new Chunks(
+      () => this.recvIntoAsync(buffer),
+      (chunk) => chunk,
+    );
   }
 
   /**
@@ -1379,5 +1367,96 @@ export class Socket {
   setRecvOptions(options: RecvOptions): void {
     const fd = this.#open();
     setRecvOptions(fd, options, { family: this.#family });
+  }
+}
+
+/**
+ * The receive loop of both async iterators, written out rather than as an async generator: a
+ * chunk that is there at once costs its recvIntoAsync promise and one `then`, where a generator
+ * adds a promise and microtask turns for its await and its yield (and the default iterator was a
+ * generator over another). Like a generator, it serves next() calls one after another (a
+ * next() made while one is pending runs after it), and it is done after eof, an error, return()
+ * or throw(). Every {@link TURN_EVERY} chunks, and after a zero-length message, the next recv
+ * waits for a turn of the event loop (see Socket[Symbol.asyncIterator]).
+ */
+class Chunks implements AsyncGenerator<Buffer, void, undefined> {
+  #sinceTurn = 0;
+  #done = false;
+  /** A next() is pending: what it returned, so that a later call can wait for it. */
+  #busy: Promise<IteratorResult<Buffer, void>> | undefined;
+
+  constructor(
+    /** One recvIntoAsync into the iterator's buffer. */
+    private readonly receive: () => Promise<RecvResult>,
+    /** What a received view becomes as the chunk yielded. */
+    private readonly take: (data: Buffer) => Buffer,
+  ) {}
+
+  next(): Promise<IteratorResult<Buffer, void>> {
+    const busy = this.#busy;
+    if (busy !== undefined) return busy.then(this.#next, this.#next);
+    if (this.#done) return Promise.resolve({ value: undefined, done: true });
+    let step: Promise<IteratorResult<Buffer, void>>;
+    if (this.#sinceTurn >= TURN_EVERY) {
+      this.#sinceTurn = 0;
+      step = nextTurn().then(this.#receive);
+    } else {
+      step = this.#receive();
+    }
+    this.#busy = step;
+    return step;
+  }
+
+  /** next() as a function of its own (made once): the continuation of a pending one. */
+  readonly #next = (): Promise<IteratorResult<Buffer, void>> => this.next();
+
+  readonly #receive = (): Promise<IteratorResult<Buffer, void>> => this.receive().then(this.#onResult, this.#onError);
+
+  readonly #onResult = (result: RecvResult): IteratorResult<Buffer, void> | Promise<IteratorResult<Buffer, void>> => {
+    if (result.kind === 'data' && result.bytesRead > 0) {
+      this.#busy = undefined;
+      this.#sinceTurn++;
+      return { value: this.take(result.data), done: false };
+    }
+    if (result.kind === 'data') {
+      // A zero-length message: dropped, after a turn of the event loop (a peer sending nothing
+      // but those would otherwise hold it).
+      this.#sinceTurn = 0;
+      return nextTurn().then(this.#receive);
+    }
+    this.#busy = undefined;
+    this.#done = true;
+    if (result.kind === 'eof') return { value: undefined, done: true };
+    throw new SocketError('recv', result.errno, { platform: PLATFORM });
+  };
+
+  readonly #onError = (error: unknown): never => {
+    this.#busy = undefined;
+    this.#done = true;
+    throw error;
+  };
+
+  return(value?: void | PromiseLike<void>): Promise<IteratorResult<Buffer, void>> {
+    const busy = this.#busy;
+    const finish = (): Promise<IteratorResult<Buffer, void>> => {
+      this.#done = true;
+      return Promise.resolve(value).then((resolved) => ({ value: resolved, done: true }));
+    };
+    return busy === undefined ? finish() : busy.then(finish, finish);
+  }
+
+  throw(error: unknown): Promise<IteratorResult<Buffer, void>> {
+    const busy = this.#busy;
+    const finish = (): Promise<never> => {
+      this.#done = true;
+      // As a generator's throw(): the value thrown in, whatever it is.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+      return Promise.reject(error);
+    };
+    return busy === undefined ? finish() : busy.then(finish, finish);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
   }
 }

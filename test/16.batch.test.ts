@@ -531,6 +531,28 @@ describe('the async iterators', () => {
     }
   });
 
+  it('next() calls made together are served in order, one recv each, as a generator serves them', () =>
+    closing([...Socket.pair({ type: 'seqpacket' })], async (ours, peer) => {
+      for (const record of ['ab', 'cd', 'ef']) peer.send(record);
+      const iterator = ours[Symbol.asyncIterator]();
+      const results = await bounded(Promise.all([iterator.next(), iterator.next(), iterator.next()]));
+      expect(results.map((r) => String(r.value))).toEqual(['ab', 'cd', 'ef']);
+      expect(ours.available()).toBe(0);
+    }));
+
+  it('after return() the iterator is done and makes no recv', async () => {
+    const pair = tcpPair();
+    try {
+      const iterator = pair.client[Symbol.asyncIterator]();
+      pair.peer.send('abc');
+      expect(await iterator.return()).toEqual({ value: undefined, done: true });
+      expect(await iterator.next()).toEqual({ value: undefined, done: true });
+      expect(pair.client.available()).toBe(3);
+    } finally {
+      pair.close();
+    }
+  });
+
   it('iterateInto refuses what it cannot receive into', async () => {
     await closing([...Socket.pair()], (ours) => {
       expect(() => ours.iterateInto(Buffer.alloc(0))).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
