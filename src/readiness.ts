@@ -1,7 +1,7 @@
 /**
- * Readiness on the event loop: one libuv poll handle per socket (`uv_poll_t`, through the
- * addon's poller, by descriptor), shared by every wait on that socket. It never touches the Socket itself,
- * only its descriptor, so a Socket with no wait pending can still be garbage-collected.
+ * Readiness on the event loop: one libuv poll handle per socket (`uv_poll_t`, in the addon's
+ * table by descriptor), shared by every wait on that socket. It never touches the Socket
+ * itself, only its descriptor, so a Socket with no wait pending can still be garbage-collected.
  * @module
  */
 import { getSystemErrorName } from 'node:util';
