@@ -175,12 +175,12 @@ napi_value TransferFast(napi_env env, napi_callback_info callback_info) {
   void* base;
   size_t byte_length;
   napi_typedarray_type type;
+  const bool rest = count == kRestOfView;
   bool bytes =
       napi_get_typedarray_info(env, buffer, &type, &byte_length, &base, nullptr, nullptr) ==
           napi_ok &&
       (type == napi_uint8_array || type == napi_int8_array || type == napi_uint8_clamped_array);
-  if (bytes && count == kRestOfView && offset >= 0 &&
-      static_cast<uint64_t>(offset) <= byte_length) {
+  if (bytes && rest && offset >= 0 && static_cast<uint64_t>(offset) <= byte_length) {
     count = static_cast<int64_t>(byte_length) - offset;
   }
   if (bytes && count <= static_cast<int64_t>(kIntMax)) {
@@ -197,7 +197,7 @@ napi_value TransferFast(napi_env env, napi_callback_info callback_info) {
   } else {
     // Any other view (wider elements, a DataView), a bad value, or a rest longer than an int32:
     // the checked reader, with the rest of the view as a number (so it is range-checked too).
-    if (count == kRestOfView) {
+    if (rest) {
       char* view;
       size_t view_length;
       if (!ViewBytes(env, buffer, "buffer", &view, &view_length)) return nullptr;
@@ -212,6 +212,15 @@ napi_value TransferFast(napi_env env, napi_callback_info callback_info) {
         !ReadViewRange(env, buffer, offset_value, count_value, &data, &length)) {
       return nullptr;
     }
+  }
+  if (rest && length == 0) {
+    // The caller asks for the rest only of a view it saw hold at least one element, by its
+    // `length`, which a subclass or an own property can fake (or a getter that detaches the
+    // buffer). A zero-length recv would read as eof, or drop a datagram: no call, undefined, and
+    // the caller takes its checked path.
+    napi_value undefined;
+    napi_get_undefined(env, &undefined);
+    return undefined;
   }
   napi_value result;
   napi_create_int32(env, static_cast<int32_t>(Call(args[kFd], data, length, args[kFlags])),

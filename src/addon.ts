@@ -136,9 +136,10 @@ export interface Addon {
   /**
    * @internal recv(2) and send(2) with fd, offset, length and flags in the call-arguments array
    * (see {@link recvCall}): the fast path of `recv` / `send`. A length of -1 is the rest of the
-   * view after the offset (see {@link recvWholeCall}).
+   * view after the offset (see {@link recvWholeCall}); `undefined`, with no call made, when that
+   * rest is empty.
    */
-  recvFast: (buffer: ArrayBufferView) => number;
+  recvFast: (buffer: ArrayBufferView) => number | undefined;
   /** @internal See {@link Addon.recvFast}. */
   sendFast: (buffer: ArrayBufferView) => number;
 
@@ -388,7 +389,11 @@ function withFastPath(fast: (buffer: ArrayBufferView) => number, checked: Transf
 }
 
 /** @internal `addon.recv` with the fast path (see withFastPath). */
-export const recvCall = withFastPath(addon.recvFast, addon.recv);
+export const recvCall = withFastPath(
+  // Only a length of -1 (never written by withFastPath, which passes lengths >= 0) gives undefined.
+  addon.recvFast as (buffer: ArrayBufferView) => number,
+  addon.recv,
+);
 
 /** The call-arguments length that asks the fast path for the rest of the view (never a length). */
 const REST_OF_VIEW = -1;
@@ -398,8 +403,11 @@ const REST_OF_VIEW = -1;
  * it is a view with at least one element: the fast path measures it natively, so no byteLength
  * is read here (V8 does not inline that getter; `length` it does). A rest longer than an int32
  * throws the checked call's RangeError, as `recvCall(fd, buffer, 0, buffer.byteLength, 0)` does.
+ * `undefined`, without a system call, when the view holds no bytes after all (its `length` was an
+ * own property, a subclass's getter, or a getter that detached it): the caller's checked path
+ * then refuses it as before, where a zero-length recv would read as eof or drop a datagram.
  */
-export function recvWholeCall(fd: number, buffer: ArrayBufferView): number {
+export function recvWholeCall(fd: number, buffer: ArrayBufferView): number | undefined {
   if ((fd & INT_MAX) === fd) {
     callArgs[0] = fd;
     callArgs[1] = 0;

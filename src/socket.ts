@@ -735,7 +735,9 @@ export class Socket {
     if (options === undefined && open >= 0 && ArrayBuffer.isView(buffer) && (buffer as Uint8Array).length > 0) {
       const ret = recvWholeCall(open, buffer);
       if (ret === WOULD_BLOCK_RET) return this.#wouldBlock();
-      return this.#received(open, ret, buffer.byteLength, 0, buffer, 0, false);
+      // undefined: no recv made, the view holds no bytes whatever its `length` says (an own
+      // property, a subclass): the checked path below refuses it.
+      if (ret !== undefined) return this.#received(open, ret, buffer.byteLength, 0, buffer, 0, false);
     }
     const fd = this.#open();
     checkView(buffer, 'buffer');

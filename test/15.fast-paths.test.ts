@@ -28,7 +28,7 @@ import {
 guardFds();
 
 /** What a call did: its number, or the error it threw (class, code, message). */
-function outcomeOf(call: () => number): unknown {
+function outcomeOf(call: () => unknown): unknown {
   try {
     return call();
   } catch (error) {
@@ -164,16 +164,69 @@ describe('recvInto(view): the whole view, measured by the addon', () => {
     ['an empty view', new Uint8Array(0)],
   ];
 
-  it.each(views())('%s: the rest-of-view call answers as the checked call with its byte length', async (_, view) => {
-    await closing([...Socket.pair()], (ours) => {
+  it.each(views().filter(([, view]) => view.byteLength > 0))(
+    '%s: the rest-of-view call answers as the checked call with its byte length',
+    async (_, view) => {
+      await closing([...Socket.pair()], (ours) => {
+        ours.setBlocking(false);
+        // An idle socket, a descriptor that is no socket's, a number too big for the fast path.
+        for (const fd of [ours.fd, 2 ** 30, 2 ** 31]) {
+          expect(
+            outcomeOf(() => recvWholeCall(fd, view)),
+            `fd ${fd}`,
+          ).toEqual(outcomeOf(() => addon.recv(fd, view, 0, view.byteLength, 0)));
+        }
+      });
+    },
+  );
+
+  it('an empty view: the rest-of-view call makes no recv and answers undefined', async () => {
+    await closing([...Socket.pair({ type: 'dgram' })], (ours, peer) => {
       ours.setBlocking(false);
-      // An idle socket, a descriptor that is no socket's, a number too big for the fast path.
-      for (const fd of [ours.fd, 2 ** 30, 2 ** 31]) {
-        expect(
-          outcomeOf(() => recvWholeCall(fd, view)),
-          `fd ${fd}`,
-        ).toEqual(outcomeOf(() => addon.recv(fd, view, 0, view.byteLength, 0)));
+      expect(peer.send('kept').kind).toBe('sent');
+      expect(recvWholeCall(ours.fd, new Uint8Array(0))).toBeUndefined();
+      expect(recvWholeCall(ours.fd, new DataView(new ArrayBuffer(0)))).toBeUndefined();
+      // A number too big for the fast path takes the checked call, which refuses it.
+      expect(outcomeOf(() => recvWholeCall(2 ** 31, new Uint8Array(0)))).toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+      expect(ours.available()).toBe(4);
+    });
+  });
+
+  it('a view whose length says it has elements but that holds no bytes gets the checked RangeError, and no recv', async () => {
+    await closing([...Socket.pair({ type: 'dgram' })], (ours, peer) => {
+      ours.setBlocking(false);
+      expect(peer.send('kept').kind).toBe('sent');
+      const empty = thrownBy(() => ours.recvInto(new Uint8Array(0)));
+      expect(empty).toMatchObject({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+      // An own `length`, a subclass's getter, a DataView given one: each holds no bytes.
+      const own = new Uint8Array(0);
+      Object.defineProperty(own, 'length', { value: 4 });
+      class Claims extends Uint8Array {
+        override get length(): number {
+          return 8;
+        }
       }
+      const view = new DataView(new ArrayBuffer(0));
+      Object.defineProperty(view, 'length', { value: 1 });
+      for (const liar of [own, new Claims(0), view]) expect(thrownBy(() => ours.recvInto(liar))).toEqual(empty);
+      // A `length` getter that detaches the buffer: the checked call's detached-view error.
+      const detachedError = thrownBy(() => {
+        const gone = new Uint8Array(8);
+        structuredClone(gone.buffer, { transfer: [gone.buffer] });
+        ours.recvInto(gone);
+      });
+      expect(detachedError).toMatchObject({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+      const detaching = new Uint8Array(8);
+      Object.defineProperty(detaching, 'length', {
+        get: () => {
+          structuredClone(detaching.buffer, { transfer: [detaching.buffer] });
+          return 8;
+        },
+      });
+      expect(thrownBy(() => ours.recvInto(detaching))).toEqual(detachedError);
+      // The datagram is still there: no zero-length recv took it.
+      const kept = ours.recv(16);
+      expect(kept.kind === 'data' && kept.data.toString()).toBe('kept');
     });
   });
 
