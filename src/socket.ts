@@ -837,7 +837,12 @@ export class Socket {
     // Each entry is read once, into the addon's argument list: it receives into what was checked.
     checkBatchLength(buffers, 'buffers');
     const count = buffers.length;
-    const call = (this.#batchCall ??= [0, 0, batchOut, batchAddresses]);
+    // The argument list is this call's until it returns: a getter it runs (an entry's, the flags',
+    // a view's length below) may call recvMany on this socket again, which then makes its own
+    // instead of putting its buffers where this call receives. (Put back on return; a throw
+    // leaves the next call to make a new one.)
+    const call = this.#batchCall ?? [0, 0, batchOut, batchAddresses];
+    this.#batchCall = undefined;
     for (let i = 0; i < count; i++) {
       const buffer = buffers[i];
       if (!(ArrayBuffer.isView(buffer) && (buffer as Uint8Array).length > 0)) receivable(buffer, i);
@@ -849,7 +854,10 @@ export class Socket {
     call[0] = fd;
     call[1] = flags;
     const ret = Reflect.apply(addon.recvManyFast, undefined, call) as number;
-    if (ret < 0) return this.#classify(fd, ret, 1, flags, 0) as RecvManyResult;
+    if (ret < 0) {
+      this.#batchCall = call;
+      return this.#classify(fd, ret, 1, flags, 0) as RecvManyResult;
+    }
     // Sized once: pushing 64 messages would grow the array three times (garbage the drain of a
     // queue then collects, one scavenge per few calls).
     const messages = new Array<ReceivedMessage>(ret);
@@ -863,7 +871,10 @@ export class Socket {
       const length = batchOut[at + MANY_LENGTH] as number;
       if (length === 0 && stream && this.#endedAt(fd, i, ret)) {
         // The stream's end (or a seqpacket peer's close): an eof now, or after the data.
-        if (i === 0) return this.#classify(fd, 0, buffer.byteLength, flags, 0) as RecvManyResult;
+        if (i === 0) {
+          this.#batchCall = call;
+          return this.#classify(fd, 0, buffer.byteLength, flags, 0) as RecvManyResult;
+        }
         messages.length = i;
         break;
       }
@@ -891,6 +902,7 @@ export class Socket {
           : (batchOrigins[first] as Origin);
       messages[i] = messageOf(bytesRead, data, truncated, origin);
     }
+    this.#batchCall = call;
     return { kind: 'data', ret, errno: 0, messages };
   }
 
