@@ -1450,24 +1450,29 @@ class Chunks implements AsyncGenerator<Buffer, void, undefined> {
     throw error;
   };
 
+  // return() and throw() made while a next() is pending wait their turn as next() does: after the
+  // pending one settles they ask again, so a next() made before them (which runs first, and may
+  // then be the pending one) is served before the iterator is done, as a generator's queue is.
   return(value?: void | PromiseLike<void>): Promise<IteratorResult<Buffer, void>> {
     const busy = this.#busy;
-    const finish = (): Promise<IteratorResult<Buffer, void>> => {
-      this.#done = true;
-      return Promise.resolve(value).then((resolved) => ({ value: resolved, done: true }));
-    };
-    return busy === undefined ? finish() : busy.then(finish, finish);
+    if (busy !== undefined) {
+      const again = (): Promise<IteratorResult<Buffer, void>> => this.return(value);
+      return busy.then(again, again);
+    }
+    this.#done = true;
+    return Promise.resolve(value).then((resolved) => ({ value: resolved, done: true }));
   }
 
   throw(error: unknown): Promise<IteratorResult<Buffer, void>> {
     const busy = this.#busy;
-    const finish = (): Promise<never> => {
-      this.#done = true;
-      // As a generator's throw(): the value thrown in, whatever it is.
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
-      return Promise.reject(error);
-    };
-    return busy === undefined ? finish() : busy.then(finish, finish);
+    if (busy !== undefined) {
+      const again = (): Promise<IteratorResult<Buffer, void>> => this.throw(error);
+      return busy.then(again, again);
+    }
+    this.#done = true;
+    // As a generator's throw(): the value thrown in, whatever it is.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+    return Promise.reject(error);
   }
 
   [Symbol.asyncIterator](): this {

@@ -20,6 +20,7 @@ import {
   errorResult,
   failure,
   guardFds,
+  loopTurns,
   tcpPair,
   WIN32,
 } from './helpers.js';
@@ -578,6 +579,29 @@ describe('the async iterators', () => {
       pair.close();
     }
   });
+
+  it.skipIf(WIN32)('return() and throw() made behind two next() calls wait for both, as a generator queues them', () =>
+    closing([...Socket.pair({ type: 'seqpacket' })], async (ours, peer) => {
+      for (const end of ['return', 'throw'] as const) {
+        peer.send('one');
+        const iterator = ours.iterateInto(Buffer.alloc(16));
+        const settled: string[] = [];
+        const first = iterator.next().then((r) => settled.push(`next ${String(r.value)}`));
+        const second = iterator.next().then((r) => settled.push(`next ${String(r.value)}`));
+        const ended = (end === 'return' ? iterator.return() : iterator.throw(new Error('stop'))).then(
+          (r) => settled.push(`${end} done ${r.done}`),
+          (error: Error) => settled.push(`${end} ${error.message}`),
+        );
+        await loopTurns(5);
+        // The second next() waits for a record: the iterator is not done before it is served.
+        expect(settled).toEqual(['next one']);
+        peer.send('two');
+        await bounded(Promise.all([first, second, ended]));
+        expect(settled).toEqual(['next one', 'next two', end === 'return' ? 'return done true' : 'throw stop']);
+        expect(await iterator.next()).toEqual({ value: undefined, done: true });
+      }
+    }),
+  );
 
   it('iterateInto refuses what it cannot receive into', async () => {
     await closing([...Socket.pair()], (ours) => {
