@@ -298,16 +298,14 @@ export class Readiness {
     // that the code of a wait woken before it (a promise continuation) runs before its own
     // next call (src/wait.ts Retry calls at once). Their timers and listeners go now.
     try {
-      let earlier = false;
-      for (const waiter of woken) {
-        if (!earlier) {
+      woken.forEach((waiter, index) => {
+        if (index === 0) {
           Readiness.#ready(waiter, pollError);
-          earlier = true;
         } else {
           Readiness.#settle(waiter);
           queueMicrotask(() => waiter.resolve('ready', pollError));
         }
-      }
+      });
     } finally {
       this.#update();
     }
