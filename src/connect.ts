@@ -19,7 +19,6 @@ import {
 import { abortError, type WaitOptions } from './readiness.js';
 import type { Socket } from './socket.js';
 import { checkPathOnly, checkUnixPath, checkUnixType, hasPath, shownPath } from './unix-path.js';
-import { checkWaitOptions } from './validate.js';
 import { deadlineOf, remaining, withDeadline } from './wait.js';
 
 /** `Socket.connect`'s options for TCP. */
@@ -56,8 +55,7 @@ export async function connect(options: ConnectOptions | UnixConnectOptions, wrap
   if (family !== undefined && family !== 'IPv4' && family !== 'IPv6') {
     throw invalidArgValue('options.family', family, "must be 'IPv4' or 'IPv6'");
   }
-  const { timeout } = checkWaitOptions(wait);
-  const { deadline, signal } = deadlineOf(wait);
+  const { deadline, timeout, signal } = deadlineOf(wait);
   if (signal?.aborted) throw abortError(signal);
   // The name lookup counts against the timeout too (dns.lookup cannot be cancelled: its
   // answer is then ignored).
@@ -90,8 +88,7 @@ async function connectPath(options: UnixConnectOptions, wrap: Wrap): Promise<Soc
   checkPathOnly(wait, 'options');
   const { path } = checkUnixPath(rawPath, 'options.path');
   const type = checkUnixType(rawType, 'options.type', ['stream', 'seqpacket'] as const);
-  const { timeout } = checkWaitOptions(wait);
-  const { deadline, signal } = deadlineOf(wait);
+  const { deadline, timeout, signal } = deadlineOf(wait);
   if (signal?.aborted) throw abortError(signal);
   const fd = throwIfFailed(addon.socket(constants.AF.UNIX, socketTypeNumber(type), 0), 'socket', PLATFORM);
   const shown = shownPath(path);

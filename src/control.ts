@@ -293,8 +293,9 @@ export function closeReceived(messages: readonly ControlMessage[]): void {
 const known = (value: number | undefined): number => value ?? Number.NaN;
 
 /**
- * @internal Decodes the control messages recvmsg returned. Descriptors are wrapped first of all,
- * so that none can be lost to a message that follows.
+ * @internal Decodes the control messages recvmsg returned, in order. Every received descriptor
+ * is wrapped (ReceivedDescriptor) where its SCM_RIGHTS comes; no decoder throws, so none is lost
+ * to a message that follows.
  */
 export function decodeControl(
   raw: readonly { level: number; type: number; data: Buffer }[],

@@ -22,7 +22,7 @@ import {
   type MsgFlags,
   type SendControl,
 } from './control.js';
-import { invalidArgType, invalidArgValue, notSupported, SocketError } from './errors.js';
+import { invalidArgType, invalidArgValue, notSupported, throwIfFailed } from './errors.js';
 import { checkBoolean, checkFlags, checkInteger, checkLength, checkOptions, checkPayload } from './validate.js';
 
 /** Options of {@link recvMsg}. */
@@ -284,8 +284,6 @@ export function setRecvOptions(fd: number, options: RecvOptions, hooks: Pick<Mes
     const [level, name] = optionFor(key, hooks.family);
     calls.push([level, name, value ? 1 : 0]);
   }
-  for (const [level, name, value] of calls) {
-    const ret = addon.setsockopt(fd, level, name, value);
-    if (ret < 0) throw new SocketError('setsockopt', -ret, { platform: PLATFORM });
-  }
+  for (const [level, name, value] of calls)
+    throwIfFailed(addon.setsockopt(fd, level, name, value), 'setsockopt', PLATFORM);
 }

@@ -22,8 +22,9 @@ export interface WaitOptions {
 
 /**
  * @internal A pending wait, and whom it tells how it ends: `resolve('ready' | 'timeout')` or
- * `reject(error)`. {@link Readiness.wait} makes one around a promise; the async loop's pending
- * call (src/wait.ts) is one itself, so that a waiting call holds no other object or closure.
+ * `reject(error)`. {@link Readiness.wait} makes one that settles a promise the addon made; the
+ * async loop's pending call (src/wait.ts) is one itself, so that a waiting call holds no other
+ * object or closure.
  * `next` and `guard` are Readiness's to fill.
  */
 export interface Waiter {

@@ -209,6 +209,19 @@ export class Server {
    * never bound, is left alone). Garbage collection closes the descriptor but unlinks nothing.
    * @see close(2), unlink(2)
    */
+  close(): void {
+    const view = this.#target.view;
+    if (view.fd < 0) return;
+    finalizer.unregister(this);
+    const bound = this.#bound;
+    this.#bound = undefined;
+    try {
+      throwIfFailed(detach(view), 'close', PLATFORM);
+    } finally {
+      bound?.unlinkIfOurs();
+    }
+  }
+
   /** `using server = ...`: closes it at the end of the block (see {@link Server.close}). */
   [Symbol.dispose](): void {
     this.close();
@@ -231,18 +244,5 @@ export class Server {
     }
     const state = { fd, family: this.#family, address, closed: fd < 0 };
     return `Server ${show(state, { ...options, depth: depth < 0 ? null : options.depth })}`;
-  }
-
-  close(): void {
-    const view = this.#target.view;
-    if (view.fd < 0) return;
-    finalizer.unregister(this);
-    const bound = this.#bound;
-    this.#bound = undefined;
-    try {
-      throwIfFailed(detach(view), 'close', PLATFORM);
-    } finally {
-      bound?.unlinkIfOurs();
-    }
   }
 }

@@ -14,8 +14,8 @@ import { checkWaitOptions } from './validate.js';
 
 /**
  * What the loop needs of a Socket or Server: its descriptor and its tracked blocking mode. A
- * pending wait holds on to it, so it must keep its Socket alive (a closure over the Socket
- * does), while the View must not.
+ * pending wait holds on to it, so it must keep its Socket alive (a Socket's context does, by
+ * its `socket` field), while the View must not.
  */
 export interface WaitTarget {
   readonly view: View;
@@ -32,10 +32,17 @@ const DONTWAIT = constants.MSG.DONTWAIT;
 /** This platform's would-block results: a deadline's last would-block becomes its frozen timeout twin. */
 const WOULD_BLOCK = wouldBlockResults(PLATFORM);
 
-/** The options' timeout as an absolute deadline (performance.now() based; Infinity for none). */
-export function deadlineOf(options: unknown): { deadline: number; signal: AbortSignal | undefined } {
+/**
+ * The options, checked, with their timeout as an absolute deadline (performance.now() based;
+ * Infinity for none).
+ */
+export function deadlineOf(options: unknown): {
+  deadline: number;
+  timeout: number | undefined;
+  signal: AbortSignal | undefined;
+} {
   const { timeout, signal } = checkWaitOptions(options);
-  return { deadline: timeout === undefined ? Infinity : performance.now() + timeout, signal };
+  return { deadline: timeout === undefined ? Infinity : performance.now() + timeout, timeout, signal };
 }
 
 /** Milliseconds left until `deadline`, as a wait's timeout (0: it has passed; undefined: none). */
@@ -70,7 +77,6 @@ export function withDeadline<T>(
 export function waitOn(target: WaitTarget, events: number, options: unknown): Promise<WaitOutcome> {
   try {
     const view = target.view;
-    openFd(view);
     return readinessOf(view).wait(events, checkWaitOptions(options), target.blocking, view, target);
   } catch (error) {
     return rejection(error);
