@@ -627,17 +627,6 @@ Napi::Object Constants(Napi::Env env) {
   return groups;
 }
 
-// One uv_poll_t per descriptor and thread, on this environment's own loop
-// (napi_get_uv_event_loop, never uv_default_loop, so worker threads each poll on theirs), kept by
-// native/poller.cc. libuv's rules are kept there:
-// - the handle is stopped and uv_close()d before the socket is closed: uv_close removes the
-//   descriptor from epoll/kqueue at once, so a later reuse of the number is never touched;
-//   a close(2) from another thread waits for it (see g_polled);
-// - its memory is freed only in the close callback;
-// - poll handles never hold the loop open; one keep-alive handle does while a wait is pending.
-// Readiness can be spurious (uv_poll docs): the JavaScript side always follows it with a
-// real non-blocking recv.
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitPoller(env, exports);
   InitMessage(env, exports);

@@ -126,8 +126,8 @@ void Unregister(PollHandle* handle) {
 // The environment is going away (a worker exiting, the process ending). A terminated worker
 // runs no more JavaScript (no FinalizationRegistry callback), so what its Sockets still own is
 // closed here, and only that; and it lets go of what other threads are closing. Registered at
-// load, this hook runs after the pollers' hooks (cleanup hooks run newest first), so this
-// environment's poll handles are already closed.
+// load, this hook runs after the poll handles' async cleanup hooks (cleanup hooks run newest
+// first), so this environment's poll handles are already closed.
 void CloseOwned(void* data) {
   auto* environment = static_cast<Environment*>(data);
   std::lock_guard<std::mutex> lock(g_mutex);
@@ -224,6 +224,12 @@ void OnPoll(uv_poll_t* raw, int status, int events) {
   napi_close_handle_scope(env, scope);
 }
 
+// This environment's open handle on `fd`, or null.
+PollHandle* HandleOf(Environment* environment, sock fd) {
+  auto it = environment->handles.find(fd);
+  return it == environment->handles.end() ? nullptr : it->second;
+}
+
 // Runs on an environment's thread when another thread closed descriptors that this
 // environment's handles watch (CloseLocked): for each, the TypeScript layer's callback closes
 // this thread's Sockets of it (their waits reject, their handle closes), any handle left is
@@ -248,18 +254,11 @@ void OnClosedElsewhereCall(napi_env raw_env, napi_value, void* context, void*) {
         napi_close_handle_scope(raw_env, scope);
       }
     }
-    auto it = environment->handles.find(fd);
-    if (it != environment->handles.end()) CloseHandle(it->second);
+    if (PollHandle* handle = HandleOf(environment, fd)) CloseHandle(handle);
     std::lock_guard<std::mutex> lock(g_mutex);
     TrackLocked(environment, fd, false);
     LetGoLocked(environment, fd);
   }
-}
-
-// This environment's open handle on `fd`, or null.
-PollHandle* HandleOf(Environment* environment, sock fd) {
-  auto it = environment->handles.find(fd);
-  return it == environment->handles.end() ? nullptr : it->second;
 }
 
 // poller.open(fd): uv_poll_init_socket. Returns 0 or a negative libuv error code (UV_EEXIST when
@@ -449,17 +448,10 @@ void CloseLoopParts(napi_async_cleanup_hook_handle hook, void* data) {
 }
 
 // onClosedElsewhere(callback): callback(fd) is called on this thread when another thread has
-// closed a descriptor that this thread's poll handles watch (see OnClosedElsewhere).
+// closed a descriptor that this thread's poll handles watch (see OnClosedElsewhereCall).
 Napi::Value OnClosedElsewhere(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsFunction()) {
-    ThrowWithCode(env, false, "ERR_INVALID_ARG_TYPE",
-                  "The \"callback\" argument must be of type function");
-    return env.Undefined();
-  }
-  env.GetInstanceData<Environment>()->on_closed_elsewhere =
-      Napi::Persistent(info[0].As<Napi::Function>());
-  return env.Undefined();
+  ReadCallback(info, &info.Env().GetInstanceData<Environment>()->on_closed_elsewhere);
+  return info.Env().Undefined();
 }
 
 // The threadsafe function is finalized on its environment's thread as the environment goes

@@ -487,7 +487,12 @@ static void cloexec_received(msghdr* message) {
   for (cmsghdr* header = CMSG_FIRSTHDR(message); header != nullptr;
        header = CMSG_NXTHDR(message, header)) {
     if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
-    size_t count = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    // Within the control data the kernel wrote: a cut header (MSG_CTRUNC) may claim more.
+    const char* end = static_cast<const char*>(message->msg_control) + message->msg_controllen;
+    const char* data = reinterpret_cast<const char*>(CMSG_DATA(header));
+    size_t claimed = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    size_t room = data < end ? static_cast<size_t>(end - data) / sizeof(int) : 0;
+    size_t count = claimed < room ? claimed : room;
     for (size_t i = 0; i < count; ++i) {
       int received;
       std::memcpy(&received, CMSG_DATA(header) + i * sizeof(int), sizeof(int));

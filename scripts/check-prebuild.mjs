@@ -11,7 +11,9 @@
 // 2 on a usage error or when readelf is missing. Used by the prepack check (scripts/prepack.mjs)
 // and test/51.prebuild.test.ts.
 import { execFileSync } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import process from 'node:process';
+import { pathToFileURL } from 'node:url';
 
 const ALLOWED_LIBRARIES =
   /^(libc\.so\.6|libm\.so\.6|libdl\.so\.2|libpthread\.so\.0|librt\.so\.1|ld-linux-[\w-]+\.so\.\d|libc\.so|libc\.musl-[\w]+\.so\.1)$/;
@@ -89,4 +91,7 @@ function main(args) {
   return failed ? 1 : 0;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = main(process.argv.slice(2));
+// Run as a script (also through a symlink, or from a path with a space, which the URL escapes).
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  process.exitCode = main(process.argv.slice(2));
+}
