@@ -432,6 +432,16 @@ Napi::Value ReceiveManyFast(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < count; ++i) elements[i] = info[4 + i];
   std::vector<Message> messages(count);
   if (!ReadViews(env, elements.data(), count, &messages)) return env.Undefined();
+  for (uint32_t i = 0; i < count; ++i) {
+    // Checked for a byte by recvMany, but a getter it ran since may have detached the buffer: a
+    // zero-length receive would take a datagram and keep none of it. The checks' own error.
+    if (messages[i].length == 0) {
+      ThrowWithCode(env, true, "ERR_OUT_OF_RANGE",
+                    "The value of \"buffers[" + std::to_string(i) +
+                        "].byteLength\" is out of range. It must be >= 1. Received 0");
+      return env.Undefined();
+    }
+  }
   int32_t* out;
   int64_t ret;
   if (!ReceiveBatch(env, fd, &messages, flags, info[2], kFastOutStride, &out, &ret)) {

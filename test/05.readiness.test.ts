@@ -280,7 +280,7 @@ describe('Readiness with a fake poller', () => {
     await expect(pending).rejects.toMatchObject({ name: 'PollError', code: 'ENOMEM', syscall: 'uv_poll' });
   });
 
-  it('a timeout resolves "timeout" and disarms; an abort rejects with an AbortError and disarms', async () => {
+  it('a timeout resolves "timeout", an abort rejects with an AbortError; each leaves the handle armed for readability', async () => {
     const { readiness, poller } = make({ owned: true });
     expect(await readiness.wait(READABLE, { timeout: 1 }, false, owner)).toBe('timeout');
     expect(poller().calls.at(-1)).toBe(`start ${READABLE}`);

@@ -431,8 +431,11 @@ describe('batch arguments', () => {
         outcome = error;
       }
       expect(victim.byteLength).toBe(0);
-      // Refused (the detached buffer), or received into the live one: never a crash.
+      // Refused, before any call: the detached buffer holds no byte (the checks' own error), and
+      // the datagram is still queued.
       expect(outcome).toBeDefined();
+      expect(outcome).toMatchObject({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+      expect(receiver.recvFrom(64)).toMatchObject({ kind: 'data', bytesRead: 7 });
     });
   });
 });
